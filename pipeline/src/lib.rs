@@ -1,0 +1,35 @@
+//! The cargo gobuild engine.
+//!
+//! Who owns what:
+//! - [`toolchain`] finds Go, reads `go env -json` once and names the tools
+//!   (`asm`, `compile`, `link`) and the target (GOOS, GOARCH, the per-arch level).
+//! - [`load`] turns package patterns into a [`load::PackageGraph`] with
+//!   `go list -e -deps -json`, and keeps a snapshot so a no-op build does not
+//!   pay for `go list` again.
+//! - [`plan`] turns the graph into an [`plan::ActionGraph`]: per package
+//!   symabis → compile → asm (one per `.s`) → pack, per main package link.
+//!   Planning runs nothing.
+//! - [`stages`] knows, per action kind, the exact tool command (as `go build`
+//!   would run it) and the named inputs of its cache key.
+//! - [`exec`] drains the action graph with `-j N` workers, asks the [`cache`]
+//!   first, and reports every step as an [`events::Event`].
+//! - [`cache`] is the content-addressed action cache, with typed digests,
+//!   atomic writes and the lock on the target directory.
+//! - [`modinfo`] renders the build info that `go version -m` reads back.
+//!
+//! Reporters (progress bar, JSON lines) live in the CLI and only consume events.
+#![warn(missing_docs)]
+
+pub mod build;
+pub mod cache;
+pub mod error;
+pub mod events;
+pub mod exec;
+pub mod fshash;
+pub mod load;
+pub mod modinfo;
+pub mod plan;
+pub mod stages;
+pub mod toolchain;
+
+pub use error::{Error, ExitCode, Result};

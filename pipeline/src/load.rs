@@ -1,0 +1,555 @@
+//! Loading: the package graph from `go list -e -deps -json` (with
+//! `CGO_ENABLED=0` and the target's GOOS/GOARCH), package errors with their
+//! positions, the cgo check, and the `//go:embed` configuration.
+//!
+//! `go list` alone costs more than a whole no-op `go build`, so a successful
+//! load is kept as a [`Snapshot`] together with the `stat` of everything that
+//! could change its answer (every workspace directory, source file, go.mod
+//! and go.sum, and the go binary); when none changed, the snapshot is reused.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext, Result};
+use crate::fshash::Stat;
+use crate::toolchain::Toolchain;
+
+/// The `go list` fields we read (passed as `-json=...`, which also spares
+/// `go list` the staleness computation).
+const FIELDS: &str = "Dir,ImportPath,Name,Goroot,Standard,Module,Match,DepOnly,DefaultGODEBUG,\
+GoFiles,CgoFiles,IgnoredGoFiles,SFiles,HFiles,CFiles,CXXFiles,MFiles,FFiles,SysoFiles,\
+SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,Error,DepsErrors,Incomplete";
+
+/// A module, as `go list` reports it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GoModule {
+    /// Module path.
+    pub path: String,
+    /// Version ("" for the main module).
+    pub version: String,
+    /// Is this the main module?
+    pub main: bool,
+    /// Its directory.
+    pub dir: String,
+    /// Its go.mod file.
+    pub go_mod: String,
+    /// The `go` line of its go.mod.
+    pub go_version: String,
+    /// Its replacement, if replaced.
+    pub replace: Option<Box<GoModule>>,
+    /// go.sum hash of the module zip.
+    pub sum: String,
+}
+
+/// A package error from `go list`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PackageError {
+    /// Import stack leading to the package.
+    pub import_stack: Vec<String>,
+    /// `file:line:col`, when known.
+    pub pos: String,
+    /// The message.
+    pub err: String,
+}
+
+/// One package of the graph, as `go list -json` reports it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+#[allow(missing_docs)]
+pub struct GoPackage {
+    pub dir: String,
+    pub import_path: String,
+    pub name: String,
+    pub goroot: bool,
+    pub standard: bool,
+    pub module: Option<GoModule>,
+    #[serde(rename = "DefaultGODEBUG")]
+    pub default_godebug: String,
+    #[serde(rename = "Match")]
+    pub match_: Vec<String>,
+    pub dep_only: bool,
+    pub go_files: Vec<String>,
+    pub cgo_files: Vec<String>,
+    pub ignored_go_files: Vec<String>,
+    pub s_files: Vec<String>,
+    pub h_files: Vec<String>,
+    pub c_files: Vec<String>,
+    pub cxx_files: Vec<String>,
+    pub m_files: Vec<String>,
+    pub f_files: Vec<String>,
+    pub syso_files: Vec<String>,
+    pub swig_files: Vec<String>,
+    #[serde(rename = "SwigCXXFiles")]
+    pub swig_cxx_files: Vec<String>,
+    pub embed_patterns: Vec<String>,
+    pub embed_files: Vec<String>,
+    pub imports: Vec<String>,
+    pub import_map: BTreeMap<String, String>,
+    pub deps: Vec<String>,
+    pub error: Option<PackageError>,
+    pub deps_errors: Vec<PackageError>,
+    pub incomplete: bool,
+}
+
+impl GoPackage {
+    /// Is this a main package (one that links to a program)?
+    pub fn is_main(&self) -> bool {
+        self.name == "main"
+    }
+
+    /// Absolute path of a file of the package.
+    pub fn file(&self, name: &str) -> PathBuf {
+        Path::new(&self.dir).join(name)
+    }
+
+    /// The `-p` path cmd/go compiles the package as (`main` for commands).
+    pub fn compile_path(&self) -> &str {
+        if self.is_main() {
+            "main"
+        } else {
+            &self.import_path
+        }
+    }
+
+    /// Does the package have files other than Go and assembly that `go build`
+    /// would hand to a C toolchain?
+    pub fn non_go_files(&self) -> usize {
+        self.cgo_files.len()
+            + self.c_files.len()
+            + self.cxx_files.len()
+            + self.m_files.len()
+            + self.f_files.len()
+            + self.swig_files.len()
+            + self.swig_cxx_files.len()
+    }
+}
+
+/// What to load.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LoadRequest {
+    /// Package patterns (default `./...`).
+    pub patterns: Vec<String>,
+    /// Build tags (`-tags`).
+    pub tags: Vec<String>,
+    /// Directory `go list` runs in (patterns are relative to it).
+    pub dir: PathBuf,
+}
+
+/// The loaded package graph, dependencies before dependents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PackageGraph {
+    /// All packages, in `go list -deps` order (every package after its dependencies).
+    pub packages: Vec<GoPackage>,
+    /// Import path → index.
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+impl PackageGraph {
+    /// Builds the graph from `go list` output, checking errors and cgo.
+    pub fn new(packages: Vec<GoPackage>, patterns: &[String]) -> Result<PackageGraph> {
+        let mut graph = PackageGraph {
+            packages,
+            index: HashMap::new(),
+        };
+        graph.reindex();
+        graph.check(patterns)?;
+        Ok(graph)
+    }
+
+    fn reindex(&mut self) {
+        self.index = self
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.import_path.clone(), i))
+            .collect();
+    }
+
+    /// Looks up a package by import path.
+    pub fn get(&self, import_path: &str) -> Option<usize> {
+        self.index.get(import_path).copied()
+    }
+
+    /// The packages the patterns matched (not only dependencies).
+    pub fn roots(&self) -> impl Iterator<Item = usize> + '_ {
+        self.packages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.dep_only)
+            .map(|(i, _)| i)
+    }
+
+    /// Indices of a package's direct imports.
+    pub fn imports(&self, pkg: usize) -> Vec<usize> {
+        self.packages[pkg]
+            .imports
+            .iter()
+            .filter(|i| i.as_str() != "C" && i.as_str() != "unsafe")
+            .filter_map(|i| self.get(i))
+            .collect()
+    }
+
+    /// Indices of all transitive dependencies of a package (not itself), in graph order.
+    pub fn deps(&self, pkg: usize) -> Vec<usize> {
+        let mut v: Vec<usize> = self.packages[pkg]
+            .deps
+            .iter()
+            .filter_map(|d| self.get(d))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn check(&self, patterns: &[String]) -> Result<()> {
+        if self.roots().next().is_none() {
+            return Err(Error::NoPackages {
+                patterns: patterns.to_vec(),
+            });
+        }
+        let mut errors = Vec::new();
+        for p in &self.packages {
+            if let Some(e) = &p.error {
+                if e.err.contains("build constraints exclude all Go files") {
+                    let cgo = cgo_files(p);
+                    if !cgo.is_empty() {
+                        return Err(Error::Cgo {
+                            package: p.import_path.clone(),
+                            files: cgo,
+                        });
+                    }
+                }
+                errors.push(format_package_error(p, e));
+            }
+            if !p.cgo_files.is_empty() {
+                return Err(Error::Cgo {
+                    package: p.import_path.clone(),
+                    files: p.cgo_files.clone(),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            errors.dedup();
+            Err(Error::Packages { errors })
+        }
+    }
+}
+
+fn format_package_error(p: &GoPackage, e: &PackageError) -> String {
+    let msg = e.err.trim_end();
+    if !e.pos.is_empty() && !msg.starts_with(&e.pos) {
+        format!("{}: {msg}", e.pos)
+    } else if msg.contains(&p.import_path) || msg.starts_with(&p.dir) {
+        msg.to_string()
+    } else {
+        format!("package {}: {msg}", p.import_path)
+    }
+}
+
+/// Files of a package excluded by CGO_ENABLED=0 because they `import "C"`.
+fn cgo_files(p: &GoPackage) -> Vec<String> {
+    p.ignored_go_files
+        .iter()
+        .filter(|f| {
+            std::fs::read_to_string(p.file(f))
+                .map(|src| imports_c(&src))
+                .unwrap_or(false)
+        })
+        .cloned()
+        .collect()
+}
+
+/// Does Go source import "C"? (`import "C"` or a `"C"` line in an import block,
+/// before the first declaration.)
+fn imports_c(src: &str) -> bool {
+    let mut in_block = false;
+    for line in src.lines() {
+        let l = line.trim();
+        if in_block {
+            if l.starts_with(')') {
+                in_block = false;
+            } else if l == "\"C\"" || l.ends_with(" \"C\"") {
+                return true;
+            }
+            continue;
+        }
+        if l == "import \"C\"" {
+            return true;
+        }
+        if l.starts_with("import (") {
+            in_block = true;
+        }
+        if l.starts_with("func ") || l.starts_with("type ") || l.starts_with("var ") {
+            break;
+        }
+    }
+    false
+}
+
+/// Runs `go list -e -deps -json` for the request.
+pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
+    let mut args: Vec<String> = vec![
+        "list".into(),
+        "-e".into(),
+        "-deps".into(),
+        format!("-json={FIELDS}"),
+    ];
+    if !req.tags.is_empty() {
+        args.push(format!("-tags={}", req.tags.join(",")));
+    }
+    args.push("--".into());
+    args.extend(req.patterns.iter().cloned());
+    let out = duct::cmd(&tc.go, &args)
+        .dir(&req.dir)
+        .full_env(tc.go_env())
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| Error::Tool {
+            program: tc.go.display().to_string(),
+            message: e.to_string(),
+        })?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        // `go list -e` reports package errors in the JSON; a failure here is
+        // about the module itself (bad go.mod, missing requirement…).
+        return Err(Error::Packages {
+            errors: vec![stderr.trim().to_string()],
+        });
+    }
+    let mut packages = Vec::new();
+    for p in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<GoPackage>() {
+        packages.push(p.map_err(|e| Error::Tool {
+            program: "go list".into(),
+            message: format!("unreadable JSON: {e}"),
+        })?);
+    }
+    let graph = PackageGraph::new(packages, &req.patterns);
+    if let Err(Error::NoPackages { .. }) = &graph {
+        if !stderr.trim().is_empty() {
+            return Err(Error::Packages {
+                errors: vec![stderr.trim().to_string()],
+            });
+        }
+    }
+    graph
+}
+
+/// The `-embedcfg` file content for a package with `//go:embed`, as cmd/go
+/// writes it: each pattern mapped to the embedded files it matches, and each
+/// file to its absolute path.
+pub fn embedcfg(p: &GoPackage) -> Option<String> {
+    if p.embed_patterns.is_empty() {
+        return None;
+    }
+    let mut patterns: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for pat in &p.embed_patterns {
+        let glob_src = pat.strip_prefix("all:").unwrap_or(pat);
+        let matched = match glob::Pattern::new(glob_src) {
+            Ok(g) => p
+                .embed_files
+                .iter()
+                .filter(|f| embed_matches(&g, f))
+                .map(String::as_str)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        patterns.insert(pat, matched);
+    }
+    let files: BTreeMap<&str, String> = p
+        .embed_files
+        .iter()
+        .map(|f| (f.as_str(), p.file(f).display().to_string()))
+        .collect();
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct EmbedCfg<'a> {
+        patterns: BTreeMap<&'a str, Vec<&'a str>>,
+        files: BTreeMap<&'a str, String>,
+    }
+    Some(
+        serde_json::to_string_pretty(&EmbedCfg { patterns, files })
+            .expect("embedcfg serializes"),
+    )
+}
+
+/// A `//go:embed` pattern matches a file if it matches the file's path or
+/// one of its parent directories (path.Match semantics: `*` stops at `/`).
+fn embed_matches(pattern: &glob::Pattern, file: &str) -> bool {
+    let opts = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let mut prefix = String::new();
+    for (i, part) in file.split('/').enumerate() {
+        if i > 0 {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        if pattern.matches_with(&prefix, opts) {
+            return true;
+        }
+    }
+    false
+}
+
+/// A saved load, valid while every recorded `stat` is unchanged.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// What was loaded (a different request is a different snapshot).
+    pub fingerprint: String,
+    /// `go env -json` of the load.
+    pub go_env: BTreeMap<String, String>,
+    /// The `go` binary.
+    pub go: PathBuf,
+    /// The graph.
+    pub graph: PackageGraph,
+    /// Everything whose change could change the graph.
+    pub watched: Vec<(PathBuf, Option<Stat>)>,
+}
+
+impl Snapshot {
+    /// Records the files and directories whose change invalidates `graph`:
+    /// the directories and files of every package outside GOROOT (GOROOT is
+    /// covered by the go binary's and VERSION's stat), module files, and go.
+    pub fn new(
+        fingerprint: String,
+        tc: &Toolchain,
+        graph: PackageGraph,
+        extra: &[PathBuf],
+    ) -> Snapshot {
+        let mut paths: Vec<PathBuf> = vec![tc.go.clone(), tc.goroot().join("VERSION")];
+        paths.extend(extra.iter().cloned());
+        for p in &graph.packages {
+            if p.goroot {
+                continue;
+            }
+            paths.push(PathBuf::from(&p.dir));
+            for f in p
+                .go_files
+                .iter()
+                .chain(&p.ignored_go_files)
+                .chain(&p.s_files)
+                .chain(&p.h_files)
+            {
+                paths.push(p.file(f));
+            }
+            if let Some(m) = &p.module {
+                for f in [&m.go_mod, &m.dir] {
+                    if !f.is_empty() {
+                        paths.push(PathBuf::from(f));
+                    }
+                }
+                if !m.dir.is_empty() {
+                    paths.push(Path::new(&m.dir).join("go.sum"));
+                    paths.push(Path::new(&m.dir).join("go.work"));
+                }
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        let watched = paths
+            .into_iter()
+            .map(|p| {
+                let s = Stat::of(&p).ok();
+                (p, s)
+            })
+            .collect();
+        Snapshot {
+            fingerprint,
+            go_env: tc.env.clone(),
+            go: tc.go.clone(),
+            graph,
+            watched,
+        }
+    }
+
+    /// Reads a snapshot; `None` when absent, unreadable, for another request,
+    /// or when anything it watched changed.
+    pub fn load_valid(path: &Path, fingerprint: &str) -> Option<Snapshot> {
+        let data = std::fs::read(path).ok()?;
+        let mut snap: Snapshot = serde_json::from_slice(&data).ok()?;
+        if snap.fingerprint != fingerprint {
+            return None;
+        }
+        for (p, stat) in &snap.watched {
+            if Stat::of(p).ok() != *stat {
+                return None;
+            }
+        }
+        snap.graph.reindex();
+        Some(snap)
+    }
+
+    /// Saves the snapshot atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let data = serde_json::to_vec(self).expect("snapshot serializes");
+        crate::cache::atomic_write(path, &data)
+    }
+}
+
+/// The files a package's actions read, for the file hasher: Go, assembly,
+/// headers and embedded files, as absolute paths.
+pub fn source_files(p: &GoPackage) -> impl Iterator<Item = PathBuf> + '_ {
+    p.go_files
+        .iter()
+        .chain(&p.s_files)
+        .chain(&p.h_files)
+        .chain(&p.embed_files)
+        .map(|f| p.file(f))
+}
+
+/// Makes sure `dir` exists, for error messages that name it.
+pub fn check_dir(dir: &Path) -> Result<()> {
+    std::fs::metadata(dir).at(dir).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_import_c() {
+        assert!(imports_c("package a\n\nimport \"C\"\n"));
+        assert!(imports_c("package a\nimport (\n\t\"fmt\"\n\t\"C\"\n)\n"));
+        assert!(!imports_c("package a\nimport \"fmt\"\nfunc f() { _ = \"C\" }\n"));
+    }
+
+    #[test]
+    fn embed_patterns_match_files_and_dirs() {
+        let p = |s| glob::Pattern::new(s).unwrap();
+        assert!(embed_matches(&p("version.txt"), "version.txt"));
+        assert!(embed_matches(&p("static"), "static/css/a.css"));
+        assert!(embed_matches(&p("*.txt"), "a.txt"));
+        assert!(!embed_matches(&p("*.txt"), "dir/a.txt"));
+        assert!(embed_matches(&p("s*"), "static/a.css"));
+    }
+
+    #[test]
+    fn embedcfg_has_patterns_and_files() {
+        let p = GoPackage {
+            dir: "/m/cmd".into(),
+            embed_patterns: vec!["version.txt".into(), "static".into()],
+            embed_files: vec!["static/a.css".into(), "version.txt".into()],
+            ..Default::default()
+        };
+        let cfg: serde_json::Value = serde_json::from_str(&embedcfg(&p).unwrap()).unwrap();
+        assert_eq!(cfg["Patterns"]["static"][0], "static/a.css");
+        assert_eq!(cfg["Patterns"]["version.txt"][0], "version.txt");
+        assert_eq!(cfg["Files"]["version.txt"], "/m/cmd/version.txt");
+    }
+
+    #[test]
+    fn no_roots_is_no_packages() {
+        let e = PackageGraph::new(vec![], &["./nothing/...".into()]).unwrap_err();
+        assert!(matches!(e, Error::NoPackages { .. }));
+    }
+}
