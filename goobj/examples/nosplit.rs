@@ -1,0 +1,73 @@
+//! Debugging tool: run the nosplit check on a link set.
+//!
+//! `cargo run -p goobj --release --example nosplit -- MAIN.a IMPORTCFG.LINK [--edges] [--top N] [--json] [--headroom N] [--race]`
+//!
+//! Prints violations in the linker's format (exit 1 if any), `--edges` prints every edge
+//! like `-ldflags=-debugnosplit`, `--top N` the N deepest NOSPLIT chains.
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut pos = Vec::new();
+    let (mut edges, mut json, mut timing) = (false, false, false);
+    let mut top = 0usize;
+    let mut opts = goobj::StackCheckOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--edges" => edges = true,
+            "--json" => json = true,
+            "--time" => timing = true,
+            "--race" => opts.race = true,
+            "--top" => top = it.next().and_then(|s| s.parse().ok()).unwrap_or(10),
+            "--headroom" => opts.headroom = it.next().and_then(|s| s.parse().ok()).unwrap_or(0),
+            _ => pos.push(a.clone()),
+        }
+    }
+    if pos.len() != 2 {
+        eprintln!("usage: nosplit MAIN.a IMPORTCFG.LINK [--edges] [--top N] [--json] [--headroom N] [--race] [--time]");
+        std::process::exit(2);
+    }
+    let t0 = Instant::now();
+    let cfg = match std::fs::read_to_string(&pos[1]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: {e}", pos[1]);
+            std::process::exit(2);
+        }
+    };
+    let libs = goobj::parse_importcfg(&cfg);
+    let set = match goobj::load_link_set(&PathBuf::from(&pos[0]), &libs) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let t1 = Instant::now();
+    let report = goobj::stack_check(&set, &opts);
+    let t2 = Instant::now();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+    } else {
+        if edges {
+            print!("{}", report.format_edges());
+        }
+        if top > 0 {
+            print!("{}", report.format_top(top));
+        }
+        print!("{}", report.format_violations());
+    }
+    if timing {
+        eprintln!(
+            "load {:.1} ms, check {:.1} ms, {} objects, {} symbols, {} functions",
+            (t1 - t0).as_secs_f64() * 1e3,
+            (t2 - t1).as_secs_f64() * 1e3,
+            set.num_objects(),
+            set.num_symbols(),
+            report.functions
+        );
+    }
+    std::process::exit(if report.ok() { 0 } else { 1 });
+}

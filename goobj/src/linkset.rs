@@ -1,0 +1,737 @@
+//! A whole link set loaded the way `cmd/link` loads it, so that symbol references resolve
+//! to the same definitions the linker would pick.
+//!
+//! Mirrors, in order:
+//! - `ld.loadlib` / `loadobjfile` / `ldobj` (`cmd/link/internal/ld/lib.go`): the main
+//!   package is loaded first, then the packages its objects import (the `Autolib` block),
+//!   appended in first-seen order, then `runtime` if nothing imported it. The order of the
+//!   `packagefile` lines of importcfg.link is only a lookup table. Every Go object member
+//!   gets a fresh symbol version (`ctxt.IncVersion()`, starting at `sym.SymVerStatic` = 10):
+//!   that is the `<N>` file-local (static) symbols carry in `-debugnosplit` output.
+//! - `loader.LoadSyms` (`cmd/link/internal/loader/loader.go`): package definitions of all
+//!   objects first, then per object hashed64, hashed and non-package definitions (duplicates
+//!   resolved by `addSym`: for DUPOK the first loaded wins unless a later one is larger),
+//!   then non-package references by name, package indices, and reference flags.
+
+use crate::builtin;
+use crate::error::Error;
+use crate::reader::{
+    archive_members, is_object_member, locate, parse_go_minor, pkgidx, GoObject, Header, Reloc,
+    Sym, SymRef, SYM_ABI_STATIC,
+};
+use crate::reloc::{is_text_kind, RelocTable};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// First version number handed to object files (`sym.SymVerStatic`).
+pub const SYM_VER_STATIC: i32 = 10;
+/// Object index of symbols that no loaded Go object defines.
+const EXT: u32 = u32::MAX;
+
+/// A global symbol index (`loader.Sym`); 0 is "no symbol".
+pub type SymId = u32;
+
+/// One package of the link set, in load order.
+#[derive(Debug, Clone)]
+pub struct Library {
+    /// Import path (`main` for the main package).
+    pub pkg: String,
+    pub archive: PathBuf,
+    /// Packages this one imports, as indices into [`LinkSet::libraries`].
+    pub imports: Vec<usize>,
+    /// Members that are host (ELF/Mach-O/PE) objects; their symbols are external.
+    pub host_objects: Vec<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Obj {
+    pub lib: u32,
+    pub archive: u32,
+    pub start: usize,
+    pub end: usize,
+    pub file_offset: u64,
+    pub member: String,
+    pub header: Header,
+    pub version: i32,
+    pub ndef: u32,
+    pub nh64: u32,
+    pub nh: u32,
+    pub nnpd: u32,
+    pub nnpr: u32,
+    /// Local symbol index → global symbol.
+    pub syms: Vec<SymId>,
+    /// PkgIdx → object index of that package's first object.
+    pub pkg: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GSym {
+    pub obj: u32,
+    pub li: u32,
+    pub ver: i32,
+}
+
+/// FxHash-style hasher for name keys that are already hashed to u64.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+fn name_key(name: &str, ver: i32) -> u64 {
+    // FNV-1a over the name, mixed with the version.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name.as_bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h ^ (ver as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// All Go objects of a link, with symbols resolved as `cmd/link` resolves them.
+#[derive(Debug)]
+pub struct LinkSet {
+    /// GOOS, GOARCH and Go version from the objects' `go object` header line.
+    pub goos: String,
+    pub goarch: String,
+    pub go_version: String,
+    pub go_minor: u32,
+    pub(crate) archives: Arc<Vec<(PathBuf, Vec<u8>)>>,
+    pub(crate) libs: Vec<Library>,
+    pub(crate) objs: Vec<Obj>,
+    pub(crate) syms: Vec<GSym>,
+    pub(crate) ext_names: Vec<String>,
+    by_name: IdMap<SymId>,
+    /// Name-key collisions (different names, same 64-bit key): exact map.
+    by_name_overflow: HashMap<(String, i32), SymId>,
+    pub(crate) builtin_syms: Vec<SymId>,
+    pub(crate) used_in_iface: Vec<bool>,
+    pub(crate) relocs: RelocTable,
+}
+
+impl LinkSet {
+    /// Libraries in the linker's load order.
+    pub fn libraries(&self) -> &[Library] {
+        &self.libs
+    }
+
+    /// Number of global symbols (including index 0).
+    pub fn num_symbols(&self) -> usize {
+        self.syms.len()
+    }
+
+    /// Number of Go object files loaded.
+    pub fn num_objects(&self) -> usize {
+        self.objs.len()
+    }
+
+    pub(crate) fn view(&self, o: u32) -> GoObject<'_> {
+        view_in(&self.archives, &self.objs[o as usize])
+    }
+
+    /// Defining object and local index of a symbol, if a Go object defines it.
+    pub(crate) fn def(&self, s: SymId) -> Option<(u32, u32)> {
+        let g = self.syms.get(s as usize)?;
+        if g.obj == EXT || s == 0 {
+            None
+        } else {
+            Some((g.obj, g.li))
+        }
+    }
+
+    /// The object-file symbol record of a defined symbol.
+    pub fn osym(&self, s: SymId) -> Option<Sym<'_>> {
+        let (o, li) = self.def(s)?;
+        self.view(o).sym(li).ok()
+    }
+
+    /// Symbol name ("" for anonymous symbols).
+    pub fn name(&self, s: SymId) -> &str {
+        match self.syms.get(s as usize) {
+            Some(g) if s != 0 && g.obj == EXT => &self.ext_names[g.li as usize],
+            Some(_) if s != 0 => self.osym(s).map(|o| o.name).unwrap_or(""),
+            _ => "",
+        }
+    }
+
+    /// Symbol version: 0 = ABI0, 1 = ABIInternal, >= 10 file-local.
+    pub fn version(&self, s: SymId) -> i32 {
+        self.syms.get(s as usize).map(|g| g.ver).unwrap_or(0)
+    }
+
+    /// `name<version>` as the linker prints symbols.
+    pub fn display(&self, s: SymId) -> String {
+        format!("{}<{}>", self.name(s), self.version(s))
+    }
+
+    /// Looks up a named symbol (`loader.Lookup`); 0 if absent.
+    pub fn lookup(&self, name: &str, ver: i32) -> SymId {
+        if let Some(&s) = self.by_name.get(&name_key(name, ver)) {
+            if self.name(s) == name && self.version(s) == ver {
+                return s;
+            }
+        }
+        self.by_name_overflow.get(&(name.to_string(), ver)).copied().unwrap_or(0)
+    }
+
+    fn insert_name(&mut self, name: &str, ver: i32, s: SymId) {
+        let k = name_key(name, ver);
+        match self.by_name.get(&k) {
+            Some(&old) if !(self.name(old) == name && self.version(old) == ver) => {
+                self.by_name_overflow.insert((name.to_string(), ver), s);
+            }
+            _ => {
+                self.by_name.insert(k, s);
+            }
+        }
+    }
+
+    pub(crate) fn flags(&self, s: SymId) -> (u8, u8, u8) {
+        match self.def(s) {
+            Some((o, li)) => self.view(o).sym_flags(li),
+            None => (0, 0, 0),
+        }
+    }
+
+    /// Is the symbol a text (function) symbol defined in a Go object?
+    pub fn is_text(&self, s: SymId) -> bool {
+        self.def(s).is_some() && is_text_kind(self.flags(s).0, self.go_minor)
+    }
+
+    pub fn is_nosplit(&self, s: SymId) -> bool {
+        self.flags(s).1 & crate::reader::symflag::NOSPLIT != 0
+    }
+
+    pub fn is_abi_wrapper(&self, s: SymId) -> bool {
+        self.flags(s).2 & crate::reader::symflag2::ABI_WRAPPER != 0
+    }
+
+    pub fn is_dupok(&self, s: SymId) -> bool {
+        self.flags(s).1 & crate::reader::symflag::DUPOK != 0
+    }
+
+    /// Package of the object that defines `s` (after duplicate resolution).
+    pub fn defining_package(&self, s: SymId) -> Option<&str> {
+        let (o, _) = self.def(s)?;
+        Some(&self.libs[self.objs[o as usize].lib as usize].pkg)
+    }
+
+    /// Resolves a symbol reference of object `o` (`loader.resolve`).
+    pub(crate) fn resolve(&self, o: u32, r: SymRef) -> SymId {
+        let ob = &self.objs[o as usize];
+        let local = |i: u64| ob.syms.get(i as usize).copied().unwrap_or(0);
+        let idx = r.sym_idx as u64;
+        match r.pkg_idx {
+            pkgidx::INVALID => 0,
+            pkgidx::HASHED64 => local(idx + ob.ndef as u64),
+            pkgidx::HASHED => local(idx + (ob.ndef + ob.nh64) as u64),
+            pkgidx::NONE => local(idx + (ob.ndef + ob.nh64 + ob.nh) as u64),
+            pkgidx::BUILTIN => self.builtin_syms.get(r.sym_idx as usize).copied().unwrap_or(0),
+            pkgidx::SELF => local(idx),
+            p => match ob.pkg.get(p as usize) {
+                Some(&oo) if oo != EXT => {
+                    self.objs[oo as usize].syms.get(r.sym_idx as usize).copied().unwrap_or(0)
+                }
+                _ => 0,
+            },
+        }
+    }
+
+    /// Relocations of a defined symbol, with their targets resolved.
+    pub(crate) fn relocs(&self, s: SymId) -> Vec<(Reloc, SymId)> {
+        let Some((o, li)) = self.def(s) else { return Vec::new() };
+        match self.view(o).relocs(li) {
+            Ok(it) => it.map(|r| (r, self.resolve(o, r.sym))).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Aux symbols (type, resolved target) of a defined symbol.
+    pub(crate) fn auxs(&self, s: SymId) -> Vec<(u8, SymId)> {
+        let Some((o, li)) = self.def(s) else { return Vec::new() };
+        match self.view(o).auxs(li) {
+            Ok(it) => it.map(|a| (a.typ, self.resolve(o, a.sym))).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Content of a defined symbol.
+    pub(crate) fn data(&self, s: SymId) -> &[u8] {
+        let Some((o, li)) = self.def(s) else { return &[] };
+        let ob = &self.objs[o as usize];
+        let bytes = &self.archives[ob.archive as usize].1[ob.start..ob.end];
+        GoObject::from_parts(bytes, ob.file_offset, &ob.header).data(li).unwrap_or(&[])
+    }
+
+    /// Does the symbol have a FuncInfo aux (`ldr.FuncInfo(s).Valid()`)?
+    pub(crate) fn has_func_info(&self, s: SymId) -> bool {
+        let Some((o, li)) = self.def(s) else { return false };
+        match self.view(o).auxs(li) {
+            Ok(mut it) => it.any(|a| a.typ == crate::reader::aux::FUNC_INFO),
+            Err(_) => false,
+        }
+    }
+
+    /// `Sym.Siz` of a defined symbol (0 for external ones).
+    pub fn size(&self, s: SymId) -> u32 {
+        self.osym(s).map(|o| o.size).unwrap_or(0)
+    }
+
+    /// All symbols with the given name, any version (for tools and tests).
+    pub fn find_all(&self, name: &str) -> Vec<SymId> {
+        (1..self.syms.len() as u32).filter(|&s| self.name(s) == name).collect()
+    }
+
+    /// Relocation type names of this Go version.
+    pub fn reloc_table(&self) -> &RelocTable {
+        &self.relocs
+    }
+}
+
+pub(crate) fn view_in<'a>(archives: &'a [(PathBuf, Vec<u8>)], ob: &Obj) -> GoObject<'a> {
+    let data = archives[ob.archive as usize].1.get(ob.start..ob.end).unwrap_or(&[]);
+    GoObject::from_parts(data, ob.file_offset, &ob.header)
+}
+
+/// Is this an object format the linker treats as a host object (`ldobj`)?
+fn is_host_object(b: &[u8]) -> bool {
+    if b.len() < 4 {
+        return false;
+    }
+    let magic = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    magic == 0x7f45_4c46
+        || magic & !1 == 0xfeed_face
+        || magic & !0x0100_0000 == 0xcefa_edfe
+        || matches!(u16::from_be_bytes([b[0], b[1]]), 0x4c01 | 0x6486 | 0xc401 | 0x64aa)
+        || (b[0] == 0x01 && (b[1] == 0xd7 || b[1] == 0xf7))
+}
+
+/// Reads an importcfg (as written for `link -importcfg`): `packagefile PATH=FILE` lines.
+/// Other directives (`modinfo`, `packageshlib`, comments) are ignored.
+pub fn parse_importcfg(text: &str) -> Vec<(String, PathBuf)> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("packagefile "))
+        .filter_map(|rest| rest.split_once('='))
+        .map(|(p, f)| (p.trim().to_string(), PathBuf::from(f.trim())))
+        .collect()
+}
+
+/// Loads a link set: `main` is the main package's archive, `libs` the
+/// (import path, archive) pairs of importcfg.link (their order does not matter).
+pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet, Error> {
+    let files: HashMap<&str, &PathBuf> = libs.iter().map(|(p, f)| (p.as_str(), f)).collect();
+    let mut ls = LinkSet {
+        goos: String::new(),
+        goarch: String::new(),
+        go_version: String::new(),
+        go_minor: 0,
+        archives: Arc::new(Vec::new()),
+        libs: vec![Library {
+            pkg: "main".into(),
+            archive: main.to_path_buf(),
+            imports: Vec::new(),
+            host_objects: Vec::new(),
+        }],
+        objs: Vec::new(),
+        syms: vec![GSym { obj: EXT, li: 0, ver: 0 }],
+        ext_names: vec![String::new()],
+        by_name: IdMap::default(),
+        by_name_overflow: HashMap::new(),
+        builtin_syms: Vec::new(),
+        used_in_iface: Vec::new(),
+        relocs: RelocTable::for_go(26).expect("go1.26 table"),
+    };
+    let mut lib_by_pkg: HashMap<String, usize> = HashMap::from([("main".to_string(), 0)]);
+    let mut autolibs: Vec<Vec<String>> = vec![Vec::new()];
+    let mut header_line: Option<String> = None;
+    let mut version = SYM_VER_STATIC;
+    let mut archives: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+
+    let mut i = 0;
+    let mut runtime_added = false;
+    loop {
+        while i < ls.libs.len() {
+            let path = ls.libs[i].archive.clone();
+            let data = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            let ai = archives.len() as u32;
+            let location = path.display().to_string();
+            let members = archive_members(&data, &location)?;
+            let mut imports = Vec::new();
+            for m in members {
+                if !is_object_member(&m.name) {
+                    continue;
+                }
+                let loc = format!("{location}({})", m.name);
+                if is_host_object(m.data) {
+                    ls.libs[i].host_objects.push(m.name.clone());
+                    continue;
+                }
+                let base = m.offset;
+                let obj = GoObject::parse_member(m.data, base).map_err(|e| locate(e, &loc, base))?;
+                match &header_line {
+                    None => header_line = Some(obj.header_line.to_string()),
+                    Some(h) if h != obj.header_line => {
+                        return Err(Error::LinkSet(format!(
+                            "{loc}: linked object header mismatch:\nhave {:?}\nwant {h:?}",
+                            obj.header_line
+                        )))
+                    }
+                    _ => {}
+                }
+                if obj.header.unlinkable() {
+                    return Err(Error::LinkSet(format!(
+                        "{loc}: unlinkable object (compiler requires -p flag)"
+                    )));
+                }
+                let autolib = obj.autolib().map_err(|e| locate(e, &loc, obj.file_offset))?;
+                imports.extend(autolib.into_iter().map(|(p, _)| p.to_string()));
+                let start = obj.bytes().as_ptr() as usize - data.as_ptr() as usize;
+                let end = start + obj.bytes().len();
+                ls.objs.push(Obj {
+                    lib: i as u32,
+                    archive: ai,
+                    start,
+                    end,
+                    file_offset: obj.file_offset,
+                    member: m.name.clone(),
+                    header: obj.header.clone(),
+                    version,
+                    ndef: obj.nsym(),
+                    nh64: obj.nhashed64def(),
+                    nh: obj.nhasheddef(),
+                    nnpd: obj.nnonpkgdef(),
+                    nnpr: obj.nnonpkgref(),
+                    syms: Vec::new(),
+                    pkg: Vec::new(),
+                });
+                version += 1;
+            }
+            archives.push((path.clone(), data));
+            // addImports: append not-yet-seen imported packages to the library list.
+            let mut imp_idx = Vec::new();
+            for p in &imports {
+                let li = match lib_by_pkg.get(p) {
+                    Some(&li) => li,
+                    None => {
+                        let file = files.get(p.as_str()).ok_or_else(|| {
+                            Error::LinkSet(format!(
+                                "{}: cannot find package {p} (not in importcfg.link)",
+                                ls.libs[i].pkg
+                            ))
+                        })?;
+                        let li = ls.libs.len();
+                        ls.libs.push(Library {
+                            pkg: p.clone(),
+                            archive: (*file).clone(),
+                            imports: Vec::new(),
+                            host_objects: Vec::new(),
+                        });
+                        autolibs.push(Vec::new());
+                        lib_by_pkg.insert(p.clone(), li);
+                        li
+                    }
+                };
+                imp_idx.push(li);
+            }
+            ls.libs[i].imports = imp_idx;
+            autolibs[i] = imports;
+            i += 1;
+        }
+        // loadinternal(ctxt, "runtime")
+        if runtime_added || lib_by_pkg.contains_key("runtime") {
+            break;
+        }
+        runtime_added = true;
+        let Some(file) = files.get("runtime") else { break };
+        lib_by_pkg.insert("runtime".into(), ls.libs.len());
+        ls.libs.push(Library {
+            pkg: "runtime".into(),
+            archive: (*file).clone(),
+            imports: Vec::new(),
+            host_objects: Vec::new(),
+        });
+        autolibs.push(Vec::new());
+    }
+
+    ls.archives = Arc::new(archives);
+    let header_line = header_line.ok_or_else(|| Error::LinkSet("no Go objects in the link set".into()))?;
+    let mut parts = header_line.split(' ');
+    let (_, _, goos, goarch, ver) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next());
+    ls.goos = goos.unwrap_or("").to_string();
+    ls.goarch = goarch.unwrap_or("").to_string();
+    ls.go_version = ver.unwrap_or("").to_string();
+    ls.go_minor = parse_go_minor(&ls.go_version).unwrap_or(0);
+    let unsupported = || Error::LinkSet(format!(
+        "objects built by {} (header {header_line:?}); this reader supports go1.26",
+        ls.go_version
+    ));
+    ls.relocs = RelocTable::for_go(ls.go_minor).ok_or_else(unsupported)?;
+    let builtins = builtin::builtins(ls.go_minor).ok_or_else(unsupported)?;
+    ls.builtin_syms = vec![0; builtins.len()];
+    load_syms(&mut ls, builtins)?;
+    Ok(ls)
+}
+
+/// `loader.LoadSyms`.
+fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
+    let nobj = ls.objs.len();
+    for o in 0..nobj {
+        let ob = &ls.objs[o];
+        let n = (ob.ndef + ob.nh64 + ob.nh + ob.nnpd + ob.nnpr) as usize;
+        ls.objs[o].syms = vec![0; n];
+    }
+    let arcs = Arc::clone(&ls.archives);
+    let view = |ls: &LinkSet, o: usize| view_in(&arcs, &ls.objs[o]);
+    let builtin_idx: HashMap<(&str, u16), usize> =
+        builtins.iter().enumerate().map(|(i, &(n, a))| ((n, a), i)).collect();
+    let err = |ls: &LinkSet, o: usize, e: crate::error::RawErr| {
+        let ob = &ls.objs[o];
+        let loc = format!("{}({})", ls.archives[ob.archive as usize].0.display(), ob.member);
+        locate(e, &loc, ob.file_offset)
+    };
+
+    // Package definitions.
+    for o in 0..nobj {
+        let (ndef, version, is_runtime) = {
+            let ob = &ls.objs[o];
+            (ob.ndef, ob.version, ls.libs[ob.lib as usize].pkg == "runtime")
+        };
+        for li in 0..ndef {
+            let s = view(ls, o).sym(li).map_err(|e| err(ls, o, e))?;
+            let ver = abi_to_ver(s.abi, version);
+            let gid = ls.syms.len() as SymId;
+            ls.syms.push(GSym { obj: o as u32, li, ver });
+            ls.objs[o].syms[li as usize] = gid;
+            if !s.name.is_empty() && ver != version {
+                let name = s.name.to_string();
+                ls.insert_name(&name, ver, gid);
+                if name.starts_with("runtime.") || (is_runtime && name.starts_with("type:")) {
+                    if let Some(&bi) = builtin_idx.get(&(name.as_str(), s.abi)) {
+                        ls.builtin_syms[bi] = gid;
+                    }
+                }
+            }
+        }
+    }
+    // Hashed and non-package definitions.
+    let mut h64: IdMap<(SymId, u32)> = IdMap::default();
+    let mut h: HashMap<[u8; 16], (SymId, u32)> = HashMap::new();
+    for o in 0..nobj {
+        let (ndef, nh64, nh, nnpd, version, is_runtime) = {
+            let ob = &ls.objs[o];
+            (ob.ndef, ob.nh64, ob.nh, ob.nnpd, ob.version, ls.libs[ob.lib as usize].pkg == "runtime")
+        };
+        for li in ndef..ndef + nh64 + nh {
+            let v = view(ls, o);
+            let s = v.sym(li).map_err(|e| err(ls, o, e))?;
+            let key = if li < ndef + nh64 {
+                Key::H64(v.hash64(li - ndef).unwrap_or(0))
+            } else {
+                Key::H(v.hash(li - ndef - nh64).unwrap_or([0; 16]))
+            };
+            let existing = match &key {
+                Key::H64(k) => h64.get(k).copied(),
+                Key::H(k) => h.get(k).copied(),
+            };
+            let gid = match existing {
+                Some((old, oldsz)) if s.size <= oldsz => old,
+                Some((old, _)) => {
+                    // Same content hash, larger size: the larger one wins (issue 47185).
+                    ls.syms[old as usize] = GSym { obj: o as u32, li, ver: 0 };
+                    old
+                }
+                None => {
+                    ls.syms.push(GSym { obj: o as u32, li, ver: 0 });
+                    ls.syms.len() as SymId - 1
+                }
+            };
+            if existing.is_none_or(|(_, oldsz)| s.size > oldsz) {
+                match key {
+                    Key::H64(k) => {
+                        h64.insert(k, (gid, s.size));
+                    }
+                    Key::H(k) => {
+                        h.insert(k, (gid, s.size));
+                    }
+                }
+            }
+            ls.objs[o].syms[li as usize] = gid;
+        }
+        for li in ndef + nh64 + nh..ndef + nh64 + nh + nnpd {
+            let s = view(ls, o).sym(li).map_err(|e| err(ls, o, e))?;
+            let ver = abi_to_ver(s.abi, version);
+            let gid = add_nonpkg_def(ls, o as u32, li, &s, ver);
+            ls.objs[o].syms[li as usize] = gid;
+            if s.name.starts_with("runtime.") || (is_runtime && s.name.starts_with("type:")) {
+                if let Some(&bi) = builtin_idx.get(&(s.name, s.abi)) {
+                    ls.builtin_syms[bi] = gid;
+                }
+            }
+        }
+    }
+    // References.
+    let pkg_first_obj: HashMap<String, u32> = {
+        let mut m = HashMap::new();
+        for (o, ob) in ls.objs.iter().enumerate() {
+            // Object files name packages in their escaped form (objabi.PathToPrefix).
+            m.entry(path_to_prefix(&ls.libs[ob.lib as usize].pkg)).or_insert(o as u32);
+        }
+        m
+    };
+    ls.used_in_iface = vec![false; ls.syms.len()];
+    for o in 0..nobj {
+        let (nalldef, nnpr, version) = {
+            let ob = &ls.objs[o];
+            (ob.ndef + ob.nh64 + ob.nh + ob.nnpd, ob.nnpr, ob.version)
+        };
+        for li in nalldef..nalldef + nnpr {
+            let s = view(ls, o).sym(li).map_err(|e| err(ls, o, e))?;
+            let ver = abi_to_ver(s.abi, version);
+            let mut gid = ls.lookup(s.name, ver);
+            if gid == 0 {
+                gid = ls.syms.len() as SymId;
+                ls.syms.push(GSym { obj: EXT, li: ls.ext_names.len() as u32, ver });
+                ls.ext_names.push(s.name.to_string());
+                ls.used_in_iface.push(false);
+                let name = s.name.to_string();
+                ls.insert_name(&name, ver, gid);
+            }
+            ls.objs[o].syms[li as usize] = gid;
+            if s.used_in_iface() {
+                ls.used_in_iface[gid as usize] = true;
+            }
+        }
+        // Definitions' UsedInIface attribute.
+        for li in 0..nalldef {
+            let s = view(ls, o).sym(li).map_err(|e| err(ls, o, e))?;
+            if s.used_in_iface() {
+                let gid = ls.objs[o].syms[li as usize];
+                ls.used_in_iface[gid as usize] = true;
+            }
+        }
+        let pkglist: Vec<String> = ls
+            .view(o as u32)
+            .pkglist()
+            .map_err(|e| err(ls, o, e))?
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let mut pk = vec![EXT; pkglist.len()];
+        for (k, p) in pkglist.iter().enumerate().skip(1) {
+            pk[k] = *pkg_first_obj.get(p).ok_or_else(|| {
+                let ob = &ls.objs[o];
+                Error::LinkSet(format!(
+                    "{}: reference to nonexistent package {p}",
+                    ls.libs[ob.lib as usize].pkg
+                ))
+            })?;
+        }
+        ls.objs[o].pkg = pk;
+    }
+    for o in 0..nobj {
+        let refs: Vec<(SymRef, u8)> = view(ls, o).ref_flags().map(|(r, _, f2)| (r, f2)).collect();
+        for (r, f2) in refs {
+            if f2 & crate::reader::symflag2::USED_IN_IFACE != 0 {
+                let g = ls.resolve(o as u32, r);
+                if let Some(x) = ls.used_in_iface.get_mut(g as usize) {
+                    *x = true;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `objabi.PathToPrefix`: escapes control characters, space, `%`, `"`, non-ASCII bytes
+/// and dots after the last slash as `%xx`.
+pub fn path_to_prefix(s: &str) -> String {
+    let slash = s.rfind('/').map(|i| i as isize).unwrap_or(-1);
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in s.as_bytes().iter().enumerate() {
+        if c <= b' ' || (c == b'.' && i as isize > slash) || c == b'%' || c == b'"' || c >= 0x7f {
+            out.push_str(&format!("%{c:02x}"));
+        } else {
+            out.push(c as char);
+        }
+    }
+    out
+}
+
+enum Key {
+    H64(u64),
+    H([u8; 16]),
+}
+
+fn abi_to_ver(abi: u16, local: i32) -> i32 {
+    if abi == SYM_ABI_STATIC {
+        local
+    } else {
+        abi as i32
+    }
+}
+
+/// `loadState.addSym` for a non-package (named) definition.
+fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, s: &Sym<'_>, ver: i32) -> SymId {
+    let new_gid = ls.syms.len() as SymId;
+    if s.name.is_empty() || ver == ls.objs[o as usize].version {
+        ls.syms.push(GSym { obj: o, li, ver });
+        return new_gid;
+    }
+    let old = ls.lookup(s.name, ver);
+    if old == 0 {
+        ls.syms.push(GSym { obj: o, li, ver });
+        let name = s.name.to_string();
+        ls.insert_name(&name, ver, new_gid);
+        return new_gid;
+    }
+    let Some(oldsym) = ls.osym(old) else {
+        return old;
+    };
+    let (oldsz, sz) = (oldsym.size, s.size);
+    if s.dupok() {
+        if oldsz < sz {
+            ls.syms[old as usize] = GSym { obj: o, li, ver };
+        }
+        return old;
+    }
+    if oldsym.dupok() {
+        return old;
+    }
+    // Both non-dupok: text beats BSS, content beats BSS, larger BSS beats smaller BSS.
+    let minor = ls.go_minor;
+    let is_data = |t: u8| !is_text_kind(t, minor) && t != 0;
+    let (oo, oli) = ls.def(old).unwrap_or((0, 0));
+    let old_has_content = ls.view(oo).data_size(oli) != 0;
+    let new_has_content = ls.view(o).data_size(li) != 0;
+    let old_bss = is_data(oldsym.typ) && !old_has_content;
+    let new_bss = is_data(s.typ) && !new_has_content;
+    if (is_text_kind(s.typ, minor) && old_bss) || (new_has_content && old_bss) || (new_bss && old_bss && sz > oldsz) {
+        ls.syms[old as usize] = GSym { obj: o, li, ver };
+    }
+    old
+}
+
+impl LinkSet {
+    /// Relocations of a defined symbol with resolved targets (0 = unresolved).
+    pub fn relocs_of(&self, s: SymId) -> Vec<(Reloc, SymId)> {
+        if let Some((o, li)) = self.def(s) {
+            if let Err(e) = self.view(o).relocs(li) {
+                eprintln!("relocs of {}: {e:?}", self.display(s));
+            }
+        }
+        self.relocs(s)
+    }
+}
