@@ -15,6 +15,9 @@
 //!   first, and reports every step as an [`events::Event`].
 //! - [`cache`] is the content-addressed action cache, with typed digests,
 //!   atomic writes and the lock on the target directory.
+//! - [`profile`] is the resolved profile the engine reads (flags, tags,
+//!   trimpath, symabis mode, per-package rules).
+//! - [`build`] ties it together: lock, load, plan, execute, install.
 //! - [`modinfo`] renders the build info that `go version -m` reads back.
 //!
 //! Reporters (progress bar, JSON lines) live in the CLI and only consume events.
@@ -29,6 +32,7 @@ pub mod fshash;
 pub mod load;
 pub mod modinfo;
 pub mod plan;
+pub mod profile;
 pub mod stages;
 pub mod toolchain;
 

@@ -1,0 +1,269 @@
+//! `cargo-gobuild`: the command line of cargo gobuild. Parsing flags only
+//! validates them; [`settings`] turns them into the engine's request; the
+//! engine (crate `pipeline`) builds; [`report`] renders its events.
+//!
+//! Exit codes: 0 ok, 101 build or check failed, 102 workspace/config could
+//! not be loaded, 1 anything unexpected.
+
+mod report;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use pipeline::build::{self, BuildRequest};
+use pipeline::events::EventSink;
+use pipeline::profile::{Profile, SymabisMode};
+use pipeline::toolchain::ToolchainRequest;
+
+use report::{ColorChoice, HumanReporter, JsonReporter, MessageFormat, Verbosity};
+
+/// Build Go programs — Go, Go assembly and the standard library — with the Go
+/// toolchain's own tools (asm, compile, pack, link), cached and in parallel.
+#[derive(Debug, Parser)]
+#[command(name = "cargo gobuild", bin_name = "cargo gobuild", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build main packages into <target-dir>/gobuild/<profile>/<goos>_<goarch>/,
+    /// or one program to -o OUT.
+    ///
+    /// Packages are patterns as `go build` takes them (default ./...), relative
+    /// to the current directory. Non-main packages are compiled and checked.
+    Build(BuildArgs),
+    /// Remove the build outputs and the cache of this workspace (<target-dir>/gobuild).
+    Clean(CommonArgs),
+}
+
+/// Flags shared by every command.
+#[derive(Debug, Args, Clone)]
+struct CommonArgs {
+    /// Profile to build with.
+    #[arg(long, env = "GOBUILD_PROFILE", default_value = "dev")]
+    profile: String,
+    /// Parallel actions (default: number of CPUs).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
+    /// Print every tool command (copy-pasteable) and why each action ran.
+    #[arg(short, long, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Print errors only.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Coloring of human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+    /// `human`: status lines on stderr; `json`: one JSON object per event on stdout.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
+    message_format: MessageFormat,
+    /// Path to the Cargo.toml of the workspace.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+    /// Directory for outputs and the cache (also CARGO_TARGET_DIR).
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    /// Target operating system (GOOS), overriding the profile's.
+    #[arg(long, value_name = "GOOS")]
+    goos: Option<String>,
+    /// Target architecture (GOARCH), overriding the profile's.
+    #[arg(long, value_name = "GOARCH")]
+    goarch: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Write the program to this file (or into this directory).
+    #[arg(short = 'o', value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Compile flags for the named packages (space-separated, like -gcflags).
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    gcflags: Option<String>,
+    /// Assembler flags for the named packages.
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    asmflags: Option<String>,
+    /// Linker flags.
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
+    ldflags: Option<String>,
+    /// Build tags (comma-separated).
+    #[arg(long, value_name = "TAGS")]
+    tags: Option<String>,
+    /// Remove file system paths from the program.
+    #[arg(long)]
+    trimpath: bool,
+    /// How symabis are produced: `toolchain` (asm -gensymabis) or `native`.
+    #[arg(long, value_name = "MODE")]
+    symabis: Option<String>,
+    /// Package patterns (default ./...).
+    #[arg(value_name = "PKGS")]
+    packages: Vec<String>,
+}
+
+/// A failure with its exit code, already worded for the user.
+struct Failure {
+    code: u8,
+    message: Option<String>,
+}
+
+impl From<pipeline::Error> for Failure {
+    fn from(e: pipeline::Error) -> Self {
+        let code = e.exit_code() as u8;
+        let message = match e {
+            // Its diagnostics were already reported.
+            pipeline::Error::BuildFailed { .. } => None,
+            e => Some(e.to_string()),
+        };
+        Failure { code, message }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure {
+            code: 102,
+            message: Some(format!("{e:#}")),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `cargo gobuild ...` runs `cargo-gobuild gobuild ...`.
+    if args.get(1).is_some_and(|a| a == "gobuild") {
+        args.remove(1);
+    }
+    let cli = Cli::parse_from(args);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if let Some(m) = f.message {
+                let r = HumanReporter::new(Verbosity::Quiet, ColorChoice::Auto);
+                r.error(&m);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Build(args) => cmd_build(args),
+        Command::Clean(common) => cmd_clean(common),
+    }
+}
+
+fn verbosity(c: &CommonArgs) -> Verbosity {
+    if c.quiet {
+        Verbosity::Quiet
+    } else if c.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    }
+}
+
+fn reporter(c: &CommonArgs) -> Box<dyn EventSink> {
+    match c.message_format {
+        MessageFormat::Json => Box::new(JsonReporter::new()),
+        MessageFormat::Human => Box::new(HumanReporter::new(verbosity(c), c.color)),
+    }
+}
+
+fn split_flags(s: &Option<String>) -> Result<Vec<String>, Failure> {
+    match s {
+        None => Ok(vec![]),
+        Some(s) => shell_words::split(s).map_err(|e| Failure {
+            code: 102,
+            message: Some(format!("cannot split flags {s:?}: {e}")),
+        }),
+    }
+}
+
+fn cmd_build(args: BuildArgs) -> Result<(), Failure> {
+    let c = &args.common;
+    let cwd = std::env::current_dir().map_err(|e| anyhow::anyhow!("current directory: {e}"))?;
+    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())?;
+    let mut profile = Profile {
+        name: c.profile.clone(),
+        ..Profile::default()
+    };
+    profile.gcflags = split_flags(&args.gcflags)?;
+    profile.asmflags = split_flags(&args.asmflags)?;
+    profile.ldflags = split_flags(&args.ldflags)?;
+    if let Some(t) = &args.tags {
+        profile.tags = t.split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+    }
+    profile.trimpath = args.trimpath;
+    if let Some(m) = &args.symabis {
+        profile.symabis = SymabisMode::parse(m).ok_or_else(|| Failure {
+            code: 102,
+            message: Some(format!(
+                "unknown symabis mode `{m}` (hint: use `toolchain` or `native`)"
+            )),
+        })?;
+    }
+    let output = args.output.as_ref().map(|o| if o.is_absolute() { o.clone() } else { cwd.join(o) });
+    let req = BuildRequest {
+        dir: cwd.clone(),
+        patterns: args.packages.clone(),
+        target_dir: ws.target_dir.clone(),
+        profile,
+        toolchain: ToolchainRequest {
+            goos: c.goos.clone(),
+            goarch: c.goarch.clone(),
+            ..Default::default()
+        },
+        jobs: c.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+        output,
+        link: true,
+    };
+    let sink = reporter(c);
+    build::build(&req, sink.as_ref(), None)?;
+    Ok(())
+}
+
+fn cmd_clean(c: CommonArgs) -> Result<(), Failure> {
+    let cwd = std::env::current_dir().map_err(|e| anyhow::anyhow!("current directory: {e}"))?;
+    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())?;
+    let dir = ws.target_dir.join("gobuild");
+    if !dir.exists() {
+        return Ok(());
+    }
+    let r = HumanReporter::new(verbosity(&c), c.color);
+    // Take the build lock so a running build is not cut from under it.
+    let lock = pipeline::cache::DirLock::acquire(&dir, || {
+        r.status(anstyle::Style::new(), "Blocking", "waiting for a running build to finish")
+    })?;
+    let mut removed = 0u64;
+    for e in std::fs::read_dir(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))? {
+        let e = e.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        if e.file_name() == ".lock" {
+            continue;
+        }
+        let p = e.path();
+        let res = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        res.map_err(|e| anyhow::anyhow!("removing {}: {e}", p.display()))?;
+        removed += 1;
+    }
+    drop(lock);
+    r.status(
+        anstyle::AnsiColor::Green.on_default().bold(),
+        "Removed",
+        &format!("{} ({removed} entries)", dir.display()),
+    );
+    Ok(())
+}

@@ -1,0 +1,363 @@
+//! One build, end to end: lock the target directory, load (or reuse the load
+//! snapshot), plan, execute, and install the programs.
+//!
+//! [`BuildRequest`] is the static input; [`Session`] is what a load produced
+//! (toolchain, graph) and can be kept by watch mode between builds.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use crate::cache::{Cache, ContentDigest, DirLock};
+use crate::error::{Error, IoContext, Result};
+use crate::events::{Emitter, EventKind, EventSink, Level};
+use crate::exec::{self, ExecOptions, ExecSummary};
+use crate::fshash::FileHasher;
+use crate::load::{self, LoadRequest, PackageGraph, Snapshot};
+use crate::plan::ActionGraph;
+use crate::profile::Profile;
+use crate::stages::BuildContext;
+use crate::toolchain::{Toolchain, ToolchainRequest};
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// Directory `go list` runs in; patterns are relative to it.
+    pub dir: PathBuf,
+    /// Package patterns (`./...` when empty).
+    pub patterns: Vec<String>,
+    /// The target directory (`target/`); outputs and the cache go under `gobuild/`.
+    pub target_dir: PathBuf,
+    /// The profile.
+    pub profile: Profile,
+    /// Which toolchain and target.
+    pub toolchain: ToolchainRequest,
+    /// Parallel actions.
+    pub jobs: usize,
+    /// Write the one program to this path instead.
+    pub output: Option<PathBuf>,
+    /// Link main packages (false: stop after the archives).
+    pub link: bool,
+}
+
+impl BuildRequest {
+    /// `<target-dir>/gobuild`.
+    pub fn gobuild_dir(&self) -> PathBuf {
+        self.target_dir.join("gobuild")
+    }
+
+    fn patterns(&self) -> Vec<String> {
+        if self.patterns.is_empty() {
+            vec!["./...".to_string()]
+        } else {
+            self.patterns.clone()
+        }
+    }
+}
+
+/// A loaded workspace: toolchain facts and the package graph.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The toolchain, for the request's target.
+    pub toolchain: Toolchain,
+    /// The packages.
+    pub graph: PackageGraph,
+    /// Was the load snapshot reused (no `go list` ran)?
+    pub from_snapshot: bool,
+}
+
+/// A program the build wrote.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// Its main package.
+    pub package: String,
+    /// Where it is.
+    pub path: PathBuf,
+    /// The cache object it is a copy of.
+    pub digest: ContentDigest,
+}
+
+/// What a finished build leaves for callers (reports, checks, watch mode).
+pub struct BuildOutcome {
+    /// The load.
+    pub session: Session,
+    /// The planned actions.
+    pub actions: ActionGraph,
+    /// What ran.
+    pub summary: ExecSummary,
+    /// The programs written.
+    pub artifacts: Vec<Artifact>,
+    /// The cache the outputs are in.
+    pub cache: Cache,
+}
+
+/// Loads the packages, through the snapshot when nothing it depends on changed.
+pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
+    let lreq = LoadRequest {
+        patterns: req.patterns(),
+        tags: req.profile.tags.clone(),
+        dir: req.dir.clone(),
+    };
+    load::check_dir(&req.dir)?;
+    let fingerprint = load_fingerprint(&lreq, &req.toolchain);
+    let snap_path = gobuild_dir
+        .join("load")
+        .join(format!("{}.json", &fingerprint[..32]));
+    if let Some(snap) = Snapshot::load_valid(&snap_path, &fingerprint) {
+        let toolchain =
+            Toolchain::from_env(snap.go, snap.go_env, req.toolchain.env_overrides())?;
+        return Ok(Session {
+            toolchain,
+            graph: snap.graph,
+            from_snapshot: true,
+        });
+    }
+    let toolchain = Toolchain::probe(&req.toolchain)?;
+    let graph = load::go_list(&toolchain, &lreq)?;
+    let snap = Snapshot::new(fingerprint, &toolchain, graph.clone(), &[]);
+    // A snapshot that cannot be saved only costs the next build a `go list`.
+    let _ = snap.save(&snap_path);
+    Ok(Session {
+        toolchain,
+        graph,
+        from_snapshot: false,
+    })
+}
+
+/// Everything a `go list` answer depends on besides files: the request and
+/// the environment `go` reads.
+fn load_fingerprint(lreq: &LoadRequest, tcreq: &ToolchainRequest) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(crate::cache::CACHE_VERSION.as_bytes());
+    h.update(serde_json::to_string(lreq).unwrap_or_default().as_bytes());
+    h.update(format!("{:?}", tcreq.go).as_bytes());
+    for (k, v) in tcreq.env_overrides() {
+        h.update(format!("\0{k}={v}").as_bytes());
+    }
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("GO") || k == "PATH" || k == "CC" || k == "HOME")
+        .collect();
+    vars.sort();
+    for (k, v) in vars {
+        h.update(format!("\0env {k}={v}").as_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Runs a whole build.
+pub fn build(
+    req: &BuildRequest,
+    sink: &dyn EventSink,
+    cancel: Option<&AtomicBool>,
+) -> Result<BuildOutcome> {
+    let em = Emitter::new(sink);
+    let gobuild_dir = req.gobuild_dir();
+    let _lock = DirLock::acquire(&gobuild_dir, || {
+        em.diag(
+            Level::Note,
+            None,
+            format!(
+                "Blocking: waiting for another build to release the lock on {}",
+                gobuild_dir.display()
+            ),
+        )
+    })?;
+    let session = load(req, &gobuild_dir)?;
+    let cache = Cache::open(gobuild_dir.join("cache"))?;
+    let memo_path = gobuild_dir.join("cache").join("filememo.json");
+    let hasher = FileHasher::load(&memo_path);
+    let result = build_loaded(req, &em, session, cache, &hasher, cancel);
+    let _ = hasher.save(&memo_path);
+    result
+}
+
+fn build_loaded(
+    req: &BuildRequest,
+    em: &Emitter<'_>,
+    session: Session,
+    cache: Cache,
+    hasher: &FileHasher,
+    cancel: Option<&AtomicBool>,
+) -> Result<BuildOutcome> {
+    let tc = &session.toolchain;
+    let graph = &session.graph;
+    let roots: Vec<usize> = graph.roots().collect();
+    let mains: Vec<usize> = roots
+        .iter()
+        .copied()
+        .filter(|r| graph.packages[*r].is_main())
+        .collect();
+    if let Some(out) = &req.output {
+        if mains.len() > 1 && !out.is_dir() {
+            return Err(Error::Config(format!(
+                "-o {} names one file, but {} main packages were requested (hint: pass a directory, or one package)",
+                out.display(),
+                mains.len()
+            )));
+        }
+    }
+    let actions = ActionGraph::plan(graph, &roots, req.link);
+    let (tool_digests, include_digests) = BuildContext::digest_toolchain(tc, hasher)?;
+    let ctx = BuildContext {
+        tc,
+        graph,
+        actions: &actions,
+        profile: &req.profile,
+        cache: &cache,
+        hasher,
+        roots: roots.iter().copied().collect::<HashSet<_>>(),
+        compile_concurrency: compile_concurrency(req.jobs),
+        tool_digests,
+        include_digests,
+    };
+    em.emit(EventKind::BuildStarted {
+        actions: actions.actions.len(),
+        target: format!("{}/{}", tc.goos(), tc.goarch()),
+        profile: req.profile.name.clone(),
+    });
+    let summary = exec::execute(
+        &ctx,
+        em,
+        &ExecOptions {
+            jobs: req.jobs,
+            cancel,
+        },
+    );
+    let mut artifacts = Vec::new();
+    if summary.success() {
+        for &link in &actions.links {
+            let pkg = &graph.packages[actions.actions[link.0].pkg];
+            let exe = summary.results[link.0]
+                .get()
+                .and_then(|o| o.outputs.get("exe").copied())
+                .ok_or_else(|| Error::Tool {
+                    program: "link".into(),
+                    message: "internal: link produced no program".into(),
+                })?;
+            let dest = output_path(req, tc, pkg, mains.len());
+            let fresh = install(&cache, hasher, &exe, &dest)?;
+            em.emit(EventKind::Artifact {
+                package: pkg.import_path.clone(),
+                path: dest.clone(),
+                fresh,
+            });
+            artifacts.push(Artifact {
+                package: pkg.import_path.clone(),
+                path: dest,
+                digest: exe,
+            });
+        }
+    }
+    let success = summary.success();
+    em.emit(EventKind::BuildFinished {
+        success,
+        duration: em.elapsed().as_secs_f64(),
+        ran: summary.ran,
+        cached: summary.cached,
+        failed: summary.failed,
+    });
+    if summary.failed > 0 {
+        return Err(Error::BuildFailed {
+            failed: summary.failed,
+        });
+    }
+    Ok(BuildOutcome {
+        session,
+        actions,
+        summary,
+        artifacts,
+        cache,
+    })
+}
+
+/// `-c=N` as cmd/go picks it for a build with several parallel actions:
+/// at most 4, at most the number of CPUs.
+fn compile_concurrency(jobs: usize) -> usize {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if jobs <= 1 {
+        cpus
+    } else {
+        cpus.min(4)
+    }
+}
+
+/// Where a program goes: `-o`, else `<target>/gobuild/<profile>/<goos>_<goarch>/<name>`.
+pub fn output_path(
+    req: &BuildRequest,
+    tc: &Toolchain,
+    pkg: &load::GoPackage,
+    mains: usize,
+) -> PathBuf {
+    let name = format!("{}{}", exec_name(&pkg.import_path), exe_suffix(tc.goos()));
+    match &req.output {
+        Some(o) if o.is_dir() || mains > 1 => o.join(name),
+        Some(o) => o.clone(),
+        None => req
+            .gobuild_dir()
+            .join(&req.profile.name)
+            .join(format!("{}_{}", tc.goos(), tc.goarch()))
+            .join(name),
+    }
+}
+
+fn exe_suffix(goos: &str) -> &'static str {
+    if goos == "windows" {
+        ".exe"
+    } else {
+        ""
+    }
+}
+
+/// The program name for a main package (`load.DefaultExecName`): the last
+/// path element, or the one before a major-version suffix like `/v2`.
+pub fn exec_name(import_path: &str) -> String {
+    let mut parts: Vec<&str> = import_path.split('/').collect();
+    if parts.len() > 1 {
+        let last = parts[parts.len() - 1];
+        let is_major = last.len() > 1
+            && last.starts_with('v')
+            && last[1..].chars().all(|c| c.is_ascii_digit())
+            && !last[1..].starts_with('0')
+            && last != "v1";
+        if is_major {
+            parts.pop();
+        }
+    }
+    parts.last().copied().unwrap_or(import_path).to_string()
+}
+
+/// Copies a cache object to `dest` (atomically, executable), unless `dest`
+/// already has that content. Returns whether it was written.
+fn install(cache: &Cache, hasher: &FileHasher, obj: &ContentDigest, dest: &Path) -> Result<bool> {
+    if dest.is_file() && hasher.digest(dest).ok().as_ref() == Some(obj) {
+        return Ok(false);
+    }
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).at(dir)?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).at(dir)?;
+    std::fs::copy(cache.object_path(obj), tmp.path()).at(tmp.path().to_path_buf())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+            .at(tmp.path().to_path_buf())?;
+    }
+    tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_names() {
+        assert_eq!(exec_name("example.com/demo/cmd/demo"), "demo");
+        assert_eq!(exec_name("example.com/tool/v2"), "tool");
+        assert_eq!(exec_name("cmd/gofmt"), "gofmt");
+        assert_eq!(exec_name("example.com/v1"), "v1");
+        assert_eq!(exec_name("gofmt"), "gofmt");
+    }
+}

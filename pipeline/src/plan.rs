@@ -1,0 +1,199 @@
+//! Planning: the loaded package graph becomes an [`ActionGraph`], per package
+//! symabis → compile → asm (one per `.s`) → pack, and per main package link.
+//!
+//! Planning runs nothing and hashes nothing: an [`Action`] only names its kind,
+//! its package and the actions whose outputs it reads. Which command each
+//! action runs, and what enters its cache key, is [`crate::stages`]' business.
+
+use std::collections::HashMap;
+
+use crate::load::PackageGraph;
+
+/// Index of an action in its [`ActionGraph`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ActionId(pub usize);
+
+/// What an action does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    /// Scan the package's `.s` files for the ABI of what they define and reference.
+    Symabis,
+    /// Compile the package's Go files (writing `go_asm.h` when it has assembly).
+    Compile,
+    /// Assemble one `.s` file against the real `go_asm.h`.
+    Asm {
+        /// The `.s` file, relative to the package directory.
+        file: String,
+    },
+    /// Append the assembled objects to the compiled archive.
+    Pack,
+    /// Link a main package into a program.
+    Link,
+}
+
+impl ActionKind {
+    /// The short name used in events and status lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::Symabis => "symabis",
+            ActionKind::Compile => "compile",
+            ActionKind::Asm { .. } => "asm",
+            ActionKind::Pack => "pack",
+            ActionKind::Link => "link",
+        }
+    }
+}
+
+/// One node of the graph.
+#[derive(Debug, Clone)]
+pub struct Action {
+    /// What it does.
+    pub kind: ActionKind,
+    /// The package (index into [`PackageGraph::packages`]).
+    pub pkg: usize,
+    /// Actions whose outputs this one reads; they finish first.
+    pub deps: Vec<ActionId>,
+}
+
+/// The actions of a build, each after the actions it depends on.
+#[derive(Debug, Clone, Default)]
+pub struct ActionGraph {
+    /// All actions; `deps` always point to lower indices.
+    pub actions: Vec<Action>,
+    /// Per package: the action whose output is the package archive (pack, or compile).
+    pub archive: HashMap<usize, ActionId>,
+    /// Per package: its compile action (whose export data importers read).
+    pub compile: HashMap<usize, ActionId>,
+    /// Per package: its symabis action, when it has assembly.
+    pub symabis: HashMap<usize, ActionId>,
+    /// Link actions, one per requested main package.
+    pub links: Vec<ActionId>,
+}
+
+impl ActionGraph {
+    /// Plans the build of `roots`: their archives and, for each main package
+    /// among them when `link` is set, its link.
+    pub fn plan(graph: &PackageGraph, roots: &[usize], link: bool) -> ActionGraph {
+        let mut g = ActionGraph::default();
+        // Every package the roots need, in graph order (dependencies first).
+        let mut needed = vec![false; graph.packages.len()];
+        for &r in roots {
+            needed[r] = true;
+            for d in graph.deps(r) {
+                needed[d] = true;
+            }
+        }
+        for (pkg, _) in needed.iter().enumerate().filter(|(_, n)| **n) {
+            if has_archive(graph, pkg) {
+                g.add_package(graph, pkg);
+            }
+        }
+        if link {
+            for &r in roots {
+                if graph.packages[r].is_main() {
+                    let mut deps = vec![g.archive[&r]];
+                    deps.extend(link_deps(graph, r).into_iter().map(|d| g.archive[&d]));
+                    let id = g.push(Action {
+                        kind: ActionKind::Link,
+                        pkg: r,
+                        deps,
+                    });
+                    g.links.push(id);
+                }
+            }
+        }
+        g
+    }
+
+    fn push(&mut self, a: Action) -> ActionId {
+        let id = ActionId(self.actions.len());
+        self.actions.push(a);
+        id
+    }
+
+    fn add_package(&mut self, graph: &PackageGraph, pkg: usize) {
+        let p = &graph.packages[pkg];
+        let has_asm = !p.s_files.is_empty();
+        let mut compile_deps: Vec<ActionId> = compile_imports(graph, pkg)
+            .into_iter()
+            .map(|i| self.compile[&i])
+            .collect();
+        if has_asm {
+            let s = self.push(Action {
+                kind: ActionKind::Symabis,
+                pkg,
+                deps: vec![],
+            });
+            self.symabis.insert(pkg, s);
+            compile_deps.push(s);
+        }
+        let c = self.push(Action {
+            kind: ActionKind::Compile,
+            pkg,
+            deps: compile_deps,
+        });
+        self.compile.insert(pkg, c);
+        if !has_asm {
+            self.archive.insert(pkg, c);
+            return;
+        }
+        let mut pack_deps = vec![c];
+        for f in &p.s_files {
+            pack_deps.push(self.push(Action {
+                kind: ActionKind::Asm { file: f.clone() },
+                pkg,
+                deps: vec![c],
+            }));
+        }
+        let pk = self.push(Action {
+            kind: ActionKind::Pack,
+            pkg,
+            deps: pack_deps,
+        });
+        self.archive.insert(pkg, pk);
+    }
+
+    /// How many actions depend, directly or not, on each action: the
+    /// scheduler starts the ones that unblock the most work first.
+    pub fn priorities(&self) -> Vec<usize> {
+        // Longest path to a sink, counted in actions.
+        let mut height = vec![0usize; self.actions.len()];
+        for i in (0..self.actions.len()).rev() {
+            for d in &self.actions[i].deps {
+                height[d.0] = height[d.0].max(height[i] + 1);
+            }
+        }
+        height
+    }
+}
+
+/// Does the package compile to an archive? (`unsafe` is built into the compiler.)
+pub fn has_archive(graph: &PackageGraph, pkg: usize) -> bool {
+    graph.packages[pkg].import_path != "unsafe"
+}
+
+/// The packages whose archives a main package links, besides its own, in
+/// graph order.
+pub fn link_deps(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
+    graph
+        .deps(pkg)
+        .into_iter()
+        .filter(|d| has_archive(graph, *d))
+        .collect()
+}
+
+/// The packages a package's compile reads export data of: its imports, and
+/// for a main package the linker's implicit dependency on runtime (cmd/go's
+/// `LinkerDeps`), which it also lists in the compile importcfg.
+pub fn compile_imports(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
+    let mut v = graph.imports(pkg);
+    let p = &graph.packages[pkg];
+    if p.is_main() && p.import_path != "runtime" {
+        if let Some(rt) = graph.get("runtime") {
+            if !v.contains(&rt) {
+                v.push(rt);
+            }
+        }
+    }
+    v
+}

@@ -1,0 +1,129 @@
+//! The resolved build profile: the settings the engine reads (flags, tags,
+//! trimpath, symabis mode, per-package rules). Where the values come from
+//! (defaults, `configs/*.toml`, Cargo metadata, the command line) is the
+//! config layer's business; the engine only sees this value.
+
+/// How the symabis of a package are produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SymabisMode {
+    /// Run `asm -gensymabis`, as `go build` does.
+    #[default]
+    Toolchain,
+    /// Scan in-process with the native scanner (byte-identical output).
+    Native,
+}
+
+impl SymabisMode {
+    /// Parses a config value.
+    pub fn parse(s: &str) -> Option<SymabisMode> {
+        match s {
+            "toolchain" => Some(SymabisMode::Toolchain),
+            "native" => Some(SymabisMode::Native),
+            _ => None,
+        }
+    }
+}
+
+/// Flags for the packages matching a pattern (like `-gcflags=pattern=flags`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageRule {
+    /// A cmd/go package pattern: an import path, `prefix/...`, `std`, `cmd`, `all`.
+    pub pattern: String,
+    /// Extra compile flags.
+    pub gcflags: Vec<String>,
+    /// Extra asm flags.
+    pub asmflags: Vec<String>,
+}
+
+impl PackageRule {
+    /// Does the rule apply to this package? (`cmd/go/internal/load.MatchPackage`
+    /// for patterns without `./`: `...` matches any string, and `x/...` also
+    /// matches `x`.)
+    pub fn matches(&self, import_path: &str, goroot: bool) -> bool {
+        match self.pattern.as_str() {
+            "all" => true,
+            "std" => goroot && !import_path.starts_with("cmd/") && !import_path.contains('.'),
+            "cmd" => goroot && import_path.starts_with("cmd/"),
+            pat => match_pattern(pat, import_path),
+        }
+    }
+}
+
+/// cmd/go's `pkgpattern.MatchPattern`: `...` is a wildcard; a trailing
+/// `/...` also matches the prefix alone.
+pub fn match_pattern(pattern: &str, name: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix("/...") {
+        if name == prefix {
+            return true;
+        }
+    }
+    fn rec(p: &[u8], n: &[u8]) -> bool {
+        if p.is_empty() {
+            return n.is_empty();
+        }
+        if p.starts_with(b"...") {
+            return (0..=n.len()).any(|i| rec(&p[3..], &n[i..]));
+        }
+        !n.is_empty() && p[0] == n[0] && rec(&p[1..], &n[1..])
+    }
+    rec(pattern.as_bytes(), name.as_bytes())
+}
+
+/// The settings of one build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Its name (`dev`, `release`…); outputs go under it.
+    pub name: String,
+    /// Compile flags for the requested packages.
+    pub gcflags: Vec<String>,
+    /// Assembler flags for the requested packages.
+    pub asmflags: Vec<String>,
+    /// Linker flags.
+    pub ldflags: Vec<String>,
+    /// Build tags.
+    pub tags: Vec<String>,
+    /// Remove file system paths from the outputs.
+    pub trimpath: bool,
+    /// How symabis are produced.
+    pub symabis: SymabisMode,
+    /// Per-package flag rules, applied in order after the profile's flags.
+    pub package_rules: Vec<PackageRule>,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            name: "dev".into(),
+            gcflags: vec![],
+            asmflags: vec![],
+            ldflags: vec![],
+            tags: vec![],
+            trimpath: false,
+            symabis: SymabisMode::default(),
+            package_rules: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_like_cmd_go() {
+        assert!(match_pattern("example.com/m/...", "example.com/m"));
+        assert!(match_pattern("example.com/m/...", "example.com/m/sum"));
+        assert!(!match_pattern("example.com/m/...", "example.com/mx"));
+        assert!(match_pattern("net/...", "net/http"));
+        assert!(match_pattern("fmt", "fmt"));
+        assert!(!match_pattern("fmt", "fmtx"));
+        assert!(match_pattern(".../sum", "example.com/demo/sum"));
+        let std = PackageRule {
+            pattern: "std".into(),
+            gcflags: vec![],
+            asmflags: vec![],
+        };
+        assert!(std.matches("runtime", true));
+        assert!(!std.matches("example.com/x", false));
+    }
+}
