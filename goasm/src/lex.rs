@@ -1,0 +1,754 @@
+//! The assembler's preprocessor and token stream, modelled on
+//! `cmd/asm/internal/lex` (`input.go`, `stack.go`, `slice.go`, `tokenizer.go`).
+//!
+//! A stack of token readers (files and macro expansions) feeds [`Input`], which
+//! handles `#` directives and macro invocation exactly like the Go lexer, quirks
+//! included: `#line` is processed inside disabled `#ifdef` blocks, macros are
+//! expanded even inside disabled blocks, a function-like macro name not followed by
+//! `(` is returned as a `macroName` token followed by the peeked token (which carries
+//! the *previous* token's text), and `#include` paths are searched relative to the
+//! process (work) directory, then the directory of the top-level `.s` file, then the
+//! `-I` directories.
+//!
+//! Where the Go lexer would exhaust memory (exponentially growing function-like macro
+//! expansions) we stop with [`ScanError::ExpansionTooLarge`].
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::scanner::{self, Scanner, Tok};
+use crate::util;
+use crate::{Error, ScanError, SourceLoader};
+
+/// The most tokens one macro expansion may produce (our bound, not Go's).
+const MAX_EXPANSION_TOKENS: usize = 1 << 16;
+/// The most tokens all macro expansions of one file may produce in total.
+const MAX_TOTAL_EXPANSION_TOKENS: usize = 1 << 24;
+
+/// A token as `lex.Make` builds it: text with `·` → `.` and `∕` → `/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub(crate) tok: Tok,
+    pub(crate) text: Vec<u8>,
+}
+
+/// `lex.Make`.
+pub(crate) fn make(tok: Tok, text: &[u8]) -> Token {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i..].starts_with("\u{00B7}".as_bytes()) {
+            out.push(b'.');
+            i += 2;
+        } else if text[i..].starts_with("\u{2215}".as_bytes()) {
+            out.push(b'/');
+            i += 3;
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    Token { tok, text: out }
+}
+
+/// `constraint.IsGoBuild`.
+fn is_go_build(text: &[u8]) -> bool {
+    let mut line = text;
+    if let Some(l) = line.strip_suffix(b"\n") {
+        line = l;
+    }
+    if line.contains(&b'\n') {
+        return false;
+    }
+    let Some(rest) = line.strip_prefix(b"//go:build") else {
+        return false;
+    };
+    // TrimSpace of the whole line removed only trailing space (it starts with "//").
+    let rest = trim_space_end(rest);
+    let trimmed = trim_space_start(rest);
+    !(rest.len() == trimmed.len() && !rest.is_empty())
+}
+
+fn is_space_at(b: &[u8]) -> Option<usize> {
+    let (r, w) = scanner::decode_rune(b);
+    if w == 1 && r == 0xFFFD {
+        return None;
+    }
+    let c = char::from_u32(r as u32)?;
+    c.is_whitespace().then_some(w)
+}
+
+fn trim_space_start(mut b: &[u8]) -> &[u8] {
+    while let Some(w) = is_space_at(b) {
+        b = &b[w..];
+    }
+    b
+}
+
+fn trim_space_end(b: &[u8]) -> &[u8] {
+    let mut end = b.len();
+    'outer: while end > 0 {
+        for w in 1..=4.min(end) {
+            let start = end - w;
+            let (r, width) = scanner::decode_rune(&b[start..end]);
+            if width == w && !(w == 1 && r == 0xFFFD) {
+                if is_space_at(&b[start..end]).is_some() {
+                    end = start;
+                    continue 'outer;
+                }
+                break 'outer;
+            }
+        }
+        break;
+    }
+    &b[..end]
+}
+
+/// `lex.Tokenizer`: one source file.
+struct Tokenizer {
+    sc: Scanner,
+    tok: Tok,
+    file: Rc<Vec<u8>>,
+    line: usize,
+}
+
+impl Tokenizer {
+    fn new(name: &[u8], src: Rc<[u8]>) -> Self {
+        Tokenizer {
+            sc: Scanner::new(src),
+            tok: scanner::EOF,
+            file: Rc::new(name.to_vec()),
+            line: 1,
+        }
+    }
+
+    fn next(&mut self) -> Tok {
+        loop {
+            self.tok = self.sc.scan();
+            if self.tok != scanner::COMMENT {
+                break;
+            }
+            let text = self.sc.token_text();
+            self.line += text.iter().filter(|&&b| b == b'\n').count();
+            if is_go_build(text) {
+                self.tok = scanner::BUILD_COMMENT;
+                break;
+            }
+        }
+        let (second, combined) = match self.tok {
+            0x0A => {
+                self.line += 1;
+                return self.tok;
+            }
+            0x2D => (0x3E, scanner::ARR),
+            0x40 => (0x3E, scanner::ROT),
+            0x3C => (0x3C, scanner::LSH),
+            0x3E => (0x3E, scanner::RSH),
+            _ => return self.tok,
+        };
+        if self.sc.peek() == second {
+            self.sc.next_char();
+            self.tok = combined;
+        }
+        self.tok
+    }
+
+    fn text(&self) -> &[u8] {
+        match self.tok {
+            scanner::LSH => b"<<",
+            scanner::RSH => b">>",
+            scanner::ARR => b"->",
+            scanner::ROT => b"@>",
+            _ => self.sc.token_text(),
+        }
+    }
+}
+
+/// `lex.Slice`: the tokens of one macro expansion.
+struct Slice {
+    tokens: Vec<Token>,
+    file: Rc<Vec<u8>>,
+    line: usize,
+    /// Index of the current token plus one (Go's `pos` starts at -1).
+    pos1: usize,
+}
+
+enum Reader {
+    File(Tokenizer),
+    Slice(Slice),
+}
+
+impl Reader {
+    fn next(&mut self) -> Tok {
+        match self {
+            Reader::File(t) => t.next(),
+            Reader::Slice(s) => {
+                if s.pos1 <= s.tokens.len() {
+                    s.pos1 += 1;
+                }
+                match s.tokens.get(s.pos1.wrapping_sub(1)) {
+                    Some(t) => t.tok,
+                    None => scanner::EOF,
+                }
+            }
+        }
+    }
+
+    fn text(&self) -> &[u8] {
+        match self {
+            Reader::File(t) => t.text(),
+            Reader::Slice(s) => s
+                .tokens
+                .get(s.pos1.wrapping_sub(1))
+                .map(|t| t.text.as_slice())
+                .unwrap_or(&[]),
+        }
+    }
+
+    fn file(&self) -> &Rc<Vec<u8>> {
+        match self {
+            Reader::File(t) => &t.file,
+            Reader::Slice(s) => &s.file,
+        }
+    }
+
+    fn set_file(&mut self, f: Rc<Vec<u8>>) {
+        match self {
+            Reader::File(t) => t.file = f,
+            Reader::Slice(s) => s.file = f,
+        }
+    }
+
+    fn line(&self) -> usize {
+        match self {
+            Reader::File(t) => t.line,
+            Reader::Slice(s) => s.line,
+        }
+    }
+
+    fn col(&self) -> i64 {
+        match self {
+            Reader::File(t) => t.sc.column() as i64,
+            Reader::Slice(s) => s.pos1 as i64 - 1,
+        }
+    }
+}
+
+struct Macro {
+    name: Vec<u8>,
+    /// `None` for an object-like macro; `Some(vec![])` for `NAME()`.
+    args: Option<Vec<Vec<u8>>>,
+    tokens: Vec<Token>,
+}
+
+/// Tokenize a `-D` name or value (`lex.Tokenize`).
+pub(crate) fn tokenize(s: &[u8]) -> Vec<Token> {
+    let mut t = Tokenizer::new(b"command line", s.into());
+    let mut out = Vec::new();
+    loop {
+        let tok = t.next();
+        if tok == scanner::EOF {
+            return out;
+        }
+        out.push(make(tok, t.text()));
+    }
+}
+
+/// Predefined macros from `-D NAME[=VALUE]` (`lex.predefine`).
+pub(crate) fn predefine(defines: &[String]) -> Result<Vec<(Vec<u8>, Vec<Token>)>, Error> {
+    let mut out = Vec::new();
+    for d in defines {
+        let (name, value) = match d.find('=') {
+            Some(i) if i > 0 => (&d[..i], &d[i + 1..]),
+            _ => (d.as_str(), "1"),
+        };
+        let tokens = tokenize(name.as_bytes());
+        if tokens.len() != 1 || tokens[0].tok != scanner::IDENT {
+            let first = tokens.first().map(|t| t.text.as_slice()).unwrap_or(b"");
+            return Err(Error::BadDefine(util::quote(first)));
+        }
+        out.push((name.as_bytes().to_vec(), tokenize(value.as_bytes())));
+    }
+    Ok(out)
+}
+
+/// `lex.Input`: the preprocessed token stream of one top-level `.s` file.
+pub(crate) struct Input<'a> {
+    stack: Vec<Reader>,
+    includes: Vec<Vec<u8>>,
+    beginning_of_line: bool,
+    ifdef_stack: Vec<bool>,
+    macros: HashMap<Vec<u8>, Rc<Macro>>,
+    text: Vec<u8>,
+    peek: Option<(Tok, Vec<u8>)>,
+    loader: &'a dyn SourceLoader,
+    expanded: usize,
+}
+
+impl<'a> Input<'a> {
+    pub(crate) fn new(
+        name: &[u8],
+        src: Rc<[u8]>,
+        include_dirs: &[Vec<u8>],
+        predefined: &[(Vec<u8>, Vec<Token>)],
+        loader: &'a dyn SourceLoader,
+    ) -> Self {
+        let mut includes = vec![util::dir(name)];
+        includes.extend(include_dirs.iter().cloned());
+        let macros = predefined
+            .iter()
+            .map(|(n, toks)| {
+                (
+                    n.clone(),
+                    Rc::new(Macro {
+                        name: n.clone(),
+                        args: None,
+                        tokens: toks.clone(),
+                    }),
+                )
+            })
+            .collect();
+        Input {
+            stack: vec![Reader::File(Tokenizer::new(name, src))],
+            includes,
+            beginning_of_line: true,
+            ifdef_stack: Vec::new(),
+            macros,
+            text: Vec::new(),
+            peek: None,
+            loader,
+            expanded: 0,
+        }
+    }
+
+    fn top(&self) -> Option<&Reader> {
+        self.stack.last()
+    }
+
+    /// The file name of the current reader (after `#line`, the name it gave).
+    pub(crate) fn file(&self) -> String {
+        self.top().map(|r| util::lossy(r.file())).unwrap_or_default()
+    }
+
+    /// The line of the current reader.
+    pub(crate) fn line(&self) -> usize {
+        self.top().map(Reader::line).unwrap_or(0)
+    }
+
+    /// Text of the last token returned by [`Input::next`].
+    pub(crate) fn text(&self) -> &[u8] {
+        &self.text
+    }
+
+    fn error(&self, kind: ScanError) -> Error {
+        Error::Scan {
+            file: self.file(),
+            line: self.line(),
+            kind,
+        }
+    }
+
+    fn stack_next(&mut self) -> Tok {
+        loop {
+            let Some(top) = self.stack.last_mut() else {
+                return scanner::EOF;
+            };
+            let tok = top.next();
+            if tok == scanner::EOF && self.stack.len() > 1 {
+                self.stack.pop();
+                continue;
+            }
+            return tok;
+        }
+    }
+
+    fn stack_text(&self) -> Vec<u8> {
+        self.top().map(|r| r.text().to_vec()).unwrap_or_default()
+    }
+
+    fn stack_col(&self) -> i64 {
+        self.top().map(Reader::col).unwrap_or(0)
+    }
+
+    fn enabled(&self) -> bool {
+        self.ifdef_stack.last().copied().unwrap_or(true)
+    }
+
+    fn got(&self) -> String {
+        util::quote(&self.stack_text())
+    }
+
+    fn push(&mut self, r: Reader) -> Result<(), Error> {
+        if self.stack.len() > 100 {
+            return Err(self.error(ScanError::InputRecursion));
+        }
+        self.stack.push(r);
+        Ok(())
+    }
+
+    /// `Input.Next`.
+    pub(crate) fn next(&mut self) -> Result<Tok, Error> {
+        if let Some((tok, text)) = self.peek.take() {
+            self.text = text;
+            return Ok(tok);
+        }
+        let mut nesting = 0;
+        while nesting < 100 {
+            let tok = self.stack_next();
+            if tok == i32::from(b'#') {
+                if !self.beginning_of_line {
+                    return Err(self.error(ScanError::HashNotFirst));
+                }
+                self.beginning_of_line = self.hash()?;
+                self.text = b"#".to_vec();
+                return Ok(tok);
+            }
+            if tok == scanner::IDENT {
+                let name = self.stack_text();
+                if let Some(m) = self.macros.get(&name).cloned() {
+                    nesting += 1;
+                    self.invoke_macro(&m)?;
+                    continue;
+                }
+            }
+            if tok == scanner::EOF && !self.ifdef_stack.is_empty() {
+                return Err(self.error(ScanError::UnclosedIfdef));
+            }
+            self.beginning_of_line = tok == 0x0A;
+            if self.enabled() {
+                self.text = self.stack_text();
+                return Ok(tok);
+            }
+        }
+        Err(self.error(ScanError::RecursiveMacro))
+    }
+
+    fn hash(&mut self) -> Result<bool, Error> {
+        let tok = self.stack_next();
+        if tok != scanner::IDENT {
+            return Err(self.error(ScanError::ExpectedDirective { got: self.got() }));
+        }
+        let directive = self.stack_text();
+        if !self.enabled()
+            && !matches!(
+                directive.as_slice(),
+                b"else" | b"endif" | b"ifdef" | b"ifndef" | b"line"
+            )
+        {
+            return Ok(false);
+        }
+        match directive.as_slice() {
+            b"define" => self.define()?,
+            b"else" => self.else_()?,
+            b"endif" => self.endif()?,
+            b"ifdef" => self.ifdef(true)?,
+            b"ifndef" => self.ifdef(false)?,
+            b"include" => self.include()?,
+            b"line" => self.line_directive()?,
+            b"undef" => self.undef()?,
+            _ => {
+                return Err(self.error(ScanError::UnknownDirective(util::lossy(&directive))));
+            }
+        }
+        Ok(true)
+    }
+
+    fn macro_name(&mut self) -> Result<Vec<u8>, Error> {
+        let tok = self.stack_next();
+        if tok != scanner::IDENT {
+            return Err(self.error(ScanError::ExpectedMacroName { got: self.got() }));
+        }
+        Ok(self.stack_text())
+    }
+
+    fn define(&mut self) -> Result<(), Error> {
+        let name = self.macro_name()?;
+        let (args, tokens) = self.macro_definition(&name)?;
+        if self.macros.contains_key(&name) {
+            return Err(self.error(ScanError::MacroRedefinition(util::lossy(&name))));
+        }
+        self.macros.insert(
+            name.clone(),
+            Rc::new(Macro {
+                name,
+                args,
+                tokens,
+            }),
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn macro_definition(
+        &mut self,
+        name: &[u8],
+    ) -> Result<(Option<Vec<Vec<u8>>>, Vec<Token>), Error> {
+        let lname = || util::lossy(name);
+        let prev_col = self.stack_col();
+        let mut tok = self.stack_next();
+        if tok == 0x0A || tok == scanner::EOF {
+            return Ok((None, Vec::new()));
+        }
+        let mut args = None;
+        if tok == i32::from(b'(') && self.stack_col() == prev_col + 1 {
+            let mut accept_arg = true;
+            let mut list: Vec<Vec<u8>> = Vec::new();
+            loop {
+                tok = self.stack_next();
+                match tok {
+                    0x29 => {
+                        tok = self.stack_next();
+                        break;
+                    }
+                    0x2C => {
+                        if accept_arg {
+                            return Err(self.error(ScanError::BadMacroSyntax(lname())));
+                        }
+                        accept_arg = true;
+                    }
+                    scanner::IDENT => {
+                        if !accept_arg {
+                            return Err(self.error(ScanError::BadMacroSyntax(lname())));
+                        }
+                        let arg = self.stack_text();
+                        if list.contains(&arg) {
+                            return Err(self.error(ScanError::DuplicateMacroArgument {
+                                arg: util::lossy(&arg),
+                                name: lname(),
+                            }));
+                        }
+                        list.push(arg);
+                        accept_arg = false;
+                    }
+                    _ => return Err(self.error(ScanError::BadMacroDefinition(lname()))),
+                }
+            }
+            args = Some(list);
+        }
+        let mut tokens = Vec::new();
+        while tok != 0x0A {
+            if tok == scanner::EOF {
+                return Err(self.error(ScanError::MacroMissingNewline(lname())));
+            }
+            if tok == i32::from(b'\\') {
+                tok = self.stack_next();
+                if tok != 0x0A && tok != i32::from(b'\\') {
+                    return Err(self.error(ScanError::BadMacroEscape(lname())));
+                }
+            }
+            tokens.push(make(tok, &self.stack_text()));
+            if tokens.len() > MAX_EXPANSION_TOKENS {
+                return Err(self.error(ScanError::ExpansionTooLarge(lname())));
+            }
+            tok = self.stack_next();
+        }
+        Ok((args, tokens))
+    }
+
+    fn slice(&self, tokens: Vec<Token>) -> Reader {
+        Reader::Slice(Slice {
+            tokens,
+            file: self.top().map(|r| r.file().clone()).unwrap_or_default(),
+            line: self.line(),
+            pos1: 0,
+        })
+    }
+
+    fn account(&mut self, n: usize, name: &[u8]) -> Result<(), Error> {
+        self.expanded = self.expanded.saturating_add(n);
+        if n > MAX_EXPANSION_TOKENS || self.expanded > MAX_TOTAL_EXPANSION_TOKENS {
+            return Err(self.error(ScanError::ExpansionTooLarge(util::lossy(name))));
+        }
+        Ok(())
+    }
+
+    fn invoke_macro(&mut self, m: &Macro) -> Result<(), Error> {
+        let Some(params) = &m.args else {
+            self.account(m.tokens.len(), &m.name)?;
+            let r = self.slice(m.tokens.clone());
+            return self.push(r);
+        };
+        let tok = self.stack_next();
+        if tok != i32::from(b'(') {
+            self.peek = Some((tok, self.text.clone()));
+            let r = self.slice(vec![make(scanner::MACRO_NAME, &m.name)]);
+            return self.push(r);
+        }
+        let actuals = self.args_for(m, params)?;
+        let mut tokens = Vec::new();
+        for t in &m.tokens {
+            if t.tok == scanner::IDENT {
+                if let Some(sub) = actuals.get(&t.text).filter(|s| !s.is_empty()) {
+                    if tokens.len() + sub.len() > MAX_EXPANSION_TOKENS {
+                        return Err(self.error(ScanError::ExpansionTooLarge(util::lossy(&m.name))));
+                    }
+                    tokens.extend(sub.iter().cloned());
+                    continue;
+                }
+            }
+            tokens.push(t.clone());
+        }
+        self.account(tokens.len(), &m.name)?;
+        let r = self.slice(tokens);
+        self.push(r)
+    }
+
+    fn args_for(
+        &mut self,
+        m: &Macro,
+        params: &[Vec<u8>],
+    ) -> Result<HashMap<Vec<u8>, Vec<Token>>, Error> {
+        let mut args: Vec<Vec<Token>> = Vec::new();
+        loop {
+            let (tokens, tok) = self.collect_argument(m)?;
+            args.push(tokens);
+            if tok == 0x29 {
+                break;
+            }
+        }
+        if params.is_empty() && args.len() == 1 && args[0].is_empty() {
+            args.clear();
+        } else if args.len() != params.len() {
+            return Err(self.error(ScanError::WrongArgCount(util::lossy(&m.name))));
+        }
+        Ok(params.iter().cloned().zip(args).collect())
+    }
+
+    fn collect_argument(&mut self, m: &Macro) -> Result<(Vec<Token>, Tok), Error> {
+        let mut nesting = 0i64;
+        let mut tokens = Vec::new();
+        loop {
+            let tok = self.stack_next();
+            if tok == scanner::EOF || tok == 0x0A {
+                return Err(self.error(ScanError::UnterminatedMacroArgs(util::lossy(&m.name))));
+            }
+            if nesting == 0 && (tok == 0x29 || tok == 0x2C) {
+                return Ok((tokens, tok));
+            }
+            if tok == 0x28 {
+                nesting += 1;
+            }
+            if tok == 0x29 {
+                nesting -= 1;
+            }
+            tokens.push(make(tok, &self.stack_text()));
+            if tokens.len() > MAX_EXPANSION_TOKENS {
+                return Err(self.error(ScanError::ExpansionTooLarge(util::lossy(&m.name))));
+            }
+        }
+    }
+
+    fn expect_newline(&mut self, directive: &str) -> Result<(), Error> {
+        if self.stack_next() != 0x0A {
+            return Err(self.error(ScanError::ExpectedNewline {
+                directive: directive.into(),
+                got: self.got(),
+            }));
+        }
+        Ok(())
+    }
+
+    fn ifdef(&mut self, mut truth: bool) -> Result<(), Error> {
+        let name = self.macro_name()?;
+        self.expect_newline("#if[n]def")?;
+        if !self.enabled() {
+            truth = false;
+        } else if !self.macros.contains_key(&name) {
+            truth = !truth;
+        }
+        self.ifdef_stack.push(truth);
+        Ok(())
+    }
+
+    fn else_(&mut self) -> Result<(), Error> {
+        self.expect_newline("#else")?;
+        let n = self.ifdef_stack.len();
+        if n == 0 {
+            return Err(self.error(ScanError::UnmatchedElse));
+        }
+        if n == 1 || self.ifdef_stack[n - 2] {
+            self.ifdef_stack[n - 1] = !self.ifdef_stack[n - 1];
+        }
+        Ok(())
+    }
+
+    fn endif(&mut self) -> Result<(), Error> {
+        self.expect_newline("#endif")?;
+        if self.ifdef_stack.pop().is_none() {
+            return Err(self.error(ScanError::UnmatchedEndif));
+        }
+        Ok(())
+    }
+
+    fn include(&mut self) -> Result<(), Error> {
+        if self.stack_next() != scanner::STRING {
+            return Err(self.error(ScanError::ExpectedIncludeFile { got: self.got() }));
+        }
+        let Some(name) = util::unquote(&self.stack_text()) else {
+            return Err(self.error(ScanError::BadIncludeFile));
+        };
+        self.expect_newline("#include")?;
+        let mut result = self.loader.load(&name).map_err(|why| (name.clone(), why));
+        if result.is_err() {
+            for dir in &self.includes {
+                let path = util::join(dir, &name);
+                result = self.loader.load(&path).map_err(|why| (path, why));
+                if result.is_ok() {
+                    break;
+                }
+            }
+        }
+        match result {
+            Ok(src) => self.push(Reader::File(Tokenizer::new(&name, src.into()))),
+            Err((path, why)) => Err(self.error(ScanError::IncludeNotFound {
+                path: util::lossy(&path),
+                why,
+            })),
+        }
+    }
+
+    fn line_directive(&mut self) -> Result<(), Error> {
+        if self.stack_next() != scanner::INT {
+            return Err(self.error(ScanError::ExpectedLineNumber { got: self.got() }));
+        }
+        let num = self.stack_text();
+        let ok = num.iter().all(u8::is_ascii_digit)
+            && std::str::from_utf8(&num)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+                .is_some();
+        if !ok {
+            let all_digits = !num.is_empty() && num.iter().all(u8::is_ascii_digit);
+            return Err(self.error(ScanError::BadLineNumber {
+                text: util::quote(&num),
+                out_of_range: all_digits,
+            }));
+        }
+        if self.stack_next() != scanner::STRING {
+            return Err(self.error(ScanError::ExpectedLineFile { got: self.got() }));
+        }
+        let Some(file) = util::unquote(&self.stack_text()) else {
+            return Err(self.error(ScanError::BadLineFile));
+        };
+        let tok = self.stack_next();
+        if tok != 0x0A {
+            return Err(self.error(ScanError::LineTrailingToken(util::tok_string(tok))));
+        }
+        if let Some(top) = self.stack.last_mut() {
+            top.set_file(Rc::new(file));
+        }
+        Ok(())
+    }
+
+    fn undef(&mut self) -> Result<(), Error> {
+        let name = self.macro_name()?;
+        if !self.macros.contains_key(&name) {
+            return Err(self.error(ScanError::UndefUndefined(util::lossy(&name))));
+        }
+        if self.stack_next() != 0x0A {
+            return Err(self.error(ScanError::UndefSyntax(util::lossy(&name))));
+        }
+        self.macros.remove(&name);
+        Ok(())
+    }
+}
