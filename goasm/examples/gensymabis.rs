@@ -1,7 +1,7 @@
 //! `asm -gensymabis`, natively: a small debugging front end to `goasm`.
 //!
 //! ```text
-//! gensymabis [--goos OS] [--goarch ARCH] [-I DIR]... [-D NAME[=VALUE]]... [-p PKG] [-o FILE] FILE.s...
+//! gensymabis [--goos OS] [--goarch ARCH] [--shared] [-I DIR]... [-D NAME[=VALUE]]... [-p PKG] [-o FILE] FILE.s...
 //! ```
 //! GOOS/GOARCH default to `$GOOS`/`$GOARCH`, then the host; `GOEXPERIMENT` is read
 //! from the environment. `-flag=value` works too. Exit status 1 on a scan error.
@@ -52,8 +52,13 @@ fn main() -> ExitCode {
             files.push(PathBuf::from(a));
             continue;
         }
-        if flag == "gensymabis" {
-            continue;
+        match flag.as_str() {
+            "gensymabis" => continue,
+            "shared" | "dynlink" => {
+                opts.shared = true;
+                continue;
+            }
+            _ => {}
         }
         let mut value = || inline.clone().or_else(|| args.next());
         let Some(v) = value() else {

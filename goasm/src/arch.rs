@@ -11,6 +11,8 @@ pub(crate) struct Arch {
     regs: &'static [&'static str],
     prefixes: &'static [&'static str],
     suffixes: bool,
+    /// riscv64 in shared mode: X3 (GP) is not a register (`archRISCV64(shared)`).
+    no_x3: bool,
 }
 
 /// Every GOARCH the Go assembler supports.
@@ -20,7 +22,7 @@ pub const GOARCHES: &[&str] = &[
 ];
 
 impl Arch {
-    pub(crate) fn get(goarch: &str) -> Option<Arch> {
+    pub(crate) fn get(goarch: &str, shared: bool) -> Option<Arch> {
         use tables::*;
         let (name, regs, prefixes, suffixes): (_, &'static [&'static str], &'static [&'static str], _) =
             match goarch {
@@ -45,6 +47,7 @@ impl Arch {
             regs,
             prefixes,
             suffixes,
+            no_x3: shared && name == "riscv64",
         })
     }
 
@@ -60,6 +63,9 @@ impl Arch {
     }
 
     pub(crate) fn is_register(&self, name: &[u8]) -> bool {
+        if self.no_x3 && name == b"X3" {
+            return false;
+        }
         self.regs.binary_search_by(|r| r.as_bytes().cmp(name)).is_ok()
     }
 
@@ -75,13 +81,15 @@ mod tests {
     #[test]
     fn tables_are_sorted_and_known() {
         for a in GOARCHES {
-            let arch = Arch::get(a).unwrap();
+            let arch = Arch::get(a, false).unwrap();
             assert!(arch.regs.windows(2).all(|w| w[0] < w[1]), "{a}");
             assert!(arch.is_register(b"SB"), "{a}");
         }
-        assert!(Arch::get("sparc").is_none());
-        assert!(Arch::get("amd64").unwrap().is_register(b"AX"));
-        assert!(!Arch::get("arm64").unwrap().is_register(b"AX"));
-        assert!(Arch::get("arm64").unwrap().is_register_prefix(b"R"));
+        assert!(Arch::get("sparc", false).is_none());
+        assert!(Arch::get("amd64", false).unwrap().is_register(b"AX"));
+        assert!(!Arch::get("arm64", false).unwrap().is_register(b"AX"));
+        assert!(Arch::get("arm64", false).unwrap().is_register_prefix(b"R"));
+        assert!(Arch::get("riscv64", false).unwrap().is_register(b"X3"));
+        assert!(!Arch::get("riscv64", true).unwrap().is_register(b"X3"));
     }
 }

@@ -69,6 +69,8 @@ pub struct Options {
     pub pkgpath: Option<String>,
     /// The `GOEXPERIMENT` setting (`None`: the toolchain's baseline for the target).
     pub goexperiment: Option<String>,
+    /// `-shared` or `-dynlink`: on riscv64 `X3` (GP) is then not a register name.
+    pub shared: bool,
     /// The directory the assembler runs in: relative file and `#include` paths are
     /// resolved against it (`None`: the current directory).
     pub work_dir: Option<PathBuf>,
@@ -318,7 +320,7 @@ pub fn gensymabis_with(
     files: &[PathBuf],
     loader: &dyn SourceLoader,
 ) -> Result<String, Error> {
-    let Some(arch) = arch::Arch::get(&opts.goarch) else {
+    let Some(arch) = arch::Arch::get(&opts.goarch, opts.shared) else {
         return Err(Error::UnknownArch(opts.goarch.clone()));
     };
     let mut defines = opts.defines.clone();
