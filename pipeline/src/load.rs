@@ -333,13 +333,48 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
     }
     let graph = PackageGraph::new(packages, &req.patterns);
     if let Err(Error::NoPackages { .. }) = &graph {
-        if !stderr.trim().is_empty() {
+        // With CGO_ENABLED=0 a package made only of cgo files vanishes;
+        // say so instead of "matched no packages".
+        if let Some(e) = cgo_only_packages(tc, req) {
+            return Err(e);
+        }
+        let stderr = stderr.trim();
+        if !stderr.is_empty() && !stderr.contains("matched no packages") {
             return Err(Error::Packages {
-                errors: vec![stderr.trim().to_string()],
+                errors: vec![stderr.to_string()],
             });
         }
     }
     graph
+}
+
+/// Lists the patterns again with cgo enabled: a package that appears only
+/// then, with cgo files, is one cargo gobuild cannot build yet.
+fn cgo_only_packages(tc: &Toolchain, req: &LoadRequest) -> Option<Error> {
+    let mut env = tc.go_env();
+    env.insert("CGO_ENABLED".into(), "1".into());
+    let mut args = vec!["list".to_string(), "-e".into(), "-json=ImportPath,CgoFiles".into()];
+    if !req.tags.is_empty() {
+        args.push(format!("-tags={}", req.tags.join(",")));
+    }
+    args.push("--".into());
+    args.extend(req.patterns.iter().cloned());
+    let out = duct::cmd(&tc.go, &args)
+        .dir(&req.dir)
+        .full_env(env)
+        .stdout_capture()
+        .stderr_null()
+        .unchecked()
+        .run()
+        .ok()?;
+    serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<GoPackage>()
+        .filter_map(|p| p.ok())
+        .find(|p| !p.cgo_files.is_empty())
+        .map(|p| Error::Cgo {
+            package: p.import_path,
+            files: p.cgo_files,
+        })
 }
 
 /// The `-embedcfg` file content for a package with `//go:embed`, as cmd/go

@@ -69,16 +69,27 @@ impl ToolCommand {
 
     /// A copy-pasteable shell line: `cd DIR && VAR=... tool args`.
     pub fn shell_line(&self) -> String {
-        let mut s = format!("cd {} && ", shell_words::quote(&self.cwd.display().to_string()));
+        let mut s = format!("cd {} && ", shell_quote(&self.cwd.display().to_string()));
         for (k, v) in &self.env {
-            s.push_str(&format!("{k}={} ", shell_words::quote(v)));
+            s.push_str(&format!("{k}={} ", shell_quote(v)));
         }
-        s.push_str(&shell_words::quote(&self.program.display().to_string()));
+        s.push_str(&shell_quote(&self.program.display().to_string()));
         for a in &self.args {
             s.push(' ');
-            s.push_str(&shell_words::quote(a));
+            s.push_str(&shell_quote(a));
         }
         s
+    }
+}
+
+/// Quotes a word for a POSIX shell only when it needs it (`-lang=go1.22`
+/// stays bare; `$WORK=>` is single-quoted).
+pub fn shell_quote(w: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c);
+    if !w.is_empty() && w.chars().all(safe) {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
     }
 }
 
@@ -364,11 +375,14 @@ impl<'a> BuildContext<'a> {
             ActionKind::Asm { file } => format!(" {file}"),
             _ => String::new(),
         };
+        // Two checkouts of one module are different actions.
+        let place = if p.goroot { String::new() } else { format!(" in {}", p.dir) };
         format!(
-            "{} {}{} {}/{} {}",
+            "{} {}{}{} {}/{} {}",
             action.kind.name(),
             p.import_path,
             file,
+            place,
             self.tc.goos(),
             self.tc.goarch(),
             self.profile.name

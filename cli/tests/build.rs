@@ -1,0 +1,293 @@
+//! End-to-end tests of `cargo gobuild build`: parity with `go build` on the
+//! fixture and on GOROOT programs, rebuild behaviour read from the JSON
+//! events, cross-building for arm64 (run under qemu), and the error cases.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn t_dir() -> String {
+    target_arg()
+}
+
+fn target_arg() -> String {
+    shared_target().display().to_string()
+}
+
+#[test]
+fn fixture_behaves_like_go_build() {
+    let (_tmp, dir) = fixture("demo");
+    let ours = dir.join("demo-ours");
+    let theirs = dir.join("demo-go");
+    let t = target_arg();
+    ok(&gobuild(
+        &dir,
+        &["build", "-q", "--target-dir", &t, "-o", ours.to_str().unwrap(), "./cmd/demo"],
+    ));
+    ok(&go(&dir, &["build", "-o", theirs.to_str().unwrap(), "./cmd/demo"], &[]));
+    let a = run_program(&mut Command::new(&ours));
+    let b = run_program(&mut Command::new(&theirs));
+    assert_eq!(a, b);
+    assert!(a.contains("add: 42") && a.contains("apply: 22") && a.contains("scale: 40"), "{a}");
+    assert!(a.contains("embedded: demo-embedded-v1"), "{a}");
+
+    // The build info reads back with `go version -m`, like go build's.
+    let m = ok(&go(&dir, &["version", "-m", ours.to_str().unwrap()], &[]));
+    let g = ok(&go(&dir, &["version", "-m", theirs.to_str().unwrap()], &[]));
+    let lines = |s: &str| -> Vec<String> {
+        s.lines().skip(1).map(|l| l.trim().to_string()).collect()
+    };
+    assert_eq!(lines(&m), lines(&g), "go version -m differs");
+    assert!(m.contains("path\texample.com/demo/cmd/demo"), "{m}");
+}
+
+#[test]
+fn default_output_goes_under_target_gobuild_profile_target() {
+    let (_tmp, dir) = fixture("demo");
+    let t = target_arg();
+    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+    ok(&out);
+    let ev = events(&out);
+    let art: Vec<_> = ev.iter().filter(|e| e["reason"] == "artifact").collect();
+    assert_eq!(art.len(), 1, "{ev:?}");
+    let path = art[0]["path"].as_str().unwrap();
+    assert_eq!(
+        Path::new(path),
+        shared_target().join("gobuild/dev/linux_amd64/demo"),
+        "{path}"
+    );
+    assert!(run_program(&mut Command::new(path)).contains("add: 42"));
+}
+
+#[test]
+fn rebuilds_run_only_what_changed() {
+    let (_tmp, dir) = fixture("demo");
+    let t = target_arg();
+    let json = |dir: &Path| {
+        let out = gobuild(dir, &["build", "--message-format", "json", "--target-dir", &t]);
+        ok(&out);
+        events(&out)
+    };
+    json(&dir);
+
+    // Nothing changed: no tool runs.
+    let ev = json(&dir);
+    assert_eq!(ran(&ev), vec![], "no-op rebuild ran actions");
+    assert_eq!(finished(&ev)["ran"], 0);
+
+    // Touching a file without changing it: still nothing.
+    let main_go = dir.join("cmd/demo/main.go");
+    let content = std::fs::read(&main_go).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&main_go, &content).unwrap();
+    let ev = json(&dir);
+    assert_eq!(ran(&ev), vec![], "touch reran actions");
+
+    // A Go edit that keeps the export data: that compile, then link only.
+    let sum_go = dir.join("sum/sum.go");
+    let src = std::fs::read_to_string(&sum_go).unwrap();
+    std::fs::write(&sum_go, src.replace("x*3 + 1", "x*3 + 2")).unwrap();
+    let ev = json(&dir);
+    let r = ran(&ev);
+    let kinds: Vec<(&str, &str)> = r.iter().map(|(a, p, _)| (a.as_str(), p.as_str())).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("compile", "example.com/demo/sum"),
+            ("pack", "example.com/demo/sum"),
+            ("link", "example.com/demo/cmd/demo"),
+        ],
+        "an edit that keeps the export data must not recompile dependents"
+    );
+
+    // An edit that changes the export data (a new exported constant) also
+    // recompiles the importer.
+    let src = std::fs::read_to_string(&sum_go).unwrap();
+    std::fs::write(&sum_go, format!("{src}\nconst Extra = 1\n")).unwrap();
+    let ev = json(&dir);
+    let compiled: Vec<String> = ran(&ev)
+        .into_iter()
+        .filter(|(a, _, _)| a == "compile")
+        .map(|(_, p, _)| p)
+        .collect();
+    assert_eq!(compiled, vec!["example.com/demo/sum", "example.com/demo/cmd/demo"]);
+}
+
+#[test]
+fn verbose_says_why_an_action_ran_and_prints_commands() {
+    let (_tmp, dir) = fixture("demo");
+    let t = target_arg();
+    ok(&gobuild(&dir, &["build", "-q", "--target-dir", &t]));
+    let f = dir.join("cmd/demo/main.go");
+    let src = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, src.replace("30!:", "30! =")).unwrap();
+    let out = gobuild(&dir, &["build", "-v", "--target-dir", &t, "--color", "never"]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Dirty compile example.com/demo/cmd/demo: file main.go changed"),
+        "{err}"
+    );
+    let compile_line = err
+        .lines()
+        .find(|l| l.contains("Running `") && l.contains("/compile "))
+        .unwrap_or_else(|| panic!("no compile command in {err}"));
+    assert!(compile_line.contains("-p main") && compile_line.contains("-importcfg"), "{compile_line}");
+}
+
+#[test]
+fn goroot_programs_behave_like_go_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let t = target_arg();
+    for prog in ["gofmt", "nm"] {
+        let ours = dir.join(format!("{prog}-ours"));
+        let theirs = dir.join(format!("{prog}-go"));
+        let pkg = format!("cmd/{prog}");
+        ok(&gobuild(
+            dir,
+            &["build", "-q", "--target-dir", &t, "-o", ours.to_str().unwrap(), &pkg],
+        ));
+        ok(&go(dir, &["build", "-o", theirs.to_str().unwrap(), &pkg], &[]));
+    }
+    // gofmt on real, badly formatted input.
+    let messy = dir.join("messy.go");
+    std::fs::write(
+        &messy,
+        "package  main\nimport \"fmt\"\nfunc main( ) {\nx:=[]int{1,2,\n3}\n  fmt.Println( x )}\n",
+    )
+    .unwrap();
+    let a = run_program(Command::new(dir.join("gofmt-ours")).arg(&messy));
+    let b = run_program(Command::new(dir.join("gofmt-go")).arg(&messy));
+    assert_eq!(a, b);
+    assert!(a.contains("x := []int{1, 2,"), "{a}");
+    // -d prints a diff and exits 1 when the file is not formatted.
+    let a = Command::new(dir.join("gofmt-ours")).args(["-d", messy.to_str().unwrap()]).output().unwrap();
+    let b = Command::new(dir.join("gofmt-go")).args(["-d", messy.to_str().unwrap()]).output().unwrap();
+    assert_eq!(a.status.code(), b.status.code());
+    assert_eq!(text(&a), text(&b));
+    assert!(text(&a).contains("+\tfmt.Println(x)"), "{}", text(&a));
+    // nm on a real binary (the go-built gofmt).
+    let input = dir.join("gofmt-go");
+    let a = run_program(Command::new(dir.join("nm-ours")).args(["-n", input.to_str().unwrap()]));
+    let b = run_program(Command::new(dir.join("nm-go")).args(["-n", input.to_str().unwrap()]));
+    assert!(a.lines().count() > 1000, "nm printed too little");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn arm64_cross_build_runs_under_qemu() {
+    let (_tmp, dir) = fixture("demo");
+    let t = target_arg();
+    let arm = dir.join("demo-arm64");
+    let amd = dir.join("demo-amd64");
+    ok(&gobuild(
+        &dir,
+        &["build", "-q", "--target-dir", &t, "--goarch", "arm64", "-o", arm.to_str().unwrap(), "./cmd/demo"],
+    ));
+    ok(&gobuild(
+        &dir,
+        &["build", "-q", "--target-dir", &t, "-o", amd.to_str().unwrap(), "./cmd/demo"],
+    ));
+    let data = std::fs::read(&arm).unwrap();
+    assert_eq!(&data[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([data[18], data[19]]), 183, "not an aarch64 ELF");
+    let a = run_program(Command::new("qemu-aarch64").arg(&arm));
+    let b = run_program(&mut Command::new(&amd));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn error_no_go_toolchain() {
+    let (_tmp, dir) = fixture("demo");
+    let empty = tempfile::tempdir().unwrap();
+    let out = gobuild_env(
+        &dir,
+        &["build", "--target-dir", empty.path().to_str().unwrap()],
+        &[("PATH", empty.path().to_str().unwrap()), ("GOROOT", "")],
+    );
+    assert_eq!(out.status.code(), Some(102), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("no Go toolchain found"), "{t}");
+    assert!(t.contains("hint: install Go 1.22 or newer"), "{t}");
+}
+
+#[test]
+fn error_pattern_matches_nothing() {
+    let (_tmp, dir) = fixture("demo");
+    let t = target_arg();
+    let out = gobuild(&dir, &["build", "--target-dir", &t, "./nothing/..."]);
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("./nothing/...") && t.contains("no such file or directory"), "{t}");
+    // A directory without Go files matches nothing either.
+    std::fs::create_dir_all(dir.join("empty/sub")).unwrap();
+    let out = gobuild(&dir, &["build", "--target-dir", &t_dir(), "./empty/..."]);
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    assert!(text(&out).contains("no packages matched [\"./empty/...\"]"), "{}", text(&out));
+}
+
+#[test]
+fn error_compile_failure_is_located_and_not_cached() {
+    let (_tmp, dir) = fixture("demo");
+    let t = target_arg();
+    let f = dir.join("sum/sum.go");
+    let src = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, src.replace("return x*3 + 1", "return x*3 + undefinedThing")).unwrap();
+    for attempt in 0..2 {
+        let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+        assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+        let ev = events(&out);
+        let diag = ev
+            .iter()
+            .find(|e| e["reason"] == "diagnostic" && e["level"] == "error")
+            .expect("an error diagnostic");
+        let msg = diag["message"].as_str().unwrap();
+        assert!(msg.starts_with("# example.com/demo/sum\n"), "{msg}");
+        assert!(msg.contains("sum.go:8:") && msg.contains("undefined: undefinedThing"), "{msg}");
+        let failed: Vec<_> = ev
+            .iter()
+            .filter(|e| e["reason"] == "action-finished" && e["outcome"] == "failed")
+            .collect();
+        assert_eq!(failed.len(), 1, "attempt {attempt}: {failed:?}");
+        assert_eq!(failed[0]["action"], "compile");
+        assert!(ev.iter().all(|e| e["reason"] != "artifact"));
+    }
+    // Human output shows the compiler's message verbatim.
+    let out = gobuild(&dir, &["build", "--target-dir", &t, "--color", "never"]);
+    assert_eq!(out.status.code(), Some(101));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("# example.com/demo/sum") && err.contains("undefined: undefinedThing"), "{err}");
+}
+
+#[test]
+fn error_cgo_only_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("go.mod"), "module example.com/cgo\n\ngo 1.22\n").unwrap();
+    std::fs::write(
+        dir.join("main.go"),
+        "package main\n\n// int two(void) { return 2; }\nimport \"C\"\n\nfunc main() { println(C.two()) }\n",
+    )
+    .unwrap();
+    let out = gobuild(dir, &["build", "--target-dir", dir.join("target").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("package example.com/cgo needs cgo"), "{t}");
+    assert!(t.contains("main.go"), "{t}");
+}
+
+#[test]
+fn error_package_error_has_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("go.mod"), "module example.com/bad\n\ngo 1.22\n").unwrap();
+    std::fs::write(dir.join("main.go"), "package main\n\nimport \"example.com/bad/missing\"\n\nfunc main() { missing.F() }\n").unwrap();
+    let out = gobuild(dir, &["build", "--target-dir", dir.join("target").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("main.go:3:8"), "{t}");
+}

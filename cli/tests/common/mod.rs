@@ -1,0 +1,142 @@
+//! Shared helpers of the integration tests: fixture copies, running the real
+//! binary, reading its JSON events, and running `go` for comparisons.
+//!
+//! Tests that need Go or qemu fail (they do not skip) when the tool is missing.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cargo-gobuild"))
+}
+
+/// The repository's `tests/fixtures` directory.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("tests")
+        .join("fixtures")
+}
+
+/// Copies `tests/fixtures/<name>` into a fresh temp dir; returns (guard, module dir).
+pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dest = tmp.path().join(name);
+    copy_dir(&fixtures().join(name), &dest);
+    (tmp, dest)
+}
+
+/// Recursive copy.
+pub fn copy_dir(src: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dest.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
+
+/// A target directory shared by the tests of one run, so the standard
+/// library is built once (its keys do not depend on the fixture copy).
+pub fn shared_target() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shared-target");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs `cargo-gobuild ARGS` in `dir` (as `cargo gobuild` would: argv[1] = gobuild).
+pub fn gobuild(dir: &Path, args: &[&str]) -> Output {
+    gobuild_env(dir, args, &[])
+}
+
+/// Same, with extra environment variables.
+pub fn gobuild_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(bin());
+    c.arg("gobuild").args(args).current_dir(dir);
+    c.env_remove("CARGO_TARGET_DIR").env_remove("GOBUILD_PROFILE");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run cargo-gobuild")
+}
+
+/// Asserts success and returns stdout, printing everything on failure.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Everything the command printed, for messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The JSON events of a `--message-format json` run.
+pub fn events(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
+
+/// `(action, package, file)` of every action that ran (not cached).
+pub fn ran(events: &[Value]) -> Vec<(String, String, String)> {
+    events
+        .iter()
+        .filter(|e| e["reason"] == "action-finished" && e["outcome"] == "ran")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["package"].as_str().unwrap_or_default().to_string(),
+                e["file"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The build-finished event.
+pub fn finished(events: &[Value]) -> &Value {
+    events
+        .iter()
+        .rev()
+        .find(|e| e["reason"] == "build-finished")
+        .expect("a build-finished event")
+}
+
+/// Runs `go ARGS` in `dir` with CGO disabled (what cargo gobuild builds with).
+pub fn go(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new("go");
+    c.args(args).current_dir(dir).env("CGO_ENABLED", "0");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output()
+        .expect("`go` must be installed for these tests (CI installs it)")
+}
+
+/// Runs a program and returns its stdout (asserting success).
+pub fn run_program(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    ok(&out)
+}
