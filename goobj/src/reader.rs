@@ -561,6 +561,37 @@ impl<'a> GoObject<'a> {
         self.records(blk::DATA_IDX, blk::DATA, 1, i, "symbol data")
     }
 
+    /// Offset of the content of definition `i` from the start of the object (what
+    /// `go tool nm` prints as the address of a symbol in an object file).
+    pub fn data_offset(&self, i: u32) -> RawResult<u32> {
+        let (a, _) = self.index_range(blk::DATA_IDX, i, "symbol data")?;
+        Ok(self.header.offsets[blk::DATA].wrapping_add(a))
+    }
+
+    /// pcsp table of definition `i` (via its AuxPcsp symbol in this object), if any.
+    pub fn pcsp(&self, i: u32) -> RawResult<Option<&'a [u8]>> {
+        for a in self.auxs(i)? {
+            if a.typ == aux::PCSP {
+                let li = self.local_index(a.sym).ok_or_else(|| malformed(0, "pcsp aux refers outside the object"))?;
+                return self.data(li).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Index in this object of a reference that points into the object itself.
+    pub fn local_index(&self, r: SymRef) -> Option<u32> {
+        let base = match r.pkg_idx {
+            pkgidx::SELF => 0,
+            pkgidx::HASHED64 => self.ndef,
+            pkgidx::HASHED => self.ndef + self.nhashed64,
+            pkgidx::NONE => self.ndef + self.nhashed64 + self.nhashed,
+            _ => return None,
+        };
+        let i = base.checked_add(r.sym_idx)?;
+        (i < self.nallsym()).then_some(i)
+    }
+
     pub fn data_size(&self, i: u32) -> u32 {
         self.index_range(blk::DATA_IDX, i, "symbol data").map(|(a, e)| e - a).unwrap_or(0)
     }
