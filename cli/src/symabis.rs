@@ -79,7 +79,10 @@ pub fn host_goarch() -> &'static str {
 
 /// `go env GOOS GOARCH`, if `go` runs.
 fn go_env_target() -> Option<(String, String)> {
-    let out = Command::new("go").args(["env", "GOOS", "GOARCH"]).output().ok()?;
+    let out = Command::new("go")
+        .args(["env", "GOOS", "GOARCH"])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -155,13 +158,33 @@ mod tests {
     #[test]
     fn parses_asm_like_flags() {
         let cli = Cli::parse_from([
-            "x", "--goos", "linux", "--goarch", "arm64", "-I", "inc", "-I", "inc2", "-D",
-            "GOOS_linux", "-D", "X=1", "-p", "example.com/m", "-o", "out", "a.s", "b.s",
+            "x",
+            "--goos",
+            "linux",
+            "--goarch",
+            "arm64",
+            "-I",
+            "inc",
+            "-I",
+            "inc2",
+            "-D",
+            "GOOS_linux",
+            "-D",
+            "X=1",
+            "-p",
+            "example.com/m",
+            "-o",
+            "out",
+            "a.s",
+            "b.s",
         ]);
         let opts = cli.args.options();
         assert_eq!(opts.goos, "linux");
         assert_eq!(opts.goarch, "arm64");
-        assert_eq!(opts.include_dirs, [PathBuf::from("inc"), PathBuf::from("inc2")]);
+        assert_eq!(
+            opts.include_dirs,
+            [PathBuf::from("inc"), PathBuf::from("inc2")]
+        );
         assert_eq!(opts.defines, ["GOOS_linux", "X=1"]);
         assert_eq!(opts.pkgpath.as_deref(), Some("example.com/m"));
         assert_eq!(cli.args.files, [PathBuf::from("a.s"), PathBuf::from("b.s")]);
@@ -198,7 +221,10 @@ mod tests {
             good.as_os_str(),
         ]);
         assert_eq!(run(&cli.args).unwrap(), 0);
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "def m.f ABI0\nref m.g ABI0\n");
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "def m.f ABI0\nref m.g ABI0\n"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

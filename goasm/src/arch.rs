@@ -24,24 +24,28 @@ pub const GOARCHES: &[&str] = &[
 impl Arch {
     pub(crate) fn get(goarch: &str, shared: bool) -> Option<Arch> {
         use tables::*;
-        let (name, regs, prefixes, suffixes): (_, &'static [&'static str], &'static [&'static str], _) =
-            match goarch {
-                "386" => ("386", REGS_I386, PREFIX_I386, true),
-                "amd64" => ("amd64", REGS_AMD64, PREFIX_AMD64, true),
-                "arm" => ("arm", REGS_ARM, PREFIX_ARM, true),
-                "arm64" => ("arm64", REGS_ARM64, PREFIX_ARM64, true),
-                "loong64" => ("loong64", REGS_LOONG64, PREFIX_LOONG64, true),
-                "mips" => ("mips", REGS_MIPS, PREFIX_MIPS, false),
-                "mipsle" => ("mipsle", REGS_MIPSLE, PREFIX_MIPSLE, false),
-                "mips64" => ("mips64", REGS_MIPS64, PREFIX_MIPS64, false),
-                "mips64le" => ("mips64le", REGS_MIPS64LE, PREFIX_MIPS64LE, false),
-                "ppc64" => ("ppc64", REGS_PPC64, PREFIX_PPC64, false),
-                "ppc64le" => ("ppc64le", REGS_PPC64LE, PREFIX_PPC64LE, false),
-                "riscv64" => ("riscv64", REGS_RISCV64, PREFIX_RISCV64, true),
-                "s390x" => ("s390x", REGS_S390X, PREFIX_S390X, false),
-                "wasm" => ("wasm", REGS_WASM, PREFIX_WASM, false),
-                _ => return None,
-            };
+        let (name, regs, prefixes, suffixes): (
+            _,
+            &'static [&'static str],
+            &'static [&'static str],
+            _,
+        ) = match goarch {
+            "386" => ("386", REGS_I386, PREFIX_I386, true),
+            "amd64" => ("amd64", REGS_AMD64, PREFIX_AMD64, true),
+            "arm" => ("arm", REGS_ARM, PREFIX_ARM, true),
+            "arm64" => ("arm64", REGS_ARM64, PREFIX_ARM64, true),
+            "loong64" => ("loong64", REGS_LOONG64, PREFIX_LOONG64, true),
+            "mips" => ("mips", REGS_MIPS, PREFIX_MIPS, false),
+            "mipsle" => ("mipsle", REGS_MIPSLE, PREFIX_MIPSLE, false),
+            "mips64" => ("mips64", REGS_MIPS64, PREFIX_MIPS64, false),
+            "mips64le" => ("mips64le", REGS_MIPS64LE, PREFIX_MIPS64LE, false),
+            "ppc64" => ("ppc64", REGS_PPC64, PREFIX_PPC64, false),
+            "ppc64le" => ("ppc64le", REGS_PPC64LE, PREFIX_PPC64LE, false),
+            "riscv64" => ("riscv64", REGS_RISCV64, PREFIX_RISCV64, true),
+            "s390x" => ("s390x", REGS_S390X, PREFIX_S390X, false),
+            "wasm" => ("wasm", REGS_WASM, PREFIX_WASM, false),
+            _ => return None,
+        };
         Some(Arch {
             name,
             regs,
@@ -66,7 +70,9 @@ impl Arch {
         if self.no_x3 && name == b"X3" {
             return false;
         }
-        self.regs.binary_search_by(|r| r.as_bytes().cmp(name)).is_ok()
+        self.regs
+            .binary_search_by(|r| r.as_bytes().cmp(name))
+            .is_ok()
     }
 
     pub(crate) fn is_register_prefix(&self, name: &[u8]) -> bool {

@@ -26,7 +26,11 @@ const FLAGS: &[&str] = &[
 
 /// The enabled experiments for `goos`/`goarch` under the `GOEXPERIMENT` setting
 /// `goexp`, in declaration order.
-pub(crate) fn enabled(goos: &str, goarch: &str, goexp: Option<&str>) -> Result<Vec<String>, String> {
+pub(crate) fn enabled(
+    goos: &str,
+    goarch: &str,
+    goexp: Option<&str>,
+) -> Result<Vec<String>, String> {
     let (regabi_supported, regabi_always_on) = match goarch {
         "amd64" | "arm64" | "loong64" | "ppc64le" | "ppc64" | "riscv64" => (true, true),
         "s390x" => (true, false),
@@ -99,7 +103,13 @@ mod tests {
     fn baselines() {
         assert_eq!(
             enabled("linux", "amd64", None).unwrap(),
-            ["regabiwrappers", "regabiargs", "dwarf5", "greenteagc", "randomizedheapbase64"]
+            [
+                "regabiwrappers",
+                "regabiargs",
+                "dwarf5",
+                "greenteagc",
+                "randomizedheapbase64"
+            ]
         );
         assert_eq!(
             enabled("darwin", "386", None).unwrap(),

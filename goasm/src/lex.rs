@@ -66,7 +66,7 @@ fn is_go_build(text: &[u8]) -> bool {
     // TrimSpace of the whole line removed only trailing space (it starts with "//").
     let rest = trim_space_end(rest);
     let trimmed = trim_space_start(rest);
-    !(rest.len() == trimmed.len() && !rest.is_empty())
+    rest.len() != trimmed.len() || rest.is_empty()
 }
 
 fn is_space_at(b: &[u8]) -> Option<usize> {
@@ -255,7 +255,10 @@ pub(crate) fn tokenize(s: &[u8]) -> Vec<Token> {
 }
 
 /// Predefined macros from `-D NAME[=VALUE]` (`lex.predefine`).
-pub(crate) fn predefine(defines: &[String]) -> Result<Vec<(Vec<u8>, Vec<Token>)>, Error> {
+/// A predefined macro: name and body.
+pub(crate) type Predefined = (Vec<u8>, Vec<Token>);
+
+pub(crate) fn predefine(defines: &[String]) -> Result<Vec<Predefined>, Error> {
     let mut out = Vec::new();
     for d in defines {
         let (name, value) = match d.find('=') {
@@ -290,7 +293,7 @@ impl<'a> Input<'a> {
         name: &[u8],
         src: Rc<[u8]>,
         include_dirs: &[Vec<u8>],
-        predefined: &[(Vec<u8>, Vec<Token>)],
+        predefined: &[Predefined],
         loader: &'a dyn SourceLoader,
     ) -> Self {
         let mut includes = vec![util::dir(name)];
@@ -327,7 +330,9 @@ impl<'a> Input<'a> {
 
     /// The file name of the current reader (after `#line`, the name it gave).
     pub(crate) fn file(&self) -> String {
-        self.top().map(|r| util::lossy(r.file())).unwrap_or_default()
+        self.top()
+            .map(|r| util::lossy(r.file()))
+            .unwrap_or_default()
     }
 
     /// The line of the current reader.
@@ -467,14 +472,8 @@ impl<'a> Input<'a> {
         if self.macros.contains_key(&name) {
             return Err(self.error(ScanError::MacroRedefinition(util::lossy(&name))));
         }
-        self.macros.insert(
-            name.clone(),
-            Rc::new(Macro {
-                name,
-                args,
-                tokens,
-            }),
-        );
+        self.macros
+            .insert(name.clone(), Rc::new(Macro { name, args, tokens }));
         Ok(())
     }
 

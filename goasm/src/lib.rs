@@ -23,6 +23,7 @@ mod experiment;
 mod lex;
 mod parse;
 mod scanner;
+#[rustfmt::skip]
 mod tables;
 mod util;
 
@@ -277,7 +278,8 @@ impl MemLoader {
 
     /// Add (or replace) a file.
     pub fn insert(&mut self, path: impl AsRef<[u8]>, contents: impl Into<Vec<u8>>) -> &mut Self {
-        self.files.insert(util::clean(path.as_ref()), contents.into());
+        self.files
+            .insert(util::clean(path.as_ref()), contents.into());
         self
     }
 }

@@ -27,7 +27,12 @@ struct Line {
 }
 
 impl<'a, 'b> Parser<'a, 'b> {
-    pub(crate) fn new(lex: Input<'a>, arch: &'b Arch, pkg_prefix: &'b str, allow_abi: bool) -> Self {
+    pub(crate) fn new(
+        lex: Input<'a>,
+        arch: &'b Arch,
+        pkg_prefix: &'b str,
+        allow_abi: bool,
+    ) -> Self {
         Parser {
             lex,
             arch,

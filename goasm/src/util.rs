@@ -95,10 +95,12 @@ pub(crate) fn unquote(s: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let body = &s[1..s.len() - 1];
-    if !body.contains(&b'\\') && !body.contains(&b'\n') {
-        if !body.contains(&b'"') && std::str::from_utf8(body).is_ok() {
-            return Some(body.to_vec());
-        }
+    if !body.contains(&b'\\')
+        && !body.contains(&b'\n')
+        && !body.contains(&b'"')
+        && std::str::from_utf8(body).is_ok()
+    {
+        return Some(body.to_vec());
     }
     let mut out = Vec::new();
     let mut rest = body;
@@ -270,7 +272,10 @@ mod tests {
     #[test]
     fn unquoting() {
         assert_eq!(unquote(b"\"a.h\"").unwrap(), b"a.h");
-        assert_eq!(unquote(b"\"a\\x41\\101\\u00b7\"").unwrap(), "aAA·".as_bytes());
+        assert_eq!(
+            unquote(b"\"a\\x41\\101\\u00b7\"").unwrap(),
+            "aAA·".as_bytes()
+        );
         assert!(unquote(b"\"a").is_none());
         assert!(unquote(b"\"a\n\"").is_none());
         assert!(unquote(b"\"\\q\"").is_none());
@@ -286,7 +291,10 @@ mod tests {
         assert_eq!(dir(b"./sub/x.s"), b"sub");
         assert_eq!(join(b".", b"x.h"), b"x.h");
         assert_eq!(join(b"/inc", b"../x.h"), b"/x.h");
-        assert_eq!(path_to_prefix("example.com/a.b/c.d"), "example.com/a.b/c%2ed");
+        assert_eq!(
+            path_to_prefix("example.com/a.b/c.d"),
+            "example.com/a.b/c%2ed"
+        );
         assert_eq!(path_to_prefix("x y"), "x%20y");
     }
 }
