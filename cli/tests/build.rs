@@ -291,3 +291,58 @@ fn error_package_error_has_position() {
     let t = text(&out);
     assert!(t.contains("main.go:3:8"), "{t}");
 }
+
+#[test]
+fn concurrent_build_waits_for_the_lock() {
+    let (_tmp, dir) = fixture("demo");
+    let target = tempfile::tempdir().unwrap();
+    let t = target.path().to_str().unwrap().to_string();
+    // A cold build (its own target dir) holds the lock for seconds.
+    let first = std::process::Command::new(bin())
+        .args(["gobuild", "build", "-q", "--target-dir", &t])
+        .current_dir(&dir)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success());
+    ok(&out);
+    let ev = events(&out);
+    assert!(
+        ev.iter().any(|e| e["reason"] == "diagnostic"
+            && e["level"] == "note"
+            && e["message"].as_str().unwrap_or("").contains("waiting for another build")),
+        "the second build did not report waiting: {ev:?}"
+    );
+    assert_eq!(ran(&ev), vec![], "the second build should find everything cached");
+}
+
+#[test]
+fn killed_build_leaves_a_usable_cache() {
+    let (_tmp, dir) = fixture("demo");
+    let target = tempfile::tempdir().unwrap();
+    let t = target.path().to_str().unwrap().to_string();
+    for delay in [700u64, 1500] {
+        let mut child = std::process::Command::new(bin())
+            .args(["gobuild", "build", "-q", "--target-dir", &t])
+            .current_dir(&dir)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+    ok(&out);
+    let ev = events(&out);
+    let path = ev
+        .iter()
+        .find(|e| e["reason"] == "artifact")
+        .and_then(|e| e["path"].as_str())
+        .expect("artifact")
+        .to_string();
+    assert!(run_program(&mut Command::new(&path)).contains("30!: 265252859812191058636308480000000"));
+    let again = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+    assert_eq!(ran(&events(&again)), vec![]);
+}

@@ -164,6 +164,8 @@ pub fn build(
     })?;
     let session = load(req, &gobuild_dir)?;
     let cache = Cache::open(gobuild_dir.join("cache"))?;
+    // Work directories left by a killed build; we hold the lock, so none is in use.
+    cache.clear_temp();
     let memo_path = gobuild_dir.join("cache").join("filememo.json");
     let hasher = FileHasher::load(&memo_path);
     let result = build_loaded(req, &em, session, cache, &hasher, cancel);

@@ -248,6 +248,15 @@ impl Cache {
             .at(&dir)
     }
 
+    /// Removes leftover work directories (call with the lock held).
+    pub fn clear_temp(&self) {
+        if let Ok(rd) = fs::read_dir(self.root.join("tmp")) {
+            for e in rd.flatten() {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+
     /// Looks up an action. A missing, unreadable or incomplete entry is a miss.
     pub fn lookup(&self, key: &ActionKey) -> Option<Entry> {
         let data = fs::read(self.shard("a", &key.to_hex())).ok()?;

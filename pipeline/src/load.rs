@@ -447,8 +447,10 @@ pub struct Snapshot {
     pub go: PathBuf,
     /// The graph.
     pub graph: PackageGraph,
-    /// Everything whose change could change the graph.
-    pub watched: Vec<(PathBuf, Option<Stat>)>,
+    /// Everything whose change could change the graph: its stat, and what
+    /// of it `go list` reads (see [`load_relevant`]), so that an edit of a
+    /// function body does not cost a new `go list`.
+    pub watched: Vec<Watched>,
 }
 
 impl Snapshot {
@@ -493,9 +495,14 @@ impl Snapshot {
         paths.dedup();
         let watched = paths
             .into_iter()
-            .map(|p| {
-                let s = Stat::of(&p).ok();
-                (p, s)
+            .map(|path| {
+                let stat = Stat::of(&path).ok();
+                let relevant = load_relevant(&path);
+                Watched {
+                    path,
+                    stat,
+                    relevant,
+                }
             })
             .collect();
         Snapshot {
@@ -515,12 +522,24 @@ impl Snapshot {
         if snap.fingerprint != fingerprint {
             return None;
         }
-        for (p, stat) in &snap.watched {
-            if Stat::of(p).ok() != *stat {
+        let mut restat = false;
+        for w in &mut snap.watched {
+            let now = Stat::of(&w.path).ok();
+            if now == w.stat {
+                continue;
+            }
+            // Changed on disk: is what `go list` reads of it the same?
+            if w.relevant.is_none() || load_relevant(&w.path) != w.relevant {
                 return None;
             }
+            w.stat = now;
+            restat = true;
         }
         snap.graph.reindex();
+        if restat {
+            // Remember the new stats so the next build need not re-read.
+            let _ = snap.save(path);
+        }
         Some(snap)
     }
 
@@ -529,6 +548,67 @@ impl Snapshot {
         let data = serde_json::to_vec(self).expect("snapshot serializes");
         crate::cache::atomic_write(path, &data)
     }
+}
+
+/// One path a snapshot depends on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Watched {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// Its stat when the snapshot was taken (None: it did not exist).
+    pub stat: Option<Stat>,
+    /// Digest of what `go list` reads of it (None: anything counts).
+    pub relevant: Option<String>,
+}
+
+/// The part of a file or directory that can change `go list`'s answer:
+/// for a directory its entry names; for a Go file its header (package
+/// clause, build constraints, imports: everything before the first
+/// top-level declaration) and its `//go:embed` lines; for other sources
+/// their build-constraint lines. Function bodies are not in it.
+pub fn load_relevant(path: &Path) -> Option<String> {
+    let mut h = blake3::Hasher::new();
+    let md = std::fs::metadata(path).ok()?;
+    if md.is_dir() {
+        let mut names: Vec<_> = std::fs::read_dir(path)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        names.sort();
+        for n in names {
+            h.update(n.as_encoded_bytes());
+            h.update(b"\0");
+        }
+        return Some(h.finalize().to_hex().to_string());
+    }
+    let name = path.file_name()?.to_str()?;
+    let ext = name.rsplit('.').next()?;
+    if !matches!(ext, "go" | "s" | "S" | "h" | "c") {
+        return None;
+    }
+    let src = std::fs::read(path).ok()?;
+    let mut header = ext == "go";
+    for line in src.split(|b| *b == b'\n') {
+        if header
+            && [&b"func"[..], b"type", b"var", b"const"].iter().any(|kw| {
+                line.starts_with(kw)
+                    && matches!(line.get(kw.len()), Some(b' ') | Some(b'(') | Some(b'\t'))
+            })
+        {
+            header = false;
+        }
+        let t = line.trim_ascii_start();
+        if header
+            || t.starts_with(b"//go:build")
+            || t.starts_with(b"// +build")
+            || t.starts_with(b"//go:embed")
+        {
+            h.update(line);
+            h.update(b"\n");
+        }
+    }
+    Some(h.finalize().to_hex().to_string())
 }
 
 /// The files a package's actions read, for the file hasher: Go, assembly,
@@ -580,6 +660,26 @@ mod tests {
         assert_eq!(cfg["Patterns"]["static"][0], "static/a.css");
         assert_eq!(cfg["Patterns"]["version.txt"][0], "version.txt");
         assert_eq!(cfg["Files"]["version.txt"], "/m/cmd/version.txt");
+    }
+
+    #[test]
+    fn body_edits_are_not_load_relevant_but_imports_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.go");
+        let base = "//go:build linux\n\npackage a\n\nimport \"fmt\"\n\nfunc F() { fmt.Println(1) }\n";
+        std::fs::write(&f, base).unwrap();
+        let d0 = load_relevant(&f);
+        std::fs::write(&f, base.replace("Println(1)", "Println(2)")).unwrap();
+        assert_eq!(load_relevant(&f), d0, "a body edit must not invalidate the load");
+        std::fs::write(&f, base.replace("\"fmt\"", "\"os\"")).unwrap();
+        assert_ne!(load_relevant(&f), d0, "an import edit must");
+        std::fs::write(&f, base.replace("linux", "darwin")).unwrap();
+        assert_ne!(load_relevant(&f), d0, "a build constraint edit must");
+        std::fs::write(&f, format!("{base}\n//go:embed x.txt\nvar s string\n")).unwrap();
+        assert_ne!(load_relevant(&f), d0, "an embed directive must");
+        let d = load_relevant(dir.path());
+        std::fs::write(dir.path().join("b.go"), "package a\n").unwrap();
+        assert_ne!(load_relevant(dir.path()), d, "a new file must");
     }
 
     #[test]
