@@ -91,14 +91,19 @@ impl Hasher for IdHasher {
 }
 pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
-fn name_key(name: &str, ver: i32) -> u64 {
-    // FNV-1a over the name, mixed with the version.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name.as_bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100_0000_01b3);
+fn name_key(name: &[u8], ver: i32) -> u64 {
+    // FxHash-style, 8 bytes at a time, mixed with the version.
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h: u64 = ver as u64;
+    let mut chunks = name.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
-    h ^ (ver as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ b as u64).wrapping_mul(K);
+    }
+    (h.rotate_left(5) ^ name.len() as u64).wrapping_mul(K)
 }
 
 /// All Go objects of a link, with symbols resolved as `cmd/link` resolves them.
@@ -109,7 +114,7 @@ pub struct LinkSet {
     pub goarch: String,
     pub go_version: String,
     pub go_minor: u32,
-    pub(crate) archives: Arc<Vec<(PathBuf, Vec<u8>)>>,
+    pub(crate) archives: Arc<Vec<(PathBuf, Bytes)>>,
     pub(crate) libs: Vec<Library>,
     pub(crate) objs: Vec<Obj>,
     pub(crate) syms: Vec<GSym>,
@@ -119,6 +124,8 @@ pub struct LinkSet {
     by_name_overflow: HashMap<(String, i32), SymId>,
     pub(crate) builtin_syms: Vec<SymId>,
     pub(crate) used_in_iface: Vec<bool>,
+    /// Cached (kind, flag, flag2) per symbol.
+    pub(crate) sym_flags: Vec<(u8, u8, u8)>,
     pub(crate) relocs: RelocTable,
 }
 
@@ -179,19 +186,36 @@ impl LinkSet {
 
     /// Looks up a named symbol (`loader.Lookup`); 0 if absent.
     pub fn lookup(&self, name: &str, ver: i32) -> SymId {
+        self.lookup_bytes(name.as_bytes(), ver)
+    }
+
+    pub(crate) fn lookup_bytes(&self, name: &[u8], ver: i32) -> SymId {
         if let Some(&s) = self.by_name.get(&name_key(name, ver)) {
-            if self.name(s) == name && self.version(s) == ver {
+            if self.name_bytes(s) == name && self.version(s) == ver {
                 return s;
             }
         }
-        self.by_name_overflow.get(&(name.to_string(), ver)).copied().unwrap_or(0)
+        if self.by_name_overflow.is_empty() {
+            return 0;
+        }
+        let name = String::from_utf8_lossy(name).into_owned();
+        self.by_name_overflow.get(&(name, ver)).copied().unwrap_or(0)
     }
 
-    fn insert_name(&mut self, name: &str, ver: i32, s: SymId) {
+    /// Name bytes of a symbol (no UTF-8 check).
+    pub(crate) fn name_bytes(&self, s: SymId) -> &[u8] {
+        match self.syms.get(s as usize) {
+            Some(g) if s != 0 && g.obj == EXT => self.ext_names[g.li as usize].as_bytes(),
+            Some(g) if s != 0 => self.view(g.obj).sym_name_bytes(g.li),
+            _ => &[],
+        }
+    }
+
+    fn insert_name(&mut self, name: &[u8], ver: i32, s: SymId) {
         let k = name_key(name, ver);
         match self.by_name.get(&k) {
-            Some(&old) if !(self.name(old) == name && self.version(old) == ver) => {
-                self.by_name_overflow.insert((name.to_string(), ver), s);
+            Some(&old) if !(self.name_bytes(old) == name && self.version(old) == ver) => {
+                self.by_name_overflow.insert((String::from_utf8_lossy(name).into_owned(), ver), s);
             }
             _ => {
                 self.by_name.insert(k, s);
@@ -199,11 +223,9 @@ impl LinkSet {
         }
     }
 
+    /// (kind, flag, flag2) of the winning definition; zeros for undefined symbols.
     pub(crate) fn flags(&self, s: SymId) -> (u8, u8, u8) {
-        match self.def(s) {
-            Some((o, li)) => self.view(o).sym_flags(li),
-            None => (0, 0, 0),
-        }
+        self.sym_flags.get(s as usize).copied().unwrap_or((0, 0, 0))
     }
 
     /// Is the symbol a text (function) symbol defined in a Go object?
@@ -301,9 +323,47 @@ impl LinkSet {
     }
 }
 
-pub(crate) fn view_in<'a>(archives: &'a [(PathBuf, Vec<u8>)], ob: &Obj) -> GoObject<'a> {
+pub(crate) fn view_in<'a>(archives: &'a [(PathBuf, Bytes)], ob: &Obj) -> GoObject<'a> {
     let data = archives[ob.archive as usize].1.get(ob.start..ob.end).unwrap_or(&[]);
     GoObject::from_parts(data, ob.file_offset, &ob.header)
+}
+
+/// Contents of an archive: memory-mapped, so that only the parts the check touches
+/// (symbol tables, relocations, pcsp, type data) are read from disk; most of an archive
+/// is export data and DWARF we never look at.
+#[derive(Debug)]
+pub(crate) enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Bytes {
+    fn open(path: &Path) -> Result<Bytes, Error> {
+        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        let f = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the map is read-only and private to this process. Like cmd/link (which
+        // also maps its inputs), we assume build outputs are not rewritten while we read
+        // them; a concurrent truncation could fault, never corrupt memory we write.
+        match unsafe { memmap2::Mmap::map(&f) } {
+            Ok(m) => {
+                // We touch scattered pages (symbol records, relocations of reachable
+                // functions, pcsp tables); fault-around would map their neighbours too.
+                let _ = m.advise(memmap2::Advice::Random);
+                Ok(Bytes::Mapped(m))
+            }
+            Err(_) => std::fs::read(path).map(Bytes::Owned).map_err(io),
+        }
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
 }
 
 /// Is this an object format the linker treats as a host object (`ldobj`)?
@@ -352,20 +412,21 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
         by_name_overflow: HashMap::new(),
         builtin_syms: Vec::new(),
         used_in_iface: Vec::new(),
+        sym_flags: Vec::new(),
         relocs: RelocTable::for_go(26).expect("go1.26 table"),
     };
     let mut lib_by_pkg: HashMap<String, usize> = HashMap::from([("main".to_string(), 0)]);
     let mut autolibs: Vec<Vec<String>> = vec![Vec::new()];
     let mut header_line: Option<String> = None;
     let mut version = SYM_VER_STATIC;
-    let mut archives: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut archives: Vec<(PathBuf, Bytes)> = Vec::new();
 
     let mut i = 0;
     let mut runtime_added = false;
     loop {
         while i < ls.libs.len() {
             let path = ls.libs[i].archive.clone();
-            let data = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            let data = Bytes::open(&path)?;
             let ai = archives.len() as u32;
             let location = path.display().to_string();
             let members = archive_members(&data, &location)?;
@@ -482,6 +543,13 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
     let builtins = builtin::builtins(ls.go_minor).ok_or_else(unsupported)?;
     ls.builtin_syms = vec![0; builtins.len()];
     load_syms(&mut ls, builtins)?;
+    let arcs = Arc::clone(&ls.archives);
+    ls.sym_flags = ls
+        .syms
+        .iter()
+        .enumerate()
+        .map(|(i, g)| if i == 0 || g.obj == EXT { (0, 0, 0) } else { view_in(&arcs, &ls.objs[g.obj as usize]).sym_flags(g.li) })
+        .collect();
     Ok(ls)
 }
 
@@ -495,8 +563,8 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
     }
     let arcs = Arc::clone(&ls.archives);
     let view = |ls: &LinkSet, o: usize| view_in(&arcs, &ls.objs[o]);
-    let builtin_idx: HashMap<(&str, u16), usize> =
-        builtins.iter().enumerate().map(|(i, &(n, a))| ((n, a), i)).collect();
+    let builtin_idx: HashMap<(&[u8], u16), usize> =
+        builtins.iter().enumerate().map(|(i, &(n, a))| ((n.as_bytes(), a), i)).collect();
     let err = |ls: &LinkSet, o: usize, e: crate::error::RawErr| {
         let ob = &ls.objs[o];
         let loc = format!("{}({})", ls.archives[ob.archive as usize].0.display(), ob.member);
@@ -509,17 +577,18 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
             let ob = &ls.objs[o];
             (ob.ndef, ob.version, ls.libs[ob.lib as usize].pkg == "runtime")
         };
+        let v = view(ls, o);
         for li in 0..ndef {
-            let s = view(ls, o).sym(li).map_err(|e| err(ls, o, e))?;
-            let ver = abi_to_ver(s.abi, version);
+            let name = v.sym_name_bytes(li);
+            let abi = v.sym_abi(li);
+            let ver = abi_to_ver(abi, version);
             let gid = ls.syms.len() as SymId;
             ls.syms.push(GSym { obj: o as u32, li, ver });
             ls.objs[o].syms[li as usize] = gid;
-            if !s.name.is_empty() && ver != version {
-                let name = s.name.to_string();
-                ls.insert_name(&name, ver, gid);
-                if name.starts_with("runtime.") || (is_runtime && name.starts_with("type:")) {
-                    if let Some(&bi) = builtin_idx.get(&(name.as_str(), s.abi)) {
+            if !name.is_empty() && ver != version {
+                ls.insert_name(name, ver, gid);
+                if name.starts_with(b"runtime.") || (is_runtime && name.starts_with(b"type:")) {
+                    if let Some(&bi) = builtin_idx.get(&(name, abi)) {
                         ls.builtin_syms[bi] = gid;
                     }
                 }
@@ -528,7 +597,7 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
     }
     // Hashed and non-package definitions.
     let mut h64: IdMap<(SymId, u32)> = IdMap::default();
-    let mut h: HashMap<[u8; 16], (SymId, u32)> = HashMap::new();
+    let mut h: HashMap<[u8; 16], (SymId, u32), BuildHasherDefault<IdHasher>> = HashMap::default();
     for o in 0..nobj {
         let (ndef, nh64, nh, nnpd, version, is_runtime) = {
             let ob = &ls.objs[o];
@@ -576,7 +645,7 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
             let gid = add_nonpkg_def(ls, o as u32, li, &s, ver);
             ls.objs[o].syms[li as usize] = gid;
             if s.name.starts_with("runtime.") || (is_runtime && s.name.starts_with("type:")) {
-                if let Some(&bi) = builtin_idx.get(&(s.name, s.abi)) {
+                if let Some(&bi) = builtin_idx.get(&(s.name.as_bytes(), s.abi)) {
                     ls.builtin_syms[bi] = gid;
                 }
             }
@@ -597,27 +666,26 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
             let ob = &ls.objs[o];
             (ob.ndef + ob.nh64 + ob.nh + ob.nnpd, ob.nnpr, ob.version)
         };
+        let v = view(ls, o);
         for li in nalldef..nalldef + nnpr {
-            let s = view(ls, o).sym(li).map_err(|e| err(ls, o, e))?;
-            let ver = abi_to_ver(s.abi, version);
-            let mut gid = ls.lookup(s.name, ver);
+            let ver = abi_to_ver(v.sym_abi(li), version);
+            let mut gid = ls.lookup_bytes(v.sym_name_bytes(li), ver);
             if gid == 0 {
+                let s = v.sym(li).map_err(|e| err(ls, o, e))?;
                 gid = ls.syms.len() as SymId;
                 ls.syms.push(GSym { obj: EXT, li: ls.ext_names.len() as u32, ver });
                 ls.ext_names.push(s.name.to_string());
                 ls.used_in_iface.push(false);
-                let name = s.name.to_string();
-                ls.insert_name(&name, ver, gid);
+                ls.insert_name(s.name.as_bytes(), ver, gid);
             }
             ls.objs[o].syms[li as usize] = gid;
-            if s.used_in_iface() {
+            if v.sym_flags(li).2 & crate::reader::symflag2::USED_IN_IFACE != 0 {
                 ls.used_in_iface[gid as usize] = true;
             }
         }
         // Definitions' UsedInIface attribute.
         for li in 0..nalldef {
-            let s = view(ls, o).sym(li).map_err(|e| err(ls, o, e))?;
-            if s.used_in_iface() {
+            if view(ls, o).sym_flags(li).2 & crate::reader::symflag2::USED_IN_IFACE != 0 {
                 let gid = ls.objs[o].syms[li as usize];
                 ls.used_in_iface[gid as usize] = true;
             }
@@ -693,8 +761,7 @@ fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, s: &Sym<'_>, ver: i32) -> S
     let old = ls.lookup(s.name, ver);
     if old == 0 {
         ls.syms.push(GSym { obj: o, li, ver });
-        let name = s.name.to_string();
-        ls.insert_name(&name, ver, new_gid);
+        ls.insert_name(s.name.as_bytes(), ver, new_gid);
         return new_gid;
     }
     let Some(oldsym) = ls.osym(old) else {

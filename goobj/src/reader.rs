@@ -502,6 +502,20 @@ impl<'a> GoObject<'a> {
         })
     }
 
+    /// Raw bytes of the name of symbol `i` (no UTF-8 check; empty if out of range).
+    pub fn sym_name_bytes(&self, i: u32) -> &'a [u8] {
+        let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;
+        let Some(s) = self.b.get(off..off + SYM_SIZE).filter(|_| i < self.nallsym()) else { return &[] };
+        let (len, noff) = (le_u32(s, 0) as usize, le_u32(s, 4) as usize);
+        self.b.get(noff..noff.saturating_add(len)).unwrap_or(&[])
+    }
+
+    /// ABI of symbol `i` (0 if out of range).
+    pub fn sym_abi(&self, i: u32) -> u16 {
+        let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;
+        if i < self.nallsym() { le_u16(self.b, off + 8) } else { 0 }
+    }
+
     /// Like [`sym`](Self::sym) but without decoding the name (fast path).
     pub fn sym_flags(&self, i: u32) -> (u8, u8, u8) {
         let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;

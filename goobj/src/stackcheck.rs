@@ -15,7 +15,6 @@ use crate::linkset::{LinkSet, SymId};
 use crate::pcvalue::PcIter;
 use crate::reader::aux;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Settings of one check.
@@ -164,6 +163,7 @@ impl StackReport {
 }
 
 const CYCLE: i64 = (1 << 15) - 1;
+const UNSET: i64 = i64::MIN;
 const INDIRECT: SymId = u32::MAX;
 
 #[derive(Clone, Copy, Debug)]
@@ -178,8 +178,9 @@ struct Checker<'a> {
     morestack: SymId,
     call_size: i64,
     quantum: u32,
-    height: HashMap<SymId, i64>,
-    graph: HashMap<SymId, Vec<E>>,
+    /// Indexed by [`Checker::idx`]; `UNSET` = not visited.
+    height: Vec<i64>,
+    graph: Vec<Option<Vec<E>>>,
     /// Order in which nodes finished (the `-debugnosplit` print order).
     finished: Vec<SymId>,
 }
@@ -193,15 +194,32 @@ impl Checker<'_> {
         }
     }
 
-    fn check(&mut self, s: SymId) -> i64 {
-        if let Some(&h) = self.height.get(&s) {
-            return h;
+    fn idx(&self, s: SymId) -> usize {
+        if s == INDIRECT {
+            self.height.len() - 1
+        } else {
+            s as usize
         }
-        self.height.insert(s, CYCLE);
+    }
+
+    fn h(&self, s: SymId) -> i64 {
+        self.height[self.idx(s)]
+    }
+
+    fn edges(&self, s: SymId) -> Option<&Vec<E>> {
+        self.graph[self.idx(s)].as_ref()
+    }
+
+    fn check(&mut self, s: SymId) -> i64 {
+        let i = self.idx(s);
+        if self.height[i] != UNSET {
+            return self.height[i];
+        }
+        self.height[i] = CYCLE;
         let (h, edges) = self.compute(s);
         let h = h.min(CYCLE);
-        self.height.insert(s, h);
-        self.graph.insert(s, edges);
+        self.height[i] = h;
+        self.graph[i] = Some(edges);
         self.finished.push(s);
         h
     }
@@ -277,26 +295,27 @@ impl Checker<'_> {
     /// `findRoots`: nodes not reachable from any other node; a cycle is represented by its
     /// lowest symbol.
     fn find_roots(&self) -> Vec<SymId> {
-        let mut keys: Vec<SymId> = self.graph.keys().copied().collect();
-        keys.sort_unstable();
-        let mut nodes: std::collections::BTreeSet<SymId> = keys.iter().copied().collect();
-        fn walk(
-            g: &HashMap<SymId, Vec<E>>,
-            nodes: &mut std::collections::BTreeSet<SymId>,
-            origin: SymId,
-            s: SymId,
-        ) -> (bool, SymId) {
-            if !nodes.remove(&s) {
+        let n = self.graph.len();
+        let sym_of = |i: usize| if i == n - 1 { INDIRECT } else { i as SymId };
+        let keys: Vec<SymId> = (0..n).filter(|&i| self.graph[i].is_some()).map(sym_of).collect();
+        let mut nodes = vec![false; n];
+        for &k in &keys {
+            nodes[self.idx(k)] = true;
+        }
+        fn walk(c: &Checker<'_>, nodes: &mut [bool], origin: SymId, s: SymId) -> (bool, SymId) {
+            let i = c.idx(s);
+            if !nodes[i] {
                 return (false, 0);
             }
+            nodes[i] = false;
             if origin == s {
                 return (true, s);
             }
             let mut cycle = false;
             let mut lowest = 0;
-            for out in g.get(&s).map(|v| v.as_slice()).unwrap_or(&[]) {
-                let (c, l) = walk(g, nodes, origin, out.target);
-                if c {
+            for out in c.edges(s).map(|v| v.as_slice()).unwrap_or(&[]) {
+                let (cy, l) = walk(c, nodes, origin, out.target);
+                if cy {
                     cycle = true;
                     if lowest == 0 {
                         lowest = s;
@@ -308,22 +327,19 @@ impl Checker<'_> {
             }
             (cycle, lowest)
         }
-        for k in keys {
-            if !nodes.contains(&k) {
+        for &k in &keys {
+            if !nodes[self.idx(k)] {
                 continue;
             }
-            for out in self.graph.get(&k).map(|v| v.as_slice()).unwrap_or(&[]) {
-                let (c, lowest) = walk(&self.graph, &mut nodes, k, out.target);
+            for out in self.edges(k).map(|v| v.as_slice()).unwrap_or(&[]) {
+                let (c, lowest) = walk(self, &mut nodes, k, out.target);
                 if c {
-                    nodes.insert(lowest);
+                    nodes[self.idx(lowest)] = true;
                 }
             }
         }
-        let mut roots: Vec<SymId> = nodes.into_iter().collect();
-        roots.sort_by(|&a, &b| {
-            let (ha, hb) = (self.height[&a], self.height[&b]);
-            hb.cmp(&ha).then(a.cmp(&b))
-        });
+        let mut roots: Vec<SymId> = (0..n).filter(|&i| nodes[i]).map(sym_of).collect();
+        roots.sort_by(|&a, &b| self.h(b).cmp(&self.h(a)).then(a.cmp(&b)));
         roots
     }
 
@@ -337,7 +353,8 @@ impl Checker<'_> {
         out: &mut String,
         chains: &mut Vec<Chain>,
     ) {
-        let edges = self.graph.remove(&s);
+        let si = self.idx(s);
+        let edges = self.graph[si].take();
         let is_cycle = edges.is_none() && s != 0;
         let edges = edges.unwrap_or_default();
         for e in &edges {
@@ -345,7 +362,7 @@ impl Checker<'_> {
             self.report(e.target, depth - e.growth, limit, chain, out, chains);
             chain.pop();
         }
-        self.graph.insert(s, edges.clone());
+        self.graph[si] = Some(edges.clone());
         if edges.is_empty() && (depth < 0 || is_cycle) {
             let mut indent = String::new();
             for (i, (ent, printed)) in chain.iter_mut().enumerate() {
@@ -412,8 +429,8 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
         morestack: set.lookup("runtime.morestack", 0),
         call_size: arch.call_size() as i64,
         quantum: arch.min_lc,
-        height: HashMap::new(),
-        graph: HashMap::new(),
+        height: vec![UNSET; set.num_symbols() + 1],
+        graph: vec![None; set.num_symbols() + 1],
         finished: Vec::new(),
     };
 
@@ -427,7 +444,7 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
     }
     let mut edges = Vec::new();
     for &s in &sc.finished {
-        for e in &sc.graph[&s] {
+        for e in sc.edges(s).map(|v| v.as_slice()).unwrap_or(&[]) {
             edges.push(Edge {
                 from: sc.name(s),
                 growth: e.growth,
@@ -438,19 +455,19 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
 
     // Deepest chains: NOSPLIT functions no other NOSPLIT function calls.
     let mut called = std::collections::HashSet::new();
-    for (&s, es) in &sc.graph {
+    for &s in &sc.finished {
         if s != INDIRECT && set.is_nosplit(s) {
-            for e in es {
+            for e in sc.edges(s).map(|v| v.as_slice()).unwrap_or(&[]) {
                 called.insert(e.target);
             }
         }
     }
     let mut deepest = Vec::new();
     for &s in &reach.textp {
-        if !set.is_nosplit(s) || called.contains(&s) || !sc.graph.contains_key(&s) {
+        if !set.is_nosplit(s) || called.contains(&s) || sc.edges(s).is_none() {
             continue;
         }
-        let h = sc.height[&s];
+        let h = sc.h(s);
         let mut frames = Vec::new();
         let mut cur = s;
         let mut seen = std::collections::HashSet::new();
@@ -460,8 +477,8 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
                 cycle = true;
                 break;
             }
-            let best = sc.graph.get(&cur).and_then(|es| {
-                es.iter().max_by_key(|e| e.growth + if e.target == 0 { 0 } else { sc.height[&e.target] })
+            let best = sc.edges(cur).and_then(|es| {
+                es.iter().max_by_key(|e| e.growth + if e.target == 0 { 0 } else { sc.h(e.target) })
             });
             let growth = best.map(|e| e.growth).unwrap_or(0);
             frames.push(Frame { symbol: sc.name(cur), growth, abi_wrapper: sc.is_wrapper(cur) });
@@ -488,7 +505,7 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
             sc2.report(root, effective, effective, &mut chain, &mut text, &mut chains);
             violations.push(Violation {
                 root: set.name(root).to_string(),
-                height: sc2.height[&root],
+                height: sc2.h(root),
                 chains,
                 text,
             });
