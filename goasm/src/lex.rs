@@ -20,10 +20,11 @@ use crate::scanner::{self, Scanner, Tok};
 use crate::util;
 use crate::{Error, ScanError, SourceLoader};
 
-/// The most tokens one macro expansion may produce (our bound, not Go's).
-const MAX_EXPANSION_TOKENS: usize = 1 << 16;
-/// The most tokens all macro expansions of one file may produce in total.
-const MAX_TOTAL_EXPANSION_TOKENS: usize = 1 << 24;
+/// The most tokens one macro expansion may produce (our bound, not Go's; the largest
+/// expansion in GOROOT is 312 tokens).
+const MAX_EXPANSION_TOKENS: usize = 1 << 14;
+/// The most tokens all macro expansions of one file may produce in total (GOROOT: 37k).
+const MAX_TOTAL_EXPANSION_TOKENS: usize = 1 << 23;
 
 /// A token as `lex.Make` builds it: text with `·` → `.` and `∕` → `/`.
 #[derive(Clone, Debug, PartialEq, Eq)]
