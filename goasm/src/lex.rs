@@ -752,3 +752,166 @@ impl<'a> Input<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemLoader;
+
+    fn tokens_with(
+        src: &str,
+        defines: &[&str],
+        loader: &MemLoader,
+    ) -> Result<Vec<(Tok, String)>, Error> {
+        let defines: Vec<String> = defines.iter().map(|s| s.to_string()).collect();
+        let pre = predefine(&defines)?;
+        let mut input = Input::new(b"x.s", src.as_bytes().into(), &[], &pre, loader);
+        let mut out = Vec::new();
+        loop {
+            let t = input.next()?;
+            if t == scanner::EOF {
+                return Ok(out);
+            }
+            out.push((t, util::lossy(input.text())));
+        }
+    }
+
+    fn tokens(src: &str) -> Vec<(Tok, String)> {
+        tokens_with(src, &[], &MemLoader::new()).unwrap()
+    }
+
+    fn texts(src: &str) -> Vec<String> {
+        tokens(src).into_iter().map(|(_, s)| s).collect()
+    }
+
+    #[test]
+    fn two_char_operators() {
+        let toks: Vec<Tok> = tokens("<< >> -> @> < - @\n")
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
+        assert_eq!(
+            toks,
+            [
+                scanner::LSH,
+                scanner::RSH,
+                scanner::ARR,
+                scanner::ROT,
+                0x3C,
+                0x2D,
+                0x40,
+                0x0A
+            ]
+        );
+        assert_eq!(texts("a<<b\n"), ["a", "<<", "b", "\n"]);
+    }
+
+    #[test]
+    fn build_comments() {
+        assert!(is_go_build(b"//go:build linux"));
+        assert!(is_go_build(b"//go:build"));
+        assert!(is_go_build(b"//go:build\t!x  "));
+        assert!(!is_go_build(b"//go:buildx"));
+        assert!(!is_go_build(b"// go:build x"));
+        assert!(!is_go_build(b"/*go:build x*/"));
+        assert_eq!(tokens("//go:build x\n")[0].0, scanner::BUILD_COMMENT);
+        // Other comments vanish, block comments without their newlines.
+        assert_eq!(
+            texts("a // c\nb /* x\ny */ c\n"),
+            ["a", "\n", "b", "c", "\n"]
+        );
+    }
+
+    #[test]
+    fn file_tokens_keep_middle_dot_macro_tokens_do_not() {
+        // The stream returns raw text; lex.Make (in the parser and in macro bodies)
+        // rewrites · and ∕.
+        assert_eq!(texts("a·b\n"), ["a·b", "\n"]);
+        assert_eq!(texts("#define M x·y∕z\nM\n"), ["#", "x.y/z", "\n"]);
+        assert_eq!(
+            tokens_with("V\n", &["V=·v"], &MemLoader::new()).unwrap()[0].1,
+            ".v"
+        );
+    }
+
+    #[test]
+    fn function_like_macro_without_arguments_yields_macro_name_then_stale_text() {
+        let t = tokens("x\n#define F(a) a\nF + y\n");
+        let kinds: Vec<Tok> = t.iter().map(|t| t.0).collect();
+        assert_eq!(
+            kinds,
+            [
+                scanner::IDENT,
+                0x0A,
+                i32::from(b'#'),
+                scanner::MACRO_NAME,
+                i32::from(b'+'),
+                scanner::IDENT,
+                0x0A
+            ]
+        );
+        // The '+' peeked after F carries the text of the token before F.
+        assert_eq!(t[3].1, "F");
+        assert_eq!(t[4].1, "#");
+    }
+
+    #[test]
+    fn disabled_blocks_still_expand_macros_and_process_line() {
+        let o = MemLoader::new();
+        let e = tokens_with("#define F(a) a\n#ifdef NO\nF(\n#endif\n", &[], &o).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.s:4: unterminated arg list invoking macro: F"
+        );
+        let e = tokens_with("#ifdef NO\n#line 7 \"y.s\"\n#endif\n#bogus\n", &[], &o).unwrap_err();
+        assert_eq!(e.to_string(), "y.s:4: unexpected token after '#': bogus");
+        // Unknown directives are skipped when disabled.
+        assert_eq!(
+            texts("#ifdef NO\n#bogus\n#include nothing\n#endif\nz\n"),
+            ["#", "#", "#", "#", "z", "\n"]
+        );
+    }
+
+    #[test]
+    fn define_with_value_and_without() {
+        let o = MemLoader::new();
+        assert_eq!(
+            tokens_with("A B\n", &["A", "B=x y"], &o)
+                .unwrap()
+                .into_iter()
+                .map(|t| t.1)
+                .collect::<Vec<_>>(),
+            ["1", "x", "y", "\n"]
+        );
+        // "-D =x" is not a name.
+        assert!(matches!(
+            predefine(&["=x".into()]),
+            Err(Error::BadDefine(_))
+        ));
+        assert!(matches!(predefine(&["".into()]), Err(Error::BadDefine(_))));
+    }
+
+    #[test]
+    fn include_uses_the_include_name_for_positions() {
+        let mut l = MemLoader::new();
+        l.insert("sub/h.h", "\n\n#undef NOPE\n");
+        let defines: Vec<String> = Vec::new();
+        let pre = predefine(&defines).unwrap();
+        let dirs = vec![b"sub".to_vec()];
+        let mut input = Input::new(
+            b"x.s",
+            b"#include \"h.h\"\n".as_slice().into(),
+            &dirs,
+            &pre,
+            &l,
+        );
+        let e = loop {
+            match input.next() {
+                Ok(scanner::EOF) => panic!("no error"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(e.to_string(), "h.h:3: #undef for undefined macro: NOPE");
+    }
+}
