@@ -64,3 +64,23 @@ impl Arch {
         if self.has_lr { 0 } else { self.reg_size as i32 }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_match_the_linker() {
+        // stackcheck.go: StackNosplit(race) - callSize, arm64 another -8.
+        let amd64 = Arch::lookup("amd64", 26).expect("amd64");
+        assert_eq!((amd64.call_size(), amd64.nosplit_limit("linux", false)), (8, 792));
+        assert_eq!(amd64.nosplit_limit("linux", true), 1592);
+        assert_eq!(amd64.nosplit_limit("openbsd", false), 1592);
+        let arm64 = Arch::lookup("arm64", 26).expect("arm64");
+        assert_eq!((arm64.call_size(), arm64.nosplit_limit("linux", false)), (0, 792));
+        let riscv = Arch::lookup("riscv64", 26).expect("riscv64");
+        assert_eq!((riscv.min_lc, riscv.nosplit_limit("linux", false)), (2, 800));
+        assert_eq!(Arch::lookup("riscv64", 25).map(|a| a.min_lc), Some(4));
+        assert!(Arch::lookup("vax", 26).is_none());
+    }
+}

@@ -785,7 +785,7 @@ fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, s: &Sym<'_>, ver: i32) -> S
     let new_has_content = ls.view(o).data_size(li) != 0;
     let old_bss = is_data(oldsym.typ) && !old_has_content;
     let new_bss = is_data(s.typ) && !new_has_content;
-    if (is_text_kind(s.typ, minor) && old_bss) || (new_has_content && old_bss) || (new_bss && old_bss && sz > oldsz) {
+    if old_bss && (is_text_kind(s.typ, minor) || new_has_content || (new_bss && sz > oldsz)) {
         ls.syms[old as usize] = GSym { obj: o, li, ver };
     }
     old
@@ -794,11 +794,35 @@ fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, s: &Sym<'_>, ver: i32) -> S
 impl LinkSet {
     /// Relocations of a defined symbol with resolved targets (0 = unresolved).
     pub fn relocs_of(&self, s: SymId) -> Vec<(Reloc, SymId)> {
-        if let Some((o, li)) = self.def(s) {
-            if let Err(e) = self.view(o).relocs(li) {
-                eprintln!("relocs of {}: {e:?}", self.display(s));
-            }
-        }
         self.relocs(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_to_prefix_escapes_like_objabi() {
+        assert_eq!(path_to_prefix("crypto/internal/entropy/v1.0.0"), "crypto/internal/entropy/v1%2e0%2e0");
+        assert_eq!(path_to_prefix("example.com/demo/sum"), "example.com/demo/sum");
+        assert_eq!(path_to_prefix("a b/%\"x"), "a%20b/%25%22x");
+        assert_eq!(path_to_prefix("gopkg.in/yaml.v3"), "gopkg.in/yaml%2ev3");
+    }
+
+    #[test]
+    fn importcfg_parsing() {
+        let cfg = "# import config\npackagefile fmt=/c/fmt.a\nmodinfo \"x\"\npackagefile example.com/a=/w/b002/_pkg_.a\n";
+        assert_eq!(
+            parse_importcfg(cfg),
+            vec![("fmt".to_string(), PathBuf::from("/c/fmt.a")), ("example.com/a".to_string(), PathBuf::from("/w/b002/_pkg_.a"))]
+        );
+    }
+
+    #[test]
+    fn name_keys_differ_by_version_and_name() {
+        assert_ne!(name_key(b"runtime.f", 0), name_key(b"runtime.f", 1));
+        assert_ne!(name_key(b"runtime.f", 0), name_key(b"runtime.g", 0));
+        assert_ne!(name_key(b"", 0), name_key(b"\0", 0));
     }
 }

@@ -111,3 +111,36 @@ impl Iterator for PcIter<'_> {
 pub fn decode(table: &[u8], pc_quantum: u32) -> Result<Vec<PcSpan>, PcValueError> {
     PcIter::new(table, pc_quantum).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_spans() {
+        // value +0 (zigzag 0 from -1 → first delta must be nonzero to start at 0: delta 1 = 0x02),
+        // for 4 pcs; then +16 (0x20) for 3 pcs; then -16 (0x1f) for 1 pc; end.
+        let t = [0x02, 0x04, 0x20, 0x03, 0x1f, 0x01, 0x00];
+        let spans = decode(&t, 1).expect("decode");
+        assert_eq!(
+            spans,
+            vec![
+                PcSpan { pc: 0, next_pc: 4, value: 0 },
+                PcSpan { pc: 4, next_pc: 7, value: 16 },
+                PcSpan { pc: 7, next_pc: 8, value: 0 },
+            ]
+        );
+        // pc quantum scales the pc deltas (arm64: 4).
+        assert_eq!(decode(&t, 4).expect("decode")[1], PcSpan { pc: 16, next_pc: 28, value: 16 });
+    }
+
+    #[test]
+    fn bad_varints_are_errors() {
+        assert_eq!(decode(&[0x02, 0x80], 1), Err(PcValueError { offset: 1 }));
+        assert_eq!(decode(&[0xff; 11], 1), Err(PcValueError { offset: 0 }));
+        assert_eq!(decode(&[], 1), Ok(vec![]));
+        assert_eq!(uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), Some((u64::MAX, 10)));
+        assert_eq!(uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]), None);
+        assert_eq!(varint(&[0x03]), Some((-2, 1)));
+    }
+}

@@ -317,7 +317,7 @@ impl<'a> GoObject<'a> {
                 let c2 = *data.get(i + 1).ok_or_else(|| trunc(i as u64, "export data"))?;
                 let c3 = *data.get(i + 2).ok_or_else(|| trunc(i as u64, "export data"))?;
                 if c1 == b'\n' {
-                    if markers % 2 == 0 && c2 == b'!' && c3 == b'\n' {
+                    if markers.is_multiple_of(2) && c2 == b'!' && c3 == b'\n' {
                         start = i + 3;
                         break;
                     }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 /// Settings of one check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StackCheckOptions {
     /// GOARCH; empty = the link set's.
     pub goarch: String,
@@ -32,17 +32,6 @@ pub struct StackCheckOptions {
     pub entry: String,
 }
 
-impl Default for StackCheckOptions {
-    fn default() -> Self {
-        StackCheckOptions {
-            goarch: String::new(),
-            goos: String::new(),
-            race: false,
-            headroom: 0,
-            entry: String::new(),
-        }
-    }
-}
 
 /// One edge of the call graph, as `-ldflags=-debugnosplit` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -521,5 +510,22 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
         violations,
         deepest,
         functions: reach.textp.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debugnosplit_line_format() {
+        let e = |from: &str, growth, to: Option<&str>| Edge { from: from.into(), growth, to: to.map(Into::into) };
+        assert_eq!(
+            e("example.com/demo/sum.Twice<0>", 8, Some("runtime.morestack<0>")).debugnosplit_line(),
+            "nosplit: example.com/demo/sum.Twice<0> +8 -> runtime.morestack<0>"
+        );
+        assert_eq!(e("runtime.f<1>", 56, None).debugnosplit_line(), "nosplit: runtime.f<1> +56");
+        assert_eq!(e("indirect", 8, Some("runtime.morestack<0>")).debugnosplit_line(), "nosplit: indirect +8 -> runtime.morestack<0>");
+        assert_eq!(e("callRet<79>", 56, Some("indirect")).debugnosplit_line(), "nosplit: callRet<79> +56 -> indirect");
     }
 }

@@ -77,15 +77,15 @@ fn gen_case(i: usize) -> Case {
         1 | 3 => {
             let n = rng.range(2, 4) as usize;
             funcs = split(&mut rng, target, n).into_iter().map(nosplit).collect();
-            for k in 0..n - 1 {
-                funcs[k].calls.push(if kind == 3 && k == n - 2 { Call::Indirect(k + 1) } else { Call::Direct(k + 1) });
+            for (k, f) in funcs.iter_mut().enumerate().take(n - 1) {
+                f.calls.push(if kind == 3 && k == n - 2 { Call::Indirect(k + 1) } else { Call::Direct(k + 1) });
             }
         }
         2 => {
             let n = rng.range(2, 3) as usize;
             funcs = split(&mut rng, target, n).into_iter().map(nosplit).collect();
-            for k in 0..n - 1 {
-                funcs[k].calls.push(Call::Direct(k + 1));
+            for (k, f) in funcs.iter_mut().enumerate().take(n - 1) {
+                f.calls.push(Call::Direct(k + 1));
             }
             funcs.push(Func { nosplit: false, frame: frame(rng.range(200, 2000)), calls: vec![] });
             funcs[n - 1].calls.push(Call::Direct(n));
