@@ -6,16 +6,15 @@
 //! not be loaded, 1 anything unexpected.
 
 mod report;
+mod settings;
 mod workspace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use pipeline::build::{self, BuildRequest};
+use pipeline::build;
 use pipeline::events::EventSink;
-use pipeline::profile::{Profile, SymabisMode};
-use pipeline::toolchain::ToolchainRequest;
 
 use report::{ColorChoice, HumanReporter, JsonReporter, MessageFormat, Verbosity};
 
@@ -38,77 +37,92 @@ enum Command {
     Build(BuildArgs),
     /// Remove the build outputs and the cache of this workspace (<target-dir>/gobuild).
     Clean(CommonArgs),
+    /// List the profiles and their effective settings.
+    ///
+    /// Profiles come from the built-in default config, the shipped
+    /// configs/*.toml, [workspace.metadata.gobuild] (or gobuild.toml) and
+    /// [package.metadata.gobuild], later layers winning.
+    Profiles(ProfilesArgs),
+}
+
+#[derive(Debug, Args)]
+struct ProfilesArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// Say where each value comes from (file:line:col, or the command line).
+    #[arg(long)]
+    explain: bool,
 }
 
 /// Flags shared by every command.
 #[derive(Debug, Args, Clone)]
-struct CommonArgs {
-    /// Profile to build with.
-    #[arg(long, env = "GOBUILD_PROFILE", default_value = "dev")]
-    profile: String,
+pub(crate) struct CommonArgs {
+    /// Profile to build with (default: $GOBUILD_PROFILE, else `dev`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
     /// Parallel actions (default: number of CPUs).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
-    jobs: Option<usize>,
+    pub(crate) jobs: Option<usize>,
     /// Print every tool command (copy-pasteable) and why each action ran.
     #[arg(short, long, conflicts_with = "quiet")]
-    verbose: bool,
+    pub(crate) verbose: bool,
     /// Print errors only.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Coloring of human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    color: ColorChoice,
+    pub(crate) color: ColorChoice,
     /// `human`: status lines on stderr; `json`: one JSON object per event on stdout.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
-    message_format: MessageFormat,
+    pub(crate) message_format: MessageFormat,
     /// Path to the Cargo.toml of the workspace.
     #[arg(long, value_name = "PATH")]
-    manifest_path: Option<PathBuf>,
+    pub(crate) manifest_path: Option<PathBuf>,
     /// Directory for outputs and the cache (also CARGO_TARGET_DIR).
     #[arg(long, value_name = "DIR")]
-    target_dir: Option<PathBuf>,
+    pub(crate) target_dir: Option<PathBuf>,
     /// Target operating system (GOOS), overriding the profile's.
     #[arg(long, value_name = "GOOS")]
-    goos: Option<String>,
+    pub(crate) goos: Option<String>,
     /// Target architecture (GOARCH), overriding the profile's.
     #[arg(long, value_name = "GOARCH")]
-    goarch: Option<String>,
+    pub(crate) goarch: Option<String>,
 }
 
 #[derive(Debug, Args)]
-struct BuildArgs {
+pub(crate) struct BuildArgs {
     #[command(flatten)]
-    common: CommonArgs,
+    pub(crate) common: CommonArgs,
     /// Write the program to this file (or into this directory).
     #[arg(short = 'o', value_name = "OUT")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Compile flags for the named packages (space-separated, like -gcflags).
     #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
-    gcflags: Option<String>,
+    pub(crate) gcflags: Option<String>,
     /// Assembler flags for the named packages.
     #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
-    asmflags: Option<String>,
+    pub(crate) asmflags: Option<String>,
     /// Linker flags.
     #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
-    ldflags: Option<String>,
+    pub(crate) ldflags: Option<String>,
     /// Build tags (comma-separated).
     #[arg(long, value_name = "TAGS")]
-    tags: Option<String>,
+    pub(crate) tags: Option<String>,
     /// Remove file system paths from the program.
     #[arg(long)]
-    trimpath: bool,
+    pub(crate) trimpath: bool,
     /// How symabis are produced: `toolchain` (asm -gensymabis) or `native`.
     #[arg(long, value_name = "MODE")]
-    symabis: Option<String>,
+    pub(crate) symabis: Option<String>,
     /// Package patterns (default ./...).
     #[arg(value_name = "PKGS")]
-    packages: Vec<String>,
+    pub(crate) packages: Vec<String>,
 }
 
 /// A failure with its exit code, already worded for the user.
-struct Failure {
-    code: u8,
-    message: Option<String>,
+pub(crate) struct Failure {
+    pub(crate) code: u8,
+    pub(crate) message: Option<String>,
 }
 
 impl From<pipeline::Error> for Failure {
@@ -155,6 +169,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Build(args) => cmd_build(args),
         Command::Clean(common) => cmd_clean(common),
+        Command::Profiles(args) => settings::cmd_profiles(&args.common, args.explain),
     }
 }
 
@@ -175,60 +190,12 @@ fn reporter(c: &CommonArgs) -> Box<dyn EventSink> {
     }
 }
 
-fn split_flags(s: &Option<String>) -> Result<Vec<String>, Failure> {
-    match s {
-        None => Ok(vec![]),
-        Some(s) => shell_words::split(s).map_err(|e| Failure {
-            code: 102,
-            message: Some(format!("cannot split flags {s:?}: {e}")),
-        }),
-    }
-}
-
 fn cmd_build(args: BuildArgs) -> Result<(), Failure> {
-    let c = &args.common;
-    let cwd = std::env::current_dir().map_err(|e| anyhow::anyhow!("current directory: {e}"))?;
-    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())?;
-    let mut profile = Profile {
-        name: c.profile.clone(),
-        ..Profile::default()
-    };
-    profile.gcflags = split_flags(&args.gcflags)?;
-    profile.asmflags = split_flags(&args.asmflags)?;
-    profile.ldflags = split_flags(&args.ldflags)?;
-    if let Some(t) = &args.tags {
-        profile.tags = t.split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+    let sink = reporter(&args.common);
+    let requests = settings::build_requests(&args)?;
+    for req in &requests {
+        build::build(req, sink.as_ref(), None)?;
     }
-    profile.trimpath = args.trimpath;
-    if let Some(m) = &args.symabis {
-        profile.symabis = SymabisMode::parse(m).ok_or_else(|| Failure {
-            code: 102,
-            message: Some(format!(
-                "unknown symabis mode `{m}` (hint: use `toolchain` or `native`)"
-            )),
-        })?;
-    }
-    let output = args.output.as_ref().map(|o| if o.is_absolute() { o.clone() } else { cwd.join(o) });
-    let req = BuildRequest {
-        dir: cwd.clone(),
-        patterns: args.packages.clone(),
-        target_dir: ws.target_dir.clone(),
-        profile,
-        toolchain: ToolchainRequest {
-            goos: c.goos.clone(),
-            goarch: c.goarch.clone(),
-            ..Default::default()
-        },
-        jobs: c.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        }),
-        output,
-        link: true,
-    };
-    let sink = reporter(c);
-    build::build(&req, sink.as_ref(), None)?;
     Ok(())
 }
 

@@ -156,6 +156,7 @@ impl EventSink for HumanReporter {
                 outcome,
                 dirty,
                 command,
+                goroot,
                 ..
             } => {
                 if let Some(b) = &self.bar {
@@ -174,7 +175,8 @@ impl EventSink for HumanReporter {
                         self.status(CYAN, "Running", &format!("`{c}`"));
                     }
                 }
-                if normal && outcome == Outcome::Ran {
+                // The standard library's actions are counted, not listed (-v lists them).
+                if normal && outcome == Outcome::Ran && (verbose || !goroot || action == "link") {
                     let status = match action {
                         "compile" => Some("Compiling"),
                         "asm" => Some("Assembling"),

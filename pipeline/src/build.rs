@@ -38,6 +38,26 @@ pub struct BuildRequest {
     pub output: Option<PathBuf>,
     /// Link main packages (false: stop after the archives).
     pub link: bool,
+    /// The program's name when one main package is built (a `[[target]]`'s `name`).
+    pub exe_name: Option<String>,
+    /// What the request is called in messages (`target demo`, `profile dev`).
+    pub label: String,
+    /// Where the experiment set came from, for errors (`gobuild.toml:3:1`).
+    pub experiments_origin: Option<String>,
+    /// Package rules that ask for an experiment set: each must equal the
+    /// request's for every package it matches in a link unit.
+    pub package_experiments: Vec<PackageExperiments>,
+}
+
+/// A package rule's experiment set.
+#[derive(Debug, Clone)]
+pub struct PackageExperiments {
+    /// The rule.
+    pub rule: crate::profile::PackageRule,
+    /// Its GOEXPERIMENT value.
+    pub experiments: String,
+    /// Where it was set.
+    pub origin: String,
 }
 
 impl BuildRequest {
@@ -112,7 +132,10 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
             from_snapshot: true,
         });
     }
-    let toolchain = Toolchain::probe(&req.toolchain)?;
+    let toolchain = match Toolchain::probe(&req.toolchain) {
+        Ok(t) => t,
+        Err(e) => return Err(explain_probe_error(req, e)),
+    };
     let graph = load::go_list(&toolchain, &lreq)?;
     let snap = Snapshot::new(fingerprint, &toolchain, graph.clone(), &[]);
     // A snapshot that cannot be saved only costs the next build a `go list`.
@@ -122,6 +145,28 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
         graph,
         from_snapshot: false,
     })
+}
+
+/// When `go env` refused the target, say why in our words: an unknown
+/// experiment name (with a did-you-mean), found with a probe without it.
+fn explain_probe_error(req: &BuildRequest, e: Error) -> Error {
+    let Some(spec) = req.toolchain.goexperiment.as_deref().filter(|s| !s.is_empty()) else {
+        return e;
+    };
+    let mut plain = req.toolchain.clone();
+    plain.goexperiment = None;
+    let Ok(tc) = Toolchain::probe(&plain) else {
+        return e;
+    };
+    match crate::experiments::known(tc.goroot())
+        .and_then(|known| crate::experiments::check(spec, &known))
+    {
+        Err(msg) => {
+            let at = req.experiments_origin.as_deref().unwrap_or("GOEXPERIMENT");
+            Error::Config(format!("{at}: {msg} (in {})", req.label))
+        }
+        Ok(()) => e,
+    }
 }
 
 /// Everything a `go list` answer depends on besides files: the request and
@@ -198,6 +243,10 @@ fn build_loaded(
             )));
         }
     }
+    if let Some(w) = crate::experiments::forced_on_warning(tc.goexperiment(), tc.goarch()) {
+        em.diag(Level::Warning, None, format!("{}: {w}", req.label));
+    }
+    check_link_unit_experiments(req, graph, &mains)?;
     let actions = ActionGraph::plan(graph, &roots, req.link);
     let (tool_digests, include_digests) = BuildContext::digest_toolchain(tc, hasher)?;
     let ctx = BuildContext {
@@ -272,6 +321,45 @@ fn build_loaded(
     })
 }
 
+/// A package rule may not give a package of a program another experiment
+/// set than the program's: the linker would refuse the objects ("linked
+/// object header mismatch"). Checked before anything is built.
+fn check_link_unit_experiments(req: &BuildRequest, graph: &PackageGraph, mains: &[usize]) -> Result<()> {
+    let norm = |s: &str| {
+        let mut v: Vec<&str> = s.split(',').map(str::trim).filter(|x| !x.is_empty()).collect();
+        v.sort_unstable();
+        v.join(",")
+    };
+    let ours = norm(req.toolchain.goexperiment.as_deref().unwrap_or(""));
+    for rule in &req.package_experiments {
+        if norm(&rule.experiments) == ours {
+            continue;
+        }
+        for &m in mains {
+            let mut hit: Vec<&str> = std::iter::once(m)
+                .chain(graph.deps(m))
+                .map(|p| &graph.packages[p])
+                .filter(|p| rule.rule.matches(&p.import_path, p.goroot))
+                .map(|p| p.import_path.as_str())
+                .collect();
+            if !hit.is_empty() {
+                hit.truncate(5);
+                return Err(Error::Config(format!(
+                    "{}: package rule `{}` sets experiments `{}` for {}, but {} links {} with experiments `{}`: one program's packages must share one experiment set (the linker would fail with \"linked object header mismatch\") (hint: set `experiments` on the target or its profile instead)",
+                    rule.origin,
+                    rule.rule.pattern,
+                    rule.experiments,
+                    hit.join(", "),
+                    req.label,
+                    graph.packages[m].import_path,
+                    if ours.is_empty() { "(default)" } else { ours.as_str() },
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `-c=N` as cmd/go picks it for a build with several parallel actions:
 /// at most 4, at most the number of CPUs.
 fn compile_concurrency(jobs: usize) -> usize {
@@ -292,7 +380,11 @@ pub fn output_path(
     pkg: &load::GoPackage,
     mains: usize,
 ) -> PathBuf {
-    let name = format!("{}{}", exec_name(&pkg.import_path), exe_suffix(tc.goos()));
+    let base = match (&req.exe_name, mains) {
+        (Some(n), 1) => n.clone(),
+        _ => exec_name(&pkg.import_path),
+    };
+    let name = format!("{base}{}", exe_suffix(tc.goos()));
     match &req.output {
         Some(o) if o.is_dir() || mains > 1 => o.join(name),
         Some(o) => o.clone(),

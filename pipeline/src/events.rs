@@ -98,6 +98,8 @@ pub enum EventKind {
         /// For asm: the file.
         #[serde(skip_serializing_if = "Option::is_none")]
         file: Option<String>,
+        /// Is the package in GOROOT (standard library, cmd)?
+        goroot: bool,
         /// Cached, ran or failed.
         outcome: Outcome,
         /// Wall time of the action, seconds.

@@ -162,6 +162,7 @@ fn run_action(
 ) -> std::result::Result<(ActionOutput, bool), ()> {
     let action = &ctx.actions.actions[id.0];
     let pkg = &ctx.graph.packages[action.pkg].import_path;
+    let goroot = ctx.graph.packages[action.pkg].goroot;
     let file = match &action.kind {
         ActionKind::Asm { file } => Some(file.clone()),
         _ => None,
@@ -180,6 +181,7 @@ fn run_action(
             action: kind,
             package: pkg.clone(),
             file: file.clone(),
+            goroot,
             outcome,
             duration: start.elapsed().as_secs_f64(),
             dirty,

@@ -25,9 +25,11 @@
 
 pub mod build;
 pub mod cache;
+pub mod config;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod experiments;
 pub mod fshash;
 pub mod load;
 pub mod modinfo;

@@ -185,7 +185,7 @@ pub struct BuildContext<'a> {
     pub cache: &'a Cache,
     /// Source digests.
     pub hasher: &'a FileHasher,
-    /// Packages named by the patterns (profile flags apply to them, like `go build -gcflags=...`).
+    /// Packages named by the patterns (profile flags apply to them and to the main modules' packages).
     pub roots: HashSet<usize>,
     /// `-c=N` for compile (scheduling only; not in keys).
     pub compile_concurrency: usize,
@@ -239,7 +239,10 @@ impl<'a> BuildContext<'a> {
     fn package_flags(&self, pkg: usize, which: FlagKind) -> Vec<String> {
         let p = &self.graph.packages[pkg];
         let mut flags = Vec::new();
-        if self.roots.contains(&pkg) {
+        // Profile flags apply to the workspace's own packages: those of its
+        // main modules, and the packages named on the command line.
+        let own = p.module.as_ref().is_some_and(|m| m.main);
+        if own || self.roots.contains(&pkg) {
             flags.extend(match which {
                 FlagKind::Gc => self.profile.gcflags.iter().cloned(),
                 FlagKind::Asm => self.profile.asmflags.iter().cloned(),

@@ -1,0 +1,339 @@
+//! From parsed flags to the engine's requests: locate the workspace, load its
+//! configuration layers, resolve the profile (command-line flags last), and
+//! turn targets or package patterns into [`BuildRequest`]s. Also the
+//! `profiles` command, which shows the same resolution.
+
+use std::path::PathBuf;
+
+use pipeline::build::{BuildRequest, PackageExperiments};
+use pipeline::config::{Config, ConfigSource, ConfigValue, Origin, ResolvedProfile, Setting};
+use pipeline::toolchain::{Toolchain, ToolchainRequest};
+
+use crate::workspace::{self, RootKind, Workspace};
+use crate::{BuildArgs, CommonArgs, Failure};
+
+fn config_failure(message: String) -> Failure {
+    Failure {
+        code: 102,
+        message: Some(message),
+    }
+}
+
+/// The workspace and its merged configuration.
+pub struct Loaded {
+    pub cwd: PathBuf,
+    pub ws: Workspace,
+    pub config: Config,
+}
+
+/// Locates the workspace and loads every configuration layer that applies
+/// to the current directory.
+pub fn load(c: &CommonArgs) -> Result<Loaded, Failure> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| config_failure(format!("cannot read the current directory: {e}")))?;
+    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())?;
+    let go_dir = cwd
+        .ancestors()
+        .find(|d| d.join("go.mod").is_file())
+        .unwrap_or(&cwd)
+        .to_path_buf();
+    let config = config_for(&ws, &go_dir)?;
+    Ok(Loaded { cwd, ws, config })
+}
+
+/// The configuration for the Go module at `go_dir`: built-in layers, the
+/// workspace's, then the containing Cargo package's.
+fn config_for(ws: &Workspace, go_dir: &std::path::Path) -> Result<Config, Failure> {
+    let mut sources = ConfigSource::builtin();
+    sources.extend(ws.config_sources.iter().cloned());
+    if let Some(p) = workspace::package_source(ws, go_dir)? {
+        sources.push(p);
+    }
+    Ok(Config::load(&sources)?)
+}
+
+/// The selected profile name and where it came from.
+pub fn profile_name(c: &CommonArgs) -> (String, Origin) {
+    if let Some(p) = &c.profile {
+        return (p.clone(), Origin::other("command line (--profile)"));
+    }
+    match std::env::var("GOBUILD_PROFILE") {
+        Ok(p) if !p.is_empty() => (p, Origin::other("GOBUILD_PROFILE")),
+        _ => ("dev".into(), Origin::other("default")),
+    }
+}
+
+fn cli(flag: &str) -> Origin {
+    Origin::other(format!("command line ({flag})"))
+}
+
+/// Applies the command-line flags that override profile settings.
+fn apply_overrides(
+    r: &mut ResolvedProfile,
+    c: &CommonArgs,
+    b: Option<&BuildArgs>,
+) -> Result<(), Failure> {
+    let mut set = |key: &str, flag: &str, value: ConfigValue| -> Result<(), Failure> {
+        r.set(key, Setting { value, origin: cli(flag) }).map_err(Failure::from)
+    };
+    if let Some(v) = &c.goos {
+        set("goos", "--goos", ConfigValue::Str(v.clone()))?;
+    }
+    if let Some(v) = &c.goarch {
+        set("goarch", "--goarch", ConfigValue::Str(v.clone()))?;
+    }
+    let Some(b) = b else { return Ok(()) };
+    for (key, flag, v) in [
+        ("gcflags", "--gcflags", &b.gcflags),
+        ("asmflags", "--asmflags", &b.asmflags),
+        ("ldflags", "--ldflags", &b.ldflags),
+    ] {
+        if let Some(s) = v {
+            let words = shell_words::split(s)
+                .map_err(|e| config_failure(format!("{flag} {s:?}: {e}")))?;
+            pipeline::config::check_flags(&words, flag).map_err(config_failure)?;
+            set(key, flag, ConfigValue::List(words))?;
+        }
+    }
+    if let Some(t) = &b.tags {
+        let tags = t.split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+        set("tags", "--tags", ConfigValue::List(tags))?;
+    }
+    if b.trimpath {
+        set("trimpath", "--trimpath", ConfigValue::Bool(true))?;
+    }
+    if let Some(m) = &b.symabis {
+        set("symabis", "--symabis", ConfigValue::Str(m.clone()))?;
+    }
+    Ok(())
+}
+
+fn toolchain_request(cfg: &Config, r: &ResolvedProfile) -> ToolchainRequest {
+    ToolchainRequest {
+        go: cfg.go.as_ref().map(|(p, _)| p.clone()),
+        goos: r.goos.clone(),
+        goarch: r.goarch.clone(),
+        goexperiment: (!r.experiments.is_empty()).then(|| r.experiments.clone()),
+        levels: r.levels.clone(),
+    }
+}
+
+fn jobs(c: &CommonArgs) -> usize {
+    c.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
+}
+
+/// The builds `cargo gobuild build` runs: one per `[[target]]` when the
+/// config has targets and no packages were named, else one per Go module.
+pub fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
+    let c = &args.common;
+    let l = load(c)?;
+    let (name, _) = profile_name(c);
+    let mut resolved = l.config.resolve(&name)?;
+    apply_overrides(&mut resolved, c, Some(args))?;
+    let output = args
+        .output
+        .as_ref()
+        .map(|o| if o.is_absolute() { o.clone() } else { l.cwd.join(o) });
+    let package_experiments: Vec<PackageExperiments> = l
+        .config
+        .package_rules
+        .iter()
+        .filter_map(|r| {
+            r.experiments.as_ref().map(|(e, o)| PackageExperiments {
+                rule: r.rule.clone(),
+                experiments: e.clone(),
+                origin: o.to_string(),
+            })
+        })
+        .collect();
+    let base = |r: &ResolvedProfile, dir: PathBuf, patterns: Vec<String>, label: String| BuildRequest {
+        dir,
+        patterns,
+        target_dir: l.ws.target_dir.clone(),
+        profile: r.profile.clone(),
+        toolchain: toolchain_request(&l.config, r),
+        jobs: jobs(c),
+        output: output.clone(),
+        link: true,
+        exe_name: None,
+        label,
+        experiments_origin: r.values.get("experiments").map(|s| s.origin.to_string()),
+        package_experiments: package_experiments.clone(),
+    };
+
+    let dirs = module_dirs(&l)?;
+    if args.packages.is_empty() && !l.config.targets.is_empty() {
+        let dir = dirs.first().cloned().unwrap_or_else(|| l.cwd.clone());
+        let mut reqs = Vec::new();
+        for t in &l.config.targets {
+            let mut r = match &t.profile {
+                Some(p) => {
+                    let mut r = l.config.resolve(p).map_err(|e| {
+                        config_failure(format!("{}: [[target]] {}: {e}", t.origin, t.package))
+                    })?;
+                    apply_overrides(&mut r, c, Some(args))?;
+                    r
+                }
+                None => resolved.clone(),
+            };
+            if let Some(e) = &t.experiments {
+                r.set(
+                    "experiments",
+                    Setting {
+                        value: ConfigValue::Str(e.clone()),
+                        origin: t.origin.clone(),
+                    },
+                )?;
+            }
+            let label = format!("target `{}`", t.name.as_deref().unwrap_or(&t.package));
+            let mut req = base(&r, dir.clone(), vec![t.package.clone()], label);
+            req.exe_name = t.name.clone();
+            reqs.push(req);
+        }
+        return Ok(reqs);
+    }
+    let mut reqs = Vec::new();
+    for d in dirs {
+        // Each Go module of a Cargo workspace gets its package's metadata layer.
+        let r = if d == l.cwd {
+            resolved.clone()
+        } else {
+            let cfg = config_for(&l.ws, &d)?;
+            let mut r = cfg.resolve(&name)?;
+            apply_overrides(&mut r, c, Some(args))?;
+            r
+        };
+        let label = format!("profile `{}`", r.name);
+        reqs.push(base(&r, d, args.packages.clone(), label));
+    }
+    Ok(reqs)
+}
+
+/// Where `go list` runs: the current directory when it is inside a Go
+/// module (or not in a Cargo workspace); else each Go module of the Cargo
+/// workspace.
+fn module_dirs(l: &Loaded) -> Result<Vec<PathBuf>, Failure> {
+    let in_module = l.cwd.ancestors().any(|d| d.join("go.mod").is_file());
+    if l.ws.kind != RootKind::Cargo || in_module {
+        return Ok(vec![l.cwd.clone()]);
+    }
+    let configured: Vec<String> = l.config.modules.iter().map(|(m, _)| m.clone()).collect();
+    let mods = workspace::go_modules(&l.ws, &configured);
+    for m in &mods {
+        if !m.join("go.mod").is_file() {
+            return Err(config_failure(format!(
+                "configured Go module {} has no go.mod",
+                m.display()
+            )));
+        }
+    }
+    if mods.is_empty() {
+        return Err(config_failure(format!(
+            "no Go module found in the Cargo workspace at {} (hint: run cargo gobuild inside a Go module, or list them with `modules = [\"path\"]` in [workspace.metadata.gobuild])",
+            l.ws.root.display()
+        )));
+    }
+    Ok(mods)
+}
+
+/// `cargo gobuild profiles [--explain]`.
+pub fn cmd_profiles(c: &CommonArgs, explain: bool) -> Result<(), Failure> {
+    let l = load(c)?;
+    let (selected, selected_origin) = profile_name(c);
+    let mut rows = Vec::new();
+    let mut details = Vec::new();
+    for name in l.config.profiles.keys() {
+        let mut r = l.config.resolve(name)?;
+        apply_overrides(&mut r, c, None)?;
+        let tc = Toolchain::probe(&toolchain_request(&l.config, &r));
+        let (target, effective) = match &tc {
+            Ok(tc) => (
+                format!("{}/{}", tc.goos(), tc.goarch()),
+                match pipeline::experiments::effective(tc) {
+                    Ok(x) if x.is_empty() => "(baseline)".to_string(),
+                    Ok(x) => x,
+                    Err(e) => format!("error: {e}"),
+                },
+            ),
+            Err(e) => (
+                format!(
+                    "{}/{}",
+                    r.goos.as_deref().unwrap_or("?"),
+                    r.goarch.as_deref().unwrap_or("?")
+                ),
+                format!("error: {}", e.to_string().lines().next().unwrap_or("")),
+            ),
+        };
+        let mark = if *name == selected { "*" } else { " " };
+        let flags = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(" ") };
+        rows.push(vec![
+            format!("{mark}{name}"),
+            r.chain[1..].join(" < "),
+            target,
+            if r.experiments.is_empty() { "-".into() } else { r.experiments.clone() },
+            effective,
+            flags(&r.profile.gcflags),
+            flags(&r.profile.ldflags),
+            r.profile.trimpath.to_string(),
+            format!("{:?}", r.profile.symabis).to_lowercase(),
+            r.nosplit_headroom.to_string(),
+        ]);
+        if explain {
+            let mut d = format!("[profile.{name}] inherits {}\n", r.chain.join(" < "));
+            for (k, s) in &r.values {
+                d.push_str(&format!("  {k:<17} = {:<28} # {}\n", s.value.to_string(), s.origin));
+            }
+            details.push(d);
+        }
+    }
+    let header = [
+        " PROFILE", "INHERITS", "TARGET", "EXPERIMENTS", "EFFECTIVE", "GCFLAGS", "LDFLAGS",
+        "TRIMPATH", "SYMABIS", "HEADROOM",
+    ];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.len());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{s:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(header.iter().map(|s| s.to_string()).collect()));
+    for row in rows {
+        println!("{}", line(row));
+    }
+    println!("\n* selected: `{selected}` (from {selected_origin})");
+    println!("config sources, later wins: {}", l.config.sources.join(" < "));
+    if !l.config.targets.is_empty() {
+        println!("targets:");
+        for t in &l.config.targets {
+            println!(
+                "  {} ({}){}{}  # {}",
+                t.name.as_deref().unwrap_or("-"),
+                t.package,
+                t.profile.as_deref().map(|p| format!(" profile {p}")).unwrap_or_default(),
+                t.experiments.as_deref().map(|e| format!(" experiments {e}")).unwrap_or_default(),
+                t.origin
+            );
+        }
+    }
+    if explain {
+        println!();
+        for d in details {
+            println!("{d}");
+        }
+    }
+    Ok(())
+}
