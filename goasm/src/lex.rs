@@ -23,8 +23,13 @@ use crate::{Error, ScanError, SourceLoader};
 /// The most tokens one macro expansion may produce (our bound, not Go's; the largest
 /// expansion in GOROOT is 312 tokens).
 const MAX_EXPANSION_TOKENS: usize = 1 << 14;
+/// The most bytes of token text one macro expansion may hold (long string tokens
+/// would otherwise multiply memory).
+const MAX_EXPANSION_BYTES: usize = 1 << 20;
 /// The most tokens all macro expansions of one file may produce in total (GOROOT: 37k).
 const MAX_TOTAL_EXPANSION_TOKENS: usize = 1 << 23;
+/// The most bytes of token text all macro expansions of one file may produce.
+const MAX_TOTAL_EXPANSION_BYTES: usize = 1 << 27;
 
 /// A token as `lex.Make` builds it: text with `·` → `.` and `∕` → `/`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -287,6 +292,7 @@ pub(crate) struct Input<'a> {
     peek: Option<(Tok, Vec<u8>)>,
     loader: &'a dyn SourceLoader,
     expanded: usize,
+    expanded_bytes: usize,
 }
 
 impl<'a> Input<'a> {
@@ -322,6 +328,7 @@ impl<'a> Input<'a> {
             peek: None,
             loader,
             expanded: 0,
+            expanded_bytes: 0,
         }
     }
 
@@ -554,9 +561,16 @@ impl<'a> Input<'a> {
         })
     }
 
-    fn account(&mut self, n: usize, name: &[u8]) -> Result<(), Error> {
+    fn account(&mut self, tokens: &[Token], name: &[u8]) -> Result<(), Error> {
+        let n = tokens.len();
+        let bytes: usize = tokens.iter().map(|t| t.text.len()).sum();
         self.expanded = self.expanded.saturating_add(n);
-        if n > MAX_EXPANSION_TOKENS || self.expanded > MAX_TOTAL_EXPANSION_TOKENS {
+        self.expanded_bytes = self.expanded_bytes.saturating_add(bytes);
+        if n > MAX_EXPANSION_TOKENS
+            || bytes > MAX_EXPANSION_BYTES
+            || self.expanded > MAX_TOTAL_EXPANSION_TOKENS
+            || self.expanded_bytes > MAX_TOTAL_EXPANSION_BYTES
+        {
             return Err(self.error(ScanError::ExpansionTooLarge(util::lossy(name))));
         }
         Ok(())
@@ -564,7 +578,7 @@ impl<'a> Input<'a> {
 
     fn invoke_macro(&mut self, m: &Macro) -> Result<(), Error> {
         let Some(params) = &m.args else {
-            self.account(m.tokens.len(), &m.name)?;
+            self.account(&m.tokens, &m.name)?;
             let r = self.slice(m.tokens.clone());
             return self.push(r);
         };
@@ -576,10 +590,14 @@ impl<'a> Input<'a> {
         }
         let actuals = self.args_for(m, params)?;
         let mut tokens = Vec::new();
+        let mut sub_bytes = 0usize;
         for t in &m.tokens {
             if t.tok == scanner::IDENT {
                 if let Some(sub) = actuals.get(&t.text).filter(|s| !s.is_empty()) {
-                    if tokens.len() + sub.len() > MAX_EXPANSION_TOKENS {
+                    sub_bytes += sub.iter().map(|t| t.text.len()).sum::<usize>();
+                    if tokens.len() + sub.len() > MAX_EXPANSION_TOKENS
+                        || sub_bytes > MAX_EXPANSION_BYTES
+                    {
                         return Err(self.error(ScanError::ExpansionTooLarge(util::lossy(&m.name))));
                     }
                     tokens.extend(sub.iter().cloned());
@@ -588,7 +606,7 @@ impl<'a> Input<'a> {
             }
             tokens.push(t.clone());
         }
-        self.account(tokens.len(), &m.name)?;
+        self.account(&tokens, &m.name)?;
         let r = self.slice(tokens);
         self.push(r)
     }

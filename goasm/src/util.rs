@@ -4,21 +4,20 @@
 
 use crate::scanner::{self, Tok};
 
+/// `strconv.IsPrint` (generated table).
 fn is_print(c: char) -> bool {
-    let u = c as u32;
-    if u < 0x80 {
-        return (0x20..0x7F).contains(&u);
-    }
-    !(c.is_control()
-        || c.is_whitespace()
-        || u == 0xAD
-        || (0x200B..=0x200F).contains(&u)
-        || (0x202A..=0x202E).contains(&u)
-        || (0x2060..=0x206F).contains(&u)
-        || u == 0xFEFF
-        || (0xE000..=0xF8FF).contains(&u)
-        || (0xFFF0..=0xFFFB).contains(&u)
-        || u >= 0xF0000)
+    let c = c as u32;
+    crate::tables::PRINT
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 fn quote_with(s: &[u8], quote: char) -> String {
@@ -267,6 +266,10 @@ mod tests {
         assert_eq!(tok_string(i32::from(b'>')), "'>'");
         assert_eq!(tok_string(scanner::IDENT), "identifier");
         assert_eq!(tok_string(scanner::LSH), "'\u{FFFD}'");
+        assert_eq!(
+            quote("\u{D374E}\u{E71}é\u{A0}".as_bytes()),
+            "\"\\U000d374e\\u0e71é\\u00a0\""
+        );
     }
 
     #[test]

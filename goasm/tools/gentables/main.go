@@ -1,6 +1,7 @@
 // Command gentables writes goasm/src/tables.rs: the register names and register
 // prefixes the Go assembler knows per GOARCH (cmd/asm/internal/arch), and the
-// Unicode Letter / Digit ranges of the Go toolchain's unicode package.
+// Unicode Letter / Digit ranges of the Go toolchain's unicode package, and the
+// runes strconv.Quote prints as they are (strconv.IsPrint).
 //
 // It must be built inside GOROOT's cmd tree to import cmd/asm/internal/arch; use
 // an overlay so GOROOT is not modified:
@@ -13,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -80,5 +82,7 @@ func main() {
 	}
 	ranges("LETTER", unicode.IsLetter)
 	ranges("DIGIT", unicode.IsDigit)
+	ranges("PRINT", strconv.IsPrint) // strconv.Quote escapes the rest
+
 	os.Stdout.WriteString(b.String())
 }
