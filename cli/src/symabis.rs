@@ -6,8 +6,9 @@
 //! ```
 //! Flag parsing only validates; [`SymabisArgs::options`] turns the flags into
 //! [`goasm::Options`]. GOOS/GOARCH default to `go env GOOS`/`go env GOARCH` (which honour
-//! the environment), or to the host when `go` is not installed; GOEXPERIMENT is read from
-//! the environment like the assembler does. Relative paths are resolved against the
+//! the environment), or to the host when `go` is not installed; GOEXPERIMENT comes from
+//! the environment (or `go env`, which includes the toolchain's default) like the
+//! assembler's. Relative paths are resolved against the
 //! current directory, as for `asm`.
 
 use std::io::Write;
@@ -77,10 +78,10 @@ pub fn host_goarch() -> &'static str {
     }
 }
 
-/// `go env GOOS GOARCH`, if `go` runs.
-fn go_env_target() -> Option<(String, String)> {
+/// `go env GOOS GOARCH GOEXPERIMENT`, if `go` runs.
+fn go_env_target() -> Option<(String, String, String)> {
     let out = Command::new("go")
-        .args(["env", "GOOS", "GOARCH"])
+        .args(["env", "GOOS", "GOARCH", "GOEXPERIMENT"])
         .output()
         .ok()?;
     if !out.status.success() {
@@ -90,18 +91,22 @@ fn go_env_target() -> Option<(String, String)> {
     let mut lines = text.lines().map(str::trim);
     let goos = lines.next().filter(|s| !s.is_empty())?.to_string();
     let goarch = lines.next().filter(|s| !s.is_empty())?.to_string();
-    Some((goos, goarch))
+    let goexperiment = lines.next().unwrap_or("").to_string();
+    Some((goos, goarch, goexperiment))
 }
 
 impl SymabisArgs {
     /// The scanner options these flags mean (asks `go env` only for what is missing).
     pub fn options(&self) -> goasm::Options {
-        let (goos, goarch) = match (&self.goos, &self.goarch) {
-            (Some(o), Some(a)) => (o.clone(), a.clone()),
+        let env_exp = std::env::var("GOEXPERIMENT").ok();
+        let (goos, goarch, goexperiment) = match (&self.goos, &self.goarch) {
+            (Some(o), Some(a)) => (o.clone(), a.clone(), env_exp.unwrap_or_default()),
             (o, a) => {
-                let (eo, ea) = go_env_target()
-                    .unwrap_or_else(|| (host_goos().to_string(), host_goarch().to_string()));
-                (o.clone().unwrap_or(eo), a.clone().unwrap_or(ea))
+                let (eo, ea, ee) = go_env_target().unwrap_or_else(|| {
+                    let e = env_exp.unwrap_or_default();
+                    (host_goos().to_string(), host_goarch().to_string(), e)
+                });
+                (o.clone().unwrap_or(eo), a.clone().unwrap_or(ea), ee)
             }
         };
         goasm::Options {
@@ -110,7 +115,7 @@ impl SymabisArgs {
             include_dirs: self.include_dirs.clone(),
             defines: self.defines.clone(),
             pkgpath: self.pkgpath.clone(),
-            goexperiment: std::env::var("GOEXPERIMENT").ok().filter(|s| !s.is_empty()),
+            goexperiment: Some(goexperiment).filter(|s| !s.is_empty()),
             shared: self.shared,
             work_dir: None,
         }
