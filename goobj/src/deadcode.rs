@@ -313,7 +313,7 @@ fn is_runtime_pkg(p: &str) -> bool {
 
 /// Runs the reachability pass for an executable whose entry symbol is `entry`
 /// (`_rt0_GOARCH_GOOS` for internal linking).
-pub fn deadcode(ls: &LinkSet, entry: &str) -> Reachability {
+pub fn deadcode(ls: &LinkSet, entry: &str, mode: crate::linkset::LinkMode) -> Reachability {
     let n = ls.num_symbols();
     let mut d = Pass {
         ls,
@@ -336,6 +336,13 @@ pub fn deadcode(ls: &LinkSet, entry: &str) -> Reachability {
     for name in [entry, "runtime.unreachableMethod"] {
         d.mark(ls.lookup(name, 0));
         d.mark(ls.lookup(name, 1));
+    }
+    // ctxt.dynexp: cgo exports the host side may call (go.go setCgoAttr).
+    let mut seen = HashSet::new();
+    for e in &ls.cgo_exports {
+        if e.dynamic == (mode == crate::linkset::LinkMode::Internal) && seen.insert((e.local.as_str(), e.ver, e.dynamic)) {
+            d.mark(ls.lookup(&e.local, e.ver));
+        }
     }
     if let Some(t) = inittasks(ls, "main..inittask") {
         for s in t {

@@ -23,6 +23,6 @@ pub mod reloc;
 pub mod stackcheck;
 
 pub use error::{Error, ObjErrorKind, RawErr};
-pub use linkset::{load_link_set, parse_importcfg, LinkSet, Library, SymId};
+pub use linkset::{load_link_set, parse_importcfg, CgoExport, LinkMode, LinkSet, Library, SymId};
 pub use reader::{parse_archive_objects, Archive, GoObject};
 pub use stackcheck::{stack_check, Chain, Edge, Frame, StackCheckOptions, StackReport, Violation};

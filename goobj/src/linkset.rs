@@ -33,6 +33,39 @@ const EXT: u32 = u32::MAX;
 /// A global symbol index (`loader.Sym`); 0 is "no symbol".
 pub type SymId = u32;
 
+/// How the linker would link (`determineLinkMode` in `cmd/link/internal/ld/config.go`),
+/// which decides the entry symbol and which cgo exports are roots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkMode {
+    Internal,
+    External,
+}
+
+/// A `cgo_export_static` / `cgo_export_dynamic` directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgoExport {
+    pub local: String,
+    /// Symbol version of the ABI named by the directive (ABI0 = 0, ABIInternal = 1).
+    pub ver: i32,
+    pub dynamic: bool,
+}
+
+/// Packages whose host objects still allow internal linking (`internalpkg`, lib.go).
+const INTERNAL_PKGS: &[&str] = &[
+    "crypto/internal/boring",
+    "crypto/internal/boring/syso",
+    "crypto/x509",
+    "net",
+    "os/user",
+    "runtime/cgo",
+    "runtime/race",
+    "runtime/race/internal/amd64v1",
+    "runtime/race/internal/amd64v3",
+    "runtime/msan",
+    "runtime/asan",
+];
+
 /// One package of the link set, in load order.
 #[derive(Debug, Clone)]
 pub struct Library {
@@ -43,6 +76,9 @@ pub struct Library {
     pub imports: Vec<usize>,
     /// Members that are host (ELF/Mach-O/PE) objects; their symbols are external.
     pub host_objects: Vec<String>,
+    /// Special members `preferlinkext` / `dynimportfail` seen in the archive.
+    pub prefer_linkext: bool,
+    pub dynimport_fail: bool,
 }
 
 #[derive(Debug)]
@@ -124,6 +160,10 @@ pub struct LinkSet {
     by_name_overflow: HashMap<(String, i32), SymId>,
     pub(crate) builtin_syms: Vec<SymId>,
     pub(crate) used_in_iface: Vec<bool>,
+    /// cgo export directives of all objects, in load order.
+    pub cgo_exports: Vec<CgoExport>,
+    /// A member in a format the linker doesn't know (forces external linking).
+    pub unknown_obj_format: bool,
     /// Cached (kind, flag, flag2) per symbol.
     pub(crate) sym_flags: Vec<(u8, u8, u8)>,
     pub(crate) relocs: RelocTable,
@@ -133,6 +173,22 @@ impl LinkSet {
     /// Libraries in the linker's load order.
     pub fn libraries(&self) -> &[Library] {
         &self.libs
+    }
+
+    /// The link mode cmd/link would pick for `-buildmode=exe` with `-linkmode` unset.
+    pub fn link_mode(&self) -> LinkMode {
+        let iscgo = self.libs.iter().any(|l| l.pkg == "runtime/cgo");
+        let externalobj = self
+            .libs
+            .iter()
+            .any(|l| !l.host_objects.is_empty() && !INTERNAL_PKGS.contains(&l.pkg.as_str()));
+        let prefer = self.libs.iter().any(|l| l.prefer_linkext);
+        let dynimportfail = self.libs.iter().any(|l| l.dynimport_fail);
+        if self.unknown_obj_format || dynimportfail || (iscgo && (externalobj || prefer)) {
+            LinkMode::External
+        } else {
+            LinkMode::Internal
+        }
     }
 
     /// Number of global symbols (including index 0).
@@ -404,6 +460,8 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
             archive: main.to_path_buf(),
             imports: Vec::new(),
             host_objects: Vec::new(),
+            prefer_linkext: false,
+            dynimport_fail: false,
         }],
         objs: Vec::new(),
         syms: vec![GSym { obj: EXT, li: 0, ver: 0 }],
@@ -413,6 +471,8 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
         builtin_syms: Vec::new(),
         used_in_iface: Vec::new(),
         sym_flags: Vec::new(),
+        cgo_exports: Vec::new(),
+        unknown_obj_format: false,
         relocs: RelocTable::for_go(26).expect("go1.26 table"),
     };
     let mut lib_by_pkg: HashMap<String, usize> = HashMap::from([("main".to_string(), 0)]);
@@ -432,6 +492,11 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
             let members = archive_members(&data, &location)?;
             let mut imports = Vec::new();
             for m in members {
+                match m.name.as_str() {
+                    "preferlinkext" => ls.libs[i].prefer_linkext = true,
+                    "dynimportfail" => ls.libs[i].dynimport_fail = true,
+                    _ => {}
+                }
                 if !is_object_member(&m.name) {
                     continue;
                 }
@@ -439,6 +504,30 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
                 if is_host_object(m.data) {
                     ls.libs[i].host_objects.push(m.name.clone());
                     continue;
+                }
+                if !m.data.starts_with(b"go o") {
+                    // ldobj hands anything else to the host linker.
+                    ls.unknown_obj_format = true;
+                    ls.libs[i].host_objects.push(m.name.clone());
+                    continue;
+                }
+                for d in crate::reader::cgo_directives(m.data).map_err(|e| Error::LinkSet(format!("{loc}: {e}")))? {
+                    let kind = d.first().map(String::as_str);
+                    if !matches!(kind, Some("cgo_export_static" | "cgo_export_dynamic")) || !(2..=4).contains(&d.len()) {
+                        continue;
+                    }
+                    let ver = match d.get(3).map(String::as_str) {
+                        None | Some("ABI0") => 0,
+                        Some("ABIInternal") => 1,
+                        Some(other) => {
+                            return Err(Error::LinkSet(format!("{loc}: bad ABI {other:?} in cgo_export directive")))
+                        }
+                    };
+                    ls.cgo_exports.push(CgoExport {
+                        local: d[1].clone(),
+                        ver,
+                        dynamic: kind == Some("cgo_export_dynamic"),
+                    });
                 }
                 let base = m.offset;
                 let obj = GoObject::parse_member(m.data, base).map_err(|e| locate(e, &loc, base))?;
@@ -499,6 +588,8 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
                             archive: (*file).clone(),
                             imports: Vec::new(),
                             host_objects: Vec::new(),
+                            prefer_linkext: false,
+                            dynimport_fail: false,
                         });
                         autolibs.push(Vec::new());
                         lib_by_pkg.insert(p.clone(), li);
@@ -523,6 +614,8 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
             archive: (*file).clone(),
             imports: Vec::new(),
             host_objects: Vec::new(),
+            prefer_linkext: false,
+            dynimport_fail: false,
         });
         autolibs.push(Vec::new());
     }

@@ -309,24 +309,7 @@ impl<'a> GoObject<'a> {
                 .ok_or_else(|| trunc(0, "object header line"))?;
             header_line = std::str::from_utf8(&data[..nl])
                 .map_err(|_| malformed(0, "object header line is not UTF-8"))?;
-            // Skip exports up to "\n!\n", counting "$$" markers like cmd/link's ldobj.
-            let mut i = nl; // data[i] == '\n'
-            let mut markers = 0u32;
-            loop {
-                let c1 = *data.get(i).ok_or_else(|| trunc(i as u64, "export data"))?;
-                let c2 = *data.get(i + 1).ok_or_else(|| trunc(i as u64, "export data"))?;
-                let c3 = *data.get(i + 2).ok_or_else(|| trunc(i as u64, "export data"))?;
-                if c1 == b'\n' {
-                    if markers.is_multiple_of(2) && c2 == b'!' && c3 == b'\n' {
-                        start = i + 3;
-                        break;
-                    }
-                    if c2 == b'$' && c3 == b'$' {
-                        markers += 1;
-                    }
-                }
-                i += 1;
-            }
+            start = export_end(data, nl)?;
         }
         let b = data.get(start..).unwrap_or(&[]);
         let file_offset = file_offset + start as u64;
@@ -752,4 +735,63 @@ pub fn parse_archive_objects<'a>(data: &'a [u8], location: &str) -> Result<Vec<G
 /// Attaches a location to a raw error.
 pub(crate) fn locate(e: RawErr, location: &str, base: u64) -> Error {
     Error::Object { location: location.to_string(), offset: base + e.offset, kind: e.kind }
+}
+
+/// Skips the export section after the header line (which ends at `data[nl]`) up to
+/// `\n!\n`, counting `$$` markers like cmd/link's `ldobj`; returns the offset after it.
+fn export_end(data: &[u8], nl: usize) -> RawResult<usize> {
+    let mut i = nl; // data[i] == '\n'
+    let mut markers = 0u32;
+    loop {
+        let c1 = *data.get(i).ok_or_else(|| trunc(i as u64, "export data"))?;
+        let c2 = *data.get(i + 1).ok_or_else(|| trunc(i as u64, "export data"))?;
+        let c3 = *data.get(i + 2).ok_or_else(|| trunc(i as u64, "export data"))?;
+        if c1 == b'\n' {
+            if markers.is_multiple_of(2) && c2 == b'!' && c3 == b'\n' {
+                return Ok(i + 3);
+            }
+            if c2 == b'$' && c3 == b'$' {
+                markers += 1;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// The cgo directives of a Go object archive member (`ldpkg` in
+/// `cmd/link/internal/ld/go.go`): the JSON list after the `$$  // cgo` line of the export
+/// section between the `go object` line and `\n!\n`. Empty if there are none.
+pub fn cgo_directives(member: &[u8]) -> Result<Vec<Vec<String>>, String> {
+    if !member.starts_with(b"go object ") {
+        return Ok(Vec::new());
+    }
+    let Some(nl) = member.iter().position(|&c| c == b'\n') else { return Ok(Vec::new()) };
+    let Ok(end) = export_end(member, nl) else { return Ok(Vec::new()) };
+    let mut data = member.get(nl + 1..end - 2).unwrap_or(&[]);
+    // Skip the header lines up to the first empty one.
+    while !data.is_empty() {
+        let (line, rest) = match data.iter().position(|&c| c == b'\n') {
+            Some(i) => (&data[..i], &data[i + 1..]),
+            None => (data, &data[data.len()..]),
+        };
+        data = rest;
+        if line.is_empty() {
+            break;
+        }
+    }
+    let Some(p0) = find(data, b"\n$$  // cgo") else { return Ok(Vec::new()) };
+    let Some(i) = data[p0 + 1..].iter().position(|&c| c == b'\n') else {
+        return Err("found $$ // cgo but no newline".into());
+    };
+    let p0 = p0 + 2 + i;
+    let p1 = find(&data[p0..], b"\n$$")
+        .or_else(|| find(&data[p0..], b"\n!\n"))
+        .map(|p| p + p0)
+        .unwrap_or(data.len());
+    let mut de = serde_json::Deserializer::from_slice(&data[p0..p1]);
+    <Vec<Vec<String>> as serde::Deserialize>::deserialize(&mut de).map_err(|e| format!("failed decoding cgo directives: {e}"))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

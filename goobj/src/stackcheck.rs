@@ -28,7 +28,8 @@ pub struct StackCheckOptions {
     pub race: bool,
     /// Also fail chains that come within this many bytes of the limit.
     pub headroom: u32,
-    /// Entry symbol; empty = `_rt0_GOARCH_GOOS` (internal linking of an executable).
+    /// Entry symbol; empty = the linker's default: `_rt0_GOARCH_GOOS` when linking
+    /// internally, `main` when linking externally.
     pub entry: String,
 }
 
@@ -100,6 +101,8 @@ pub struct StackReport {
     /// Limit used for the verdict: `limit - headroom`.
     pub effective_limit: i64,
     pub call_size: i64,
+    /// Link mode assumed (decides the entry symbol and cgo export roots).
+    pub link_mode: crate::linkset::LinkMode,
     /// Every edge, in the order the linker prints them with `-debugnosplit`.
     pub edges: Vec<Edge>,
     pub violations: Vec<Violation>,
@@ -408,8 +411,13 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
     let goarch = if opts.goarch.is_empty() { set.goarch.clone() } else { opts.goarch.clone() };
     let goos = if opts.goos.is_empty() { set.goos.clone() } else { opts.goos.clone() };
     let arch = Arch::lookup(&goarch, set.go_minor).unwrap_or(Arch::lookup("amd64", 26).expect("amd64"));
-    let entry = if opts.entry.is_empty() { format!("_rt0_{goarch}_{goos}") } else { opts.entry.clone() };
-    let reach = deadcode(set, &entry);
+    let mode = set.link_mode();
+    let entry = match (opts.entry.is_empty(), mode) {
+        (false, _) => opts.entry.clone(),
+        (true, crate::linkset::LinkMode::Internal) => format!("_rt0_{goarch}_{goos}"),
+        (true, crate::linkset::LinkMode::External) => "main".to_string(),
+    };
+    let reach = deadcode(set, &entry, mode);
     let limit = arch.nosplit_limit(&goos, opts.race);
     let effective = limit - opts.headroom as i64;
     let new_checker = |reach| Checker {
@@ -506,6 +514,7 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
         limit,
         effective_limit: effective,
         call_size: arch.call_size() as i64,
+        link_mode: mode,
         edges,
         violations,
         deepest,

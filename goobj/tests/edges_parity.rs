@@ -6,9 +6,13 @@ use common::*;
 use std::path::{Path, PathBuf};
 
 fn check_program(name: &str, dir: &Path, pkg: &str, goarch: &str) {
+    check_program_env(name, dir, pkg, goarch, &[]);
+}
+
+fn check_program_env(name: &str, dir: &Path, pkg: &str, goarch: &str, env: &[(&str, &str)]) {
     let out = tempfile::tempdir().expect("tempdir");
     let bin = out.path().join(name);
-    let b = go_build(dir, goarch, &["-ldflags=-debugnosplit", "-o", bin.to_str().expect("utf8"), pkg]);
+    let b = go_build_env(dir, goarch, &["-ldflags=-debugnosplit", "-o", bin.to_str().expect("utf8"), pkg], env);
     assert!(b.ok, "go build failed:\n{}", b.stderr);
     assert_eq!(b.links.len(), 1, "expected one link step in:\n{}", b.stderr);
     let linker = b.nosplit_lines();
@@ -76,4 +80,12 @@ fn nethttp_amd64() {
 fn nethttp_arm64() {
     let d = nethttp_dir();
     check_program("nethttp", d.path(), ".", "arm64");
+}
+
+/// With cgo (host objects from runtime/cgo and net, internal linking): the cgo exports
+/// `_cgo_panic` etc. are roots (`cgo_export_dynamic`) and host symbols have no edges.
+#[test]
+fn nethttp_cgo_amd64() {
+    let d = nethttp_dir();
+    check_program_env("nethttp-cgo", d.path(), ".", "amd64", &[("CGO_ENABLED", "1")]);
 }

@@ -74,6 +74,11 @@ impl GoBuild {
 /// Runs `go build -work -x ARGS` in `dir` for `goarch` (CGO off, shared GOCACHE) and
 /// collects the link steps from the -x trace.
 pub fn go_build(dir: &Path, goarch: &str, args: &[&str]) -> GoBuild {
+    go_build_env(dir, goarch, args, &[])
+}
+
+/// [`go_build`] with extra environment (e.g. `CGO_ENABLED=1`).
+pub fn go_build_env(dir: &Path, goarch: &str, args: &[&str], env: &[(&str, &str)]) -> GoBuild {
     let out = Command::new(go())
         .current_dir(dir)
         .arg("build")
@@ -89,6 +94,7 @@ pub fn go_build(dir: &Path, goarch: &str, args: &[&str]) -> GoBuild {
         .env_remove("GOAMD64")
         .env_remove("GOARM64")
         .env_remove("GOEXPERIMENT")
+        .envs(env.iter().copied())
         .output()
         .expect("run go build");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
