@@ -7,6 +7,7 @@
 
 mod report;
 mod settings;
+mod symabis;
 mod workspace;
 
 use std::path::PathBuf;
@@ -37,6 +38,9 @@ enum Command {
     Build(BuildArgs),
     /// Remove the build outputs and the cache of this workspace (<target-dir>/gobuild).
     Clean(CommonArgs),
+    /// Print the symabis of Go assembly files exactly as `asm -gensymabis` would
+    /// (native scanner: the def/ref lines, in order, duplicates kept).
+    Symabis(symabis::SymabisArgs),
     /// List the profiles and their effective settings.
     ///
     /// Profiles come from the built-in default config, the shipped
@@ -170,6 +174,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Build(args) => cmd_build(args),
         Command::Clean(common) => cmd_clean(common),
         Command::Profiles(args) => settings::cmd_profiles(&args.common, args.explain),
+        Command::Symabis(args) => match symabis::run(&args) {
+            Ok(0) => Ok(()),
+            Ok(code) => Err(Failure {
+                code: code as u8,
+                message: None,
+            }),
+            Err(e) => Err(Failure {
+                code: 1,
+                message: Some(format!("{e:#}")),
+            }),
+        },
     }
 }
 

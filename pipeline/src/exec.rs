@@ -366,6 +366,19 @@ fn native_symabis(
     work: &Path,
     files: &[std::path::PathBuf],
 ) -> std::result::Result<Vec<u8>, String> {
-    let _ = (options, work, files);
-    Err("the native symabis scanner is not built into this binary yet (hint: set `symabis = \"toolchain\"`)".into())
+    let mut include_dirs = vec![work.to_path_buf()];
+    include_dirs.extend(options.include_dirs.iter().cloned());
+    let opts = goasm::Options {
+        goos: options.goos.clone(),
+        goarch: options.goarch.clone(),
+        include_dirs,
+        defines: options.defines.clone(),
+        pkgpath: options.pkgpath.clone(),
+        goexperiment: options.goexperiment.clone(),
+        shared: false,
+        work_dir: Some(options.dir.clone()),
+    };
+    goasm::gensymabis(&opts, files)
+        .map(String::into_bytes)
+        .map_err(|e| e.to_string())
 }

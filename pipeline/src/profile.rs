@@ -7,9 +7,9 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SymabisMode {
     /// Run `asm -gensymabis`, as `go build` does.
-    #[default]
     Toolchain,
     /// Scan in-process with the native scanner (byte-identical output).
+    #[default]
     Native,
 }
 

@@ -115,6 +115,10 @@ pub struct NativeSymabisOptions {
     pub defines: Vec<String>,
     /// `-p`.
     pub pkgpath: Option<String>,
+    /// GOEXPERIMENT (the assembler defines `GOEXPERIMENT_*` from it).
+    pub goexperiment: Option<String>,
+    /// The directory asm runs in (the package directory).
+    pub dir: PathBuf,
 }
 
 /// What an action does once its key missed.
@@ -470,6 +474,9 @@ impl<'a> BuildContext<'a> {
                     include_dirs,
                     defines: all_defines,
                     pkgpath: Some(p.compile_path().to_string()),
+                    goexperiment: Some(self.tc.goexperiment().to_string())
+                        .filter(|e| !e.is_empty()),
+                    dir: PathBuf::from(&p.dir),
                 },
                 files,
             }
