@@ -117,9 +117,18 @@ impl Hasher for IdHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
         }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
@@ -365,7 +374,7 @@ impl LinkSet {
 
     /// `Sym.Siz` of a defined symbol (0 for external ones).
     pub fn size(&self, s: SymId) -> u32 {
-        self.osym(s).map(|o| o.size).unwrap_or(0)
+        self.def(s).map(|(o, li)| self.view(o).sym_size(li)).unwrap_or(0)
     }
 
     /// All symbols with the given name, any version (for tools and tests).
@@ -696,9 +705,9 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
             let ob = &ls.objs[o];
             (ob.ndef, ob.nh64, ob.nh, ob.nnpd, ob.version, ls.libs[ob.lib as usize].pkg == "runtime")
         };
+        let v = view(ls, o);
         for li in ndef..ndef + nh64 + nh {
-            let v = view(ls, o);
-            let s = v.sym(li).map_err(|e| err(ls, o, e))?;
+            let size = v.sym_size(li);
             let key = if li < ndef + nh64 {
                 Key::H64(v.hash64(li - ndef).unwrap_or(0))
             } else {
@@ -709,7 +718,7 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
                 Key::H(k) => h.get(k).copied(),
             };
             let gid = match existing {
-                Some((old, oldsz)) if s.size <= oldsz => old,
+                Some((old, oldsz)) if size <= oldsz => old,
                 Some((old, _)) => {
                     // Same content hash, larger size: the larger one wins (issue 47185).
                     ls.syms[old as usize] = GSym { obj: o as u32, li, ver: 0 };
@@ -720,13 +729,13 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
                     ls.syms.len() as SymId - 1
                 }
             };
-            if existing.is_none_or(|(_, oldsz)| s.size > oldsz) {
+            if existing.is_none_or(|(_, oldsz)| size > oldsz) {
                 match key {
                     Key::H64(k) => {
-                        h64.insert(k, (gid, s.size));
+                        h64.insert(k, (gid, size));
                     }
                     Key::H(k) => {
-                        h.insert(k, (gid, s.size));
+                        h.insert(k, (gid, size));
                     }
                 }
             }

@@ -493,6 +493,12 @@ impl<'a> GoObject<'a> {
         self.b.get(noff..noff.saturating_add(len)).unwrap_or(&[])
     }
 
+    /// Size (`Sym.Siz`) of symbol `i` (0 if out of range).
+    pub fn sym_size(&self, i: u32) -> u32 {
+        let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;
+        if i < self.nallsym() { le_u32(self.b, off + 13) } else { 0 }
+    }
+
     /// ABI of symbol `i` (0 if out of range).
     pub fn sym_abi(&self, i: u32) -> u16 {
         let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;

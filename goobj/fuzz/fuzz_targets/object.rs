@@ -45,4 +45,5 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(o) = GoObject::parse_member(data, 0) {
         walk(&o);
     }
+    let _ = goobj::reader::cgo_directives(data);
 });
