@@ -8,6 +8,7 @@
 mod report;
 mod settings;
 mod symabis;
+mod watch;
 mod workspace;
 
 use std::path::PathBuf;
@@ -47,6 +48,18 @@ enum Command {
     /// configs/*.toml, [workspace.metadata.gobuild] (or gobuild.toml) and
     /// [package.metadata.gobuild], later layers winning.
     Profiles(ProfilesArgs),
+    /// Rebuild on every save, and with --run restart the program.
+    ///
+    /// Watches the directories of the workspace's packages (from the loaded
+    /// package graph: Go, assembly, headers, embedded files, go.mod/go.sum,
+    /// gobuild.toml/Cargo.toml; never the target directory or .git). Each
+    /// build reruns only the actions whose inputs changed. A change during a
+    /// build cancels it and starts over, so the last saved state is what gets
+    /// built. With --run, a successful build stops the previous program
+    /// (SIGTERM to its process group, --stop-timeout, SIGKILL) and starts the
+    /// new one with ARGS; a failed build leaves it running. Ctrl-C stops
+    /// everything.
+    Watch(watch::WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +187,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Build(args) => cmd_build(args),
         Command::Clean(common) => cmd_clean(common),
         Command::Profiles(args) => settings::cmd_profiles(&args.common, args.explain),
+        Command::Watch(args) => watch::run(args),
         Command::Symabis(args) => match symabis::run(&args) {
             Ok(0) => Ok(()),
             Ok(code) => Err(Failure {

@@ -68,6 +68,8 @@ pub struct HumanReporter {
     verbosity: Verbosity,
     color: bool,
     bar: Option<ProgressBar>,
+    /// `(profile, goos/goarch)` of the running build, for the Finished line.
+    current: Mutex<(String, String)>,
 }
 
 const GREEN: Style = AnsiColor::Green.on_default().bold();
@@ -103,6 +105,7 @@ impl HumanReporter {
             verbosity,
             color,
             bar,
+            current: Mutex::new(Default::default()),
         }
     }
 
@@ -142,7 +145,12 @@ impl EventSink for HumanReporter {
         let normal = self.verbosity >= Verbosity::Normal;
         let verbose = self.verbosity >= Verbosity::Verbose;
         match event.kind {
-            EventKind::BuildStarted { actions, .. } => {
+            EventKind::BuildStarted {
+                actions,
+                profile,
+                target,
+            } => {
+                *self.current.lock().unwrap() = (profile, target);
                 if let Some(b) = &self.bar {
                     b.set_length(actions as u64);
                     b.set_position(0);
@@ -231,10 +239,13 @@ impl EventSink for HumanReporter {
                     b.finish_and_clear();
                 }
                 if normal && success {
+                    let (profile, target) = self.current.lock().unwrap().clone();
                     self.status(
                         GREEN,
                         "Finished",
-                        &format!("in {duration:.2}s ({ran} actions run, {cached} cached)"),
+                        &format!(
+                            "`{profile}` profile [{target}] in {duration:.2}s ({ran} actions run, {cached} cached)"
+                        ),
                     );
                 }
             }

@@ -160,6 +160,7 @@ pub fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
         output: output.clone(),
         link: true,
         exe_name: None,
+        keep_work_dirs: c.verbose,
         label,
         experiments_origin: r.values.get("experiments").map(|s| s.origin.to_string()),
         package_experiments: package_experiments.clone(),

@@ -346,3 +346,38 @@ fn killed_build_leaves_a_usable_cache() {
     let again = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
     assert_eq!(ran(&events(&again)), vec![]);
 }
+
+#[test]
+fn verbose_commands_can_be_rerun_and_clean_removes_everything() {
+    let (_tmp, dir) = fixture("demo");
+    let target = tempfile::tempdir().unwrap();
+    let t = target.path().to_str().unwrap();
+    let out = gobuild(&dir, &["build", "-v", "--color", "never", "--target-dir", t]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The link command printed by -v runs again as printed (its work
+    // directory is kept until the next build).
+    let line = err
+        .lines()
+        .find(|l| l.contains("Running `") && l.contains("/link "))
+        .expect("a link command");
+    let cmd = line.split_once('`').unwrap().1.trim_end_matches('`');
+    let rerun = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+    assert!(rerun.status.success(), "{cmd}\n{}", text(&rerun));
+    assert!(err.contains("Finished `dev` profile [linux/amd64]"), "{err}");
+
+    let gobuild_dir = target.path().join("gobuild");
+    assert!(gobuild_dir.join("cache").is_dir());
+    let out = gobuild(&dir, &["clean", "--target-dir", t]);
+    ok(&out);
+    let left: Vec<_> = std::fs::read_dir(&gobuild_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".lock")
+        .collect();
+    assert!(left.is_empty(), "clean left {left:?}");
+    // And the next build starts from nothing.
+    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", t]);
+    ok(&out);
+    assert_eq!(finished(&events(&out))["cached"], 0);
+}

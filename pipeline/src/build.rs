@@ -44,6 +44,9 @@ pub struct BuildRequest {
     pub label: String,
     /// Where the experiment set came from, for errors (`gobuild.toml:3:1`).
     pub experiments_origin: Option<String>,
+    /// Keep each action's work directory (until the next build) so the
+    /// commands `-v` prints can be pasted into a shell and rerun.
+    pub keep_work_dirs: bool,
     /// Package rules that ask for an experiment set: each must equal the
     /// request's for every package it matches in a link unit.
     pub package_experiments: Vec<PackageExperiments>,
@@ -272,6 +275,7 @@ fn build_loaded(
         &ExecOptions {
             jobs: req.jobs,
             cancel,
+            keep_work_dirs: req.keep_work_dirs,
         },
     );
     let mut artifacts = Vec::new();

@@ -24,6 +24,9 @@ pub struct ExecOptions<'a> {
     pub jobs: usize,
     /// Set from outside to stop starting new actions.
     pub cancel: Option<&'a AtomicBool>,
+    /// Keep work directories (for `-v`: the printed commands stay runnable
+    /// until the next build clears them).
+    pub keep_work_dirs: bool,
 }
 
 /// What a run did.
@@ -116,7 +119,7 @@ pub fn execute(ctx: &BuildContext<'_>, em: &Emitter<'_>, opts: &ExecOptions<'_>)
                         st = wake.wait(st).unwrap();
                     }
                 };
-                let outcome = run_action(ctx, em, ActionId(id), &results);
+                let outcome = run_action(ctx, em, opts, ActionId(id), &results);
                 let mut st = state.lock().unwrap();
                 st.running -= 1;
                 match outcome {
@@ -157,6 +160,7 @@ pub fn execute(ctx: &BuildContext<'_>, em: &Emitter<'_>, opts: &ExecOptions<'_>)
 fn run_action(
     ctx: &BuildContext<'_>,
     em: &Emitter<'_>,
+    opts: &ExecOptions<'_>,
     id: ActionId,
     results: &[OnceLock<ActionOutput>],
 ) -> std::result::Result<(ActionOutput, bool), ()> {
@@ -223,7 +227,7 @@ fn run_action(
             }
         }
     };
-    match run_step(ctx, &prep) {
+    match run_step(ctx, &prep, opts.keep_work_dirs) {
         Ok((entry, command)) => {
             let stored = ctx
                 .cache
@@ -266,8 +270,12 @@ impl From<Error> for StepError {
 fn run_step(
     ctx: &BuildContext<'_>,
     prep: &Prepared,
+    keep: bool,
 ) -> std::result::Result<(Entry, Option<String>), StepError> {
-    let work = ctx.cache.temp_dir()?;
+    let mut work = ctx.cache.temp_dir()?;
+    if keep {
+        work.disable_cleanup(true);
+    }
     let wd = work.path();
     for (name, f) in &prep.work_files {
         let dest = wd.join(name);

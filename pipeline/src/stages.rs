@@ -37,7 +37,7 @@ use crate::load::{self, GoPackage, PackageGraph};
 use crate::modinfo;
 use crate::plan::{compile_imports, link_deps, Action, ActionGraph, ActionId, ActionKind};
 use crate::profile::{Profile, SymabisMode};
-use crate::toolchain::{Tool, Toolchain};
+use crate::toolchain::{GoVersion, Tool, Toolchain};
 
 /// The placeholder for an action's private work directory in commands.
 pub const WORK: &str = "$WORK";
@@ -508,7 +508,7 @@ impl<'a> BuildContext<'a> {
         let lang = match &p.module {
             Some(m) if !p.standard => {
                 let v = if m.go_version.is_empty() { "1.16" } else { &m.go_version };
-                let v = crate::toolchain::GoVersion::parse(&format!("go{v}"))
+                let v = GoVersion::parse(&format!("go{v}"))
                     .filter(|v| *v <= tc.version)
                     .unwrap_or(tc.version);
                 v.lang()
@@ -522,8 +522,11 @@ impl<'a> BuildContext<'a> {
             self.trimpath_arg(p),
             "-p".into(),
             p.compile_path().to_string(),
-            format!("-lang={lang}"),
         ];
+        // Go 1.22 passes -lang only for packages in a module; 1.23+ always.
+        if p.module.is_some() || tc.version >= (GoVersion { major: 1, minor: 23, patch: 0 }) {
+            args.push(format!("-lang={lang}"));
+        }
         if p.standard {
             args.push("-std".into());
         }
