@@ -1,0 +1,386 @@
+//! `cargo gobuild watch --run` driven like a person would: edits on a copy of
+//! tests/fixtures/watchme (a program that prints its version and runs until
+//! stopped), read back from the JSON events and the program's own output,
+//! with the process table checked through /proc for leaked programs and
+//! unreaped children.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::*;
+
+/// Long enough for a cold standard library build on 2 cores, shared with
+/// the other tests of the run.
+const FIRST_BUILD: Duration = Duration::from_secs(300);
+const CYCLE: Duration = Duration::from_secs(90);
+
+/// A running `cargo gobuild watch`, its stdout collected line by line.
+struct Watcher {
+    child: Child,
+    lines: Arc<(Mutex<Vec<String>>, Condvar)>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Watcher {
+    fn spawn(dir: &Path, args: &[&str]) -> Watcher {
+        let mut child = Command::new(bin())
+            .arg("gobuild")
+            .arg("watch")
+            .args(args)
+            .current_dir(dir)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("GOBUILD_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cargo-gobuild watch");
+        let lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let out = child.stdout.take().unwrap();
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                l.0.lock().unwrap().push(line);
+                l.1.notify_all();
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err = child.stderr.take().unwrap();
+        let e = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                e.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Watcher {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.0.lock().unwrap().clone()
+    }
+
+    fn events(&self) -> Vec<Value> {
+        self.lines()
+            .iter()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+            .collect()
+    }
+
+    fn dump(&self) -> String {
+        format!(
+            "--- stdout\n{}\n--- stderr\n{}",
+            self.lines().join("\n"),
+            self.stderr.lock().unwrap()
+        )
+    }
+
+    /// Waits until `pred` holds for the lines so far; returns its value.
+    fn wait_for<T>(&self, what: &str, timeout: Duration, pred: impl Fn(&[String]) -> Option<T>) -> T {
+        let deadline = Instant::now() + timeout;
+        let mut lines = self.lines.0.lock().unwrap();
+        loop {
+            if let Some(v) = pred(&lines) {
+                return v;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                drop(lines);
+                panic!("timed out waiting for {what}\n{}", self.dump());
+            }
+            lines = self.lines.1.wait_timeout(lines, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Waits for a line equal to `line` (after the first `skip` lines).
+    fn wait_line(&self, line: &str, skip: usize, timeout: Duration) -> usize {
+        self.wait_for(&format!("line {line:?}"), timeout, |ls| {
+            ls.iter().skip(skip).position(|l| l.starts_with(line)).map(|i| i + skip)
+        })
+    }
+
+    /// SIGINT, then the exit status (the watcher must exit by itself).
+    fn interrupt(&mut self) -> std::process::ExitStatus {
+        unsafe {
+            libc::kill(self.pid() as i32, libc::SIGINT);
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                // Let the reader threads drain the pipes.
+                std::thread::sleep(Duration::from_millis(100));
+                return s;
+            }
+            assert!(Instant::now() < deadline, "watcher did not exit on SIGINT\n{}", self.dump());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            unsafe {
+                libc::kill(self.pid() as i32, libc::SIGINT);
+            }
+            std::thread::sleep(Duration::from_secs(3));
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `(pid, state, ppid, argv)` of every process, from /proc.
+fn processes() -> Vec<(u32, char, u32, Vec<String>)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        // `pid (comm) S ppid ...`; comm may hold spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else { continue };
+        let mut f = rest.split(' ');
+        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let argv = std::fs::read(e.path().join("cmdline"))
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.push((pid, state, ppid, argv));
+    }
+    v
+}
+
+/// Live processes running the program at `exe`.
+fn running(exe: &Path) -> Vec<u32> {
+    let exe = exe.to_str().unwrap();
+    processes()
+        .into_iter()
+        .filter(|(_, state, _, argv)| *state != 'Z' && argv.first().is_some_and(|a| a == exe))
+        .map(|(pid, ..)| pid)
+        .collect()
+}
+
+/// Zombie children of `ppid`.
+fn zombies_of(ppid: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|(_, state, pp, _)| *state == 'Z' && *pp == ppid)
+        .map(|(pid, ..)| pid)
+        .collect()
+}
+
+fn by_reason<'a>(ev: &'a [Value], reason: &str) -> Vec<&'a Value> {
+    ev.iter().filter(|e| e["reason"] == reason).collect()
+}
+
+fn set_version(dir: &Path, v: &str) {
+    let f = dir.join("leaf/leaf.go");
+    let s = std::fs::read_to_string(&f).unwrap();
+    let i = s.find("const Version = ").expect("const Version in leaf.go");
+    let end = i + s[i..].find('\n').unwrap();
+    std::fs::write(&f, format!("{}const Version = \"{v}\"{}", &s[..i], &s[end..])).unwrap();
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let s = std::fs::read_to_string(path).unwrap();
+    assert!(s.contains(from), "{from:?} not in {}", path.display());
+    std::fs::write(path, s.replacen(from, to, 1)).unwrap();
+}
+
+/// `watch --run --message-format json` of the fixture copy, the program
+/// written to `<copy>/watchme.bin`; waits for the first program to start.
+fn start(dir: &Path, extra: &[&str]) -> (Watcher, PathBuf) {
+    let exe = dir.join("watchme.bin");
+    let t = shared_target();
+    let mut args = vec![
+        "--run",
+        "--message-format",
+        "json",
+        "--target-dir",
+        t.to_str().unwrap(),
+        "-o",
+        exe.to_str().unwrap(),
+        "./cmd/watchme",
+    ];
+    args.extend_from_slice(extra);
+    let w = Watcher::spawn(dir, &args);
+    w.wait_line("version: v0", 0, FIRST_BUILD);
+    w.wait_for("the first cycle", CYCLE, |ls| {
+        ls.iter().any(|l| l.contains("\"reason\":\"watch-cycle\"")).then_some(())
+    });
+    (w, exe)
+}
+
+#[test]
+fn fifty_quick_edits_end_in_the_last_version_with_nothing_leaked() {
+    let (_tmp, dir) = fixture("watchme");
+    let (mut w, exe) = start(&dir, &["--", "tag-fifty"]);
+    let started = by_reason(&w.events(), "build-started").len();
+
+    const EDITS: usize = 50;
+    for i in 1..=EDITS {
+        set_version(&dir, &format!("v{i}"));
+        std::thread::sleep(Duration::from_millis(15 + (i as u64 % 4) * 10));
+    }
+    w.wait_line(&format!("version: v{EDITS} "), 0, CYCLE);
+    // Settled: the last cycle succeeded and nothing ran for a while.
+    std::thread::sleep(Duration::from_millis(1500));
+    let ev = w.events();
+    let cycles = by_reason(&ev, "watch-cycle");
+    let last = cycles.last().unwrap();
+    assert_eq!(last["success"], true, "{}", w.dump());
+
+    // The program running is the last version, and only it.
+    let versions: Vec<String> = w.lines().into_iter().filter(|l| l.starts_with("version: ")).collect();
+    assert!(versions.last().unwrap().starts_with(&format!("version: v{EDITS} ")), "{versions:?}");
+    let live = running(&exe);
+    assert_eq!(live.len(), 1, "exactly one program runs: {live:?}\n{}", w.dump());
+    let starts = by_reason(&ev, "program-started");
+    assert_eq!(starts.last().unwrap()["pid"], live[0], "{}", w.dump());
+    assert_eq!(starts.last().unwrap()["args"], serde_json::json!(["tag-fifty"]));
+
+    // Fewer builds than edits: bursts are debounced, stale builds cancelled.
+    let builds = by_reason(&ev, "build-started").len() - started;
+    assert!(builds >= 1 && builds <= EDITS, "{builds} builds for {EDITS} edits");
+    eprintln!("{builds} builds for {EDITS} edits, {} restarts", starts.len() - 1);
+
+    // Every stopped program was reaped: no zombie children of the watcher.
+    assert_eq!(zombies_of(w.pid()), Vec::<u32>::new(), "{}", w.dump());
+
+    let status = w.interrupt();
+    assert!(status.success(), "exit {status:?}\n{}", w.dump());
+    assert_eq!(running(&exe), Vec::<u32>::new(), "a program outlived the watcher");
+    let ev = w.events();
+    let started: Vec<&Value> = by_reason(&ev, "program-started").iter().map(|e| &e["pid"]).collect();
+    let stopped: Vec<&Value> = by_reason(&ev, "program-stopped").iter().map(|e| &e["pid"]).collect();
+    assert_eq!(started, stopped, "every program started was stopped and reaped");
+    let last_stop = by_reason(&ev, "program-stopped").last().unwrap().clone();
+    assert_eq!(last_stop["why"], "shutdown");
+    assert_eq!(last_stop["killed"], false, "SIGTERM was enough: {last_stop}");
+    assert!(
+        w.lines().iter().any(|l| l.starts_with(&format!("stopping v{EDITS} on terminated"))),
+        "the program got SIGTERM\n{}",
+        w.dump()
+    );
+    assert_eq!(by_reason(&ev, "watch-finished").len(), 1);
+}
+
+#[test]
+fn assembly_body_edit_reruns_symabis_asm_pack_link_only() {
+    let (_tmp, dir) = fixture("watchme");
+    let (mut w, exe) = start(&dir, &[]);
+    w.wait_line("magic: 41", 0, CYCLE);
+    let before = w.events().len();
+    let skip = w.lines().len();
+
+    // The body changes; the def line (and so the symabis) does not.
+    edit(&dir.join("leaf/magic_amd64.s"), "MOVQ $41, AX", "MOVQ $42, AX");
+    w.wait_line("magic: 42", skip, CYCLE);
+    let ev: Vec<Value> = w.events().split_off(before);
+    // `nosplit` is the pre-link stack check over the link set's objects: it
+    // reads the new archive, like link does.
+    let got: Vec<(String, String)> = ran(&ev)
+        .into_iter()
+        .filter(|(a, _, _)| a != "nosplit")
+        .map(|(a, _, f)| (a, f))
+        .collect();
+    let want: Vec<(String, String)> = [("symabis", ""), ("asm", "magic_amd64.s"), ("pack", ""), ("link", "")]
+        .iter()
+        .map(|(a, f)| (a.to_string(), f.to_string()))
+        .collect();
+    assert_eq!(got, want, "an assembly body edit must not recompile Go\n{}", w.dump());
+    let cycle = by_reason(&ev, "watch-cycle");
+    assert_eq!(cycle.len(), 1, "one cycle: {cycle:?}");
+    assert_eq!(cycle[0]["changed"], serde_json::json!(["leaf/magic_amd64.s"]));
+    assert_eq!(cycle[0]["restarted"], true);
+
+    assert!(w.interrupt().success(), "{}", w.dump());
+    assert_eq!(running(&exe), Vec::<u32>::new());
+}
+
+#[test]
+fn compile_error_keeps_the_old_program_then_the_fix_restarts_it() {
+    let (_tmp, dir) = fixture("watchme");
+    let (mut w, exe) = start(&dir, &[]);
+    let first = running(&exe);
+    assert_eq!(first.len(), 1);
+    let before = w.events().len();
+    let skip = w.lines().len();
+
+    let leaf = dir.join("leaf/leaf.go");
+    let good = std::fs::read_to_string(&leaf).unwrap();
+    std::fs::write(&leaf, format!("{good}\nfunc broken() int {{ return \"no\" }}\n")).unwrap();
+    let cycle = w.wait_for("a failed cycle", CYCLE, |ls| {
+        ls.iter()
+            .skip(skip)
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|e| e["reason"] == "watch-cycle" && e["cancelled"] == false)
+    });
+    assert_eq!(cycle["success"], false, "{}", w.dump());
+    assert_eq!(cycle["restarted"], false);
+    let ev: Vec<Value> = w.events().split_off(before);
+    let errors: Vec<&Value> = by_reason(&ev, "diagnostic").into_iter().filter(|e| e["level"] == "error").collect();
+    assert!(
+        errors.iter().any(|e| e["message"].as_str().unwrap().contains("leaf.go:7")),
+        "the compiler's error, located: {errors:?}\n{}",
+        w.dump()
+    );
+    // The old program is untouched.
+    assert_eq!(by_reason(&ev, "program-stopped").len(), 0, "{}", w.dump());
+    assert_eq!(running(&exe), first, "the old program keeps running");
+
+    // The fix: a new version, and the watcher restarts the program.
+    std::fs::write(&leaf, good.replace("\"v0\"", "\"v2\"")).unwrap();
+    w.wait_line("version: v2 ", 0, CYCLE);
+    let ev = w.events();
+    let stop = by_reason(&ev, "program-stopped");
+    assert_eq!(stop.len(), 1, "{}", w.dump());
+    assert_eq!(stop[0]["pid"], first[0]);
+    assert_eq!(stop[0]["why"], "restart");
+    assert_eq!(by_reason(&ev, "watch-cycle").last().unwrap()["success"], true);
+
+    assert!(w.interrupt().success(), "{}", w.dump());
+    assert_eq!(running(&exe), Vec::<u32>::new());
+}
+
+#[test]
+fn run_needs_exactly_one_main_package() {
+    let (_tmp, dir) = fixture("watchme");
+    std::fs::create_dir_all(dir.join("cmd/other")).unwrap();
+    std::fs::write(dir.join("cmd/other/main.go"), "package main\n\nfunc main() {}\n").unwrap();
+    let t = shared_target();
+    let out = gobuild(&dir, &["watch", "--run", "--target-dir", t.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    let msg = text(&out);
+    assert!(
+        msg.contains("--run runs one program")
+            && msg.contains("example.com/watchme/cmd/other")
+            && msg.contains("example.com/watchme/cmd/watchme"),
+        "{msg}"
+    );
+}
