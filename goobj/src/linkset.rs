@@ -454,6 +454,12 @@ pub fn parse_importcfg(text: &str) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
+/// Loads a link set from the main archive and an importcfg.link file (as `link -importcfg`).
+pub fn load_link_set_from_importcfg(main: &Path, importcfg: &Path) -> Result<LinkSet, Error> {
+    let text = std::fs::read_to_string(importcfg).map_err(|source| Error::Io { path: importcfg.to_path_buf(), source })?;
+    load_link_set(main, &parse_importcfg(&text))
+}
+
 /// Loads a link set: `main` is the main package's archive, `libs` the
 /// (import path, archive) pairs of importcfg.link (their order does not matter).
 pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet, Error> {
