@@ -5,6 +5,7 @@
 //! Exit codes: 0 ok, 101 build or check failed, 102 workspace/config could
 //! not be loaded, 1 anything unexpected.
 
+mod nosplit;
 mod report;
 mod settings;
 mod symabis;
@@ -42,6 +43,14 @@ enum Command {
     /// Print the symabis of Go assembly files exactly as `asm -gensymabis` would
     /// (native scanner: the def/ref lines, in order, duplicates kept).
     Symabis(symabis::SymabisArgs),
+    /// Check the NOSPLIT stack budget of main packages without linking.
+    ///
+    /// Builds the archives, then runs the linker's stack check
+    /// (cmd/link/internal/ld/stackcheck.go) over each link set: violations in
+    /// the linker's chain format (exit 101), the deepest chains with their
+    /// margin (--top N), every edge as -ldflags=-debugnosplit prints it
+    /// (--edges), or JSON (--json). The profile's nosplit.headroom applies.
+    Nosplit(nosplit::NosplitArgs),
     /// List the profiles and their effective settings.
     ///
     /// Profiles come from the built-in default config, the shipped
@@ -187,6 +196,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Build(args) => cmd_build(args),
         Command::Clean(common) => cmd_clean(common),
         Command::Profiles(args) => settings::cmd_profiles(&args.common, args.explain),
+        Command::Nosplit(args) => {
+            let sink = reporter(&args.build.common);
+            nosplit::run(&args, sink.as_ref())
+        }
         Command::Watch(args) => watch::run(args),
         Command::Symabis(args) => match symabis::run(&args) {
             Ok(0) => Ok(()),

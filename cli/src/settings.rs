@@ -159,6 +159,7 @@ pub fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
         jobs: jobs(c),
         output: output.clone(),
         link: true,
+        nosplit: true,
         exe_name: None,
         keep_work_dirs: c.verbose,
         label,

@@ -38,6 +38,8 @@ pub struct BuildRequest {
     pub output: Option<PathBuf>,
     /// Link main packages (false: stop after the archives).
     pub link: bool,
+    /// Check the NOSPLIT stack budget of each main package before its link.
+    pub nosplit: bool,
     /// The program's name when one main package is built (a `[[target]]`'s `name`).
     pub exe_name: Option<String>,
     /// What the request is called in messages (`target demo`, `profile dev`).
@@ -112,6 +114,31 @@ pub struct BuildOutcome {
     pub artifacts: Vec<Artifact>,
     /// The cache the outputs are in.
     pub cache: Cache,
+}
+
+impl BuildOutcome {
+    /// The link set of a main package the build planned: its archive, and
+    /// `(import path, archive)` for every package it links, as cache paths.
+    pub fn link_set(&self, main: usize) -> Option<(PathBuf, Vec<(String, PathBuf)>)> {
+        let graph = &self.session.graph;
+        let archive = |p: usize| -> Option<PathBuf> {
+            let id = self.actions.archive.get(&p)?;
+            let d = self.summary.results[id.0].get()?.outputs.get("_pkg_.a")?;
+            Some(self.cache.object_path(d))
+        };
+        let main_archive = archive(main)?;
+        let mut libs = Vec::new();
+        for d in crate::plan::link_deps(graph, main) {
+            libs.push((graph.packages[d].import_path.clone(), archive(d)?));
+        }
+        Some((main_archive, libs))
+    }
+
+    /// The main packages among the requested ones.
+    pub fn mains(&self) -> Vec<usize> {
+        let g = &self.session.graph;
+        g.roots().filter(|r| g.packages[*r].is_main()).collect()
+    }
 }
 
 /// Loads the packages, through the snapshot when nothing it depends on changed.
@@ -250,7 +277,7 @@ fn build_loaded(
         em.diag(Level::Warning, None, format!("{}: {w}", req.label));
     }
     check_link_unit_experiments(req, graph, &mains)?;
-    let actions = ActionGraph::plan(graph, &roots, req.link);
+    let actions = ActionGraph::plan(graph, &roots, req.link, req.nosplit);
     let (tool_digests, include_digests) = BuildContext::digest_toolchain(tc, hasher)?;
     let ctx = BuildContext {
         tc,

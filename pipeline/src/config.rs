@@ -772,7 +772,8 @@ impl ResolvedProfile {
             ("trimpath", ConfigValue::Bool(b)) => self.profile.trimpath = *b,
             ("nosplit.headroom", ConfigValue::Int(n)) => {
                 self.nosplit_headroom = u32::try_from(*n)
-                    .map_err(|_| err(format!("nosplit.headroom {n} is out of range")))?
+                    .map_err(|_| err(format!("nosplit.headroom {n} is out of range")))?;
+                self.profile.nosplit_headroom = self.nosplit_headroom;
             }
             (k, ConfigValue::Str(v)) if LEVEL_KEYS.iter().any(|(l, _)| *l == k) => {
                 let env = LEVEL_KEYS.iter().find(|(l, _)| *l == k).map(|(_, e)| *e).unwrap_or_default();

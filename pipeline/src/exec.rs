@@ -331,6 +331,41 @@ fn run_step(
             let dest = wd.join("_pkg_.a");
             std::fs::write(&dest, data).at(&dest)?;
         }
+        Step::Nosplit {
+            main,
+            libs,
+            options,
+        } => {
+            let libs: Vec<(String, std::path::PathBuf)> = libs
+                .iter()
+                .map(|(p, d)| (p.clone(), ctx.cache.object_path(d)))
+                .collect();
+            let set = goobj::load_link_set(&ctx.cache.object_path(main), &libs)
+                .map_err(|e| StepError {
+                    message: format!("nosplit check: {e}"),
+                    command: None,
+                })?;
+            let report = goobj::stack_check(&set, options);
+            if !report.ok() {
+                let mut message = report.format_violations().trim_end().to_string();
+                if options.headroom > 0 {
+                    message.push_str(&format!(
+                        "\n(nosplit.headroom = {}: chains must stay {} bytes under the linker's {}-byte limit)",
+                        options.headroom, options.headroom, report.limit
+                    ));
+                }
+                return Err(StepError {
+                    message,
+                    command: None,
+                });
+            }
+            let dest = wd.join("report.json");
+            let json = serde_json::to_vec(&report).map_err(|e| StepError {
+                message: format!("nosplit report: {e}"),
+                command: None,
+            })?;
+            std::fs::write(&dest, json).at(&dest)?;
+        }
         Step::NativeSymabis { options, files } => {
             let out = native_symabis(options, wd, files).map_err(|message| StepError {
                 message,

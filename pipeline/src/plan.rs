@@ -27,6 +27,8 @@ pub enum ActionKind {
     },
     /// Append the assembled objects to the compiled archive.
     Pack,
+    /// Check the NOSPLIT stack budget over a main package's whole link set.
+    Nosplit,
     /// Link a main package into a program.
     Link,
 }
@@ -39,6 +41,7 @@ impl ActionKind {
             ActionKind::Compile => "compile",
             ActionKind::Asm { .. } => "asm",
             ActionKind::Pack => "pack",
+            ActionKind::Nosplit => "nosplit",
             ActionKind::Link => "link",
         }
     }
@@ -68,12 +71,18 @@ pub struct ActionGraph {
     pub symabis: HashMap<usize, ActionId>,
     /// Link actions, one per requested main package.
     pub links: Vec<ActionId>,
+    /// Nosplit actions, one per requested main package (when planned).
+    pub nosplits: Vec<ActionId>,
 }
 
 impl ActionGraph {
     /// Plans the build of `roots`: their archives and, for each main package
-    /// among them when `link` is set, its link.
-    pub fn plan(graph: &PackageGraph, roots: &[usize], link: bool) -> ActionGraph {
+    /// among them, its nosplit check (when `nosplit`) and its link (when
+    /// `link`; the link waits for the check).
+    ///
+    /// Dependencies of nosplit and link: `[main archive, link deps' archives
+    /// in [`link_deps`] order]`, and link's last one is the nosplit check.
+    pub fn plan(graph: &PackageGraph, roots: &[usize], link: bool, nosplit: bool) -> ActionGraph {
         let mut g = ActionGraph::default();
         // Every package the roots need, in graph order (dependencies first).
         let mut needed = vec![false; graph.packages.len()];
@@ -88,18 +97,29 @@ impl ActionGraph {
                 g.add_package(graph, pkg);
             }
         }
-        if link {
-            for &r in roots {
-                if graph.packages[r].is_main() {
-                    let mut deps = vec![g.archive[&r]];
-                    deps.extend(link_deps(graph, r).into_iter().map(|d| g.archive[&d]));
-                    let id = g.push(Action {
-                        kind: ActionKind::Link,
-                        pkg: r,
-                        deps,
-                    });
-                    g.links.push(id);
-                }
+        for &r in roots {
+            if !graph.packages[r].is_main() {
+                continue;
+            }
+            let mut deps = vec![g.archive[&r]];
+            deps.extend(link_deps(graph, r).into_iter().map(|d| g.archive[&d]));
+            let mut link_deps = deps.clone();
+            if nosplit {
+                let id = g.push(Action {
+                    kind: ActionKind::Nosplit,
+                    pkg: r,
+                    deps,
+                });
+                g.nosplits.push(id);
+                link_deps.push(id);
+            }
+            if link {
+                let id = g.push(Action {
+                    kind: ActionKind::Link,
+                    pkg: r,
+                    deps: link_deps,
+                });
+                g.links.push(id);
             }
         }
         g

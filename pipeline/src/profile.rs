@@ -88,6 +88,8 @@ pub struct Profile {
     pub symabis: SymabisMode,
     /// Per-package flag rules, applied in order after the profile's flags.
     pub package_rules: Vec<PackageRule>,
+    /// Fail NOSPLIT chains that come within this many bytes of the limit.
+    pub nosplit_headroom: u32,
 }
 
 impl Default for Profile {
@@ -101,6 +103,7 @@ impl Default for Profile {
             trimpath: false,
             symabis: SymabisMode::default(),
             package_rules: vec![],
+            nosplit_headroom: 0,
         }
     }
 }

@@ -133,6 +133,15 @@ pub enum Step {
         /// `(member name, object)` in order.
         objects: Vec<(String, ContentDigest)>,
     },
+    /// The nosplit stack check over a link set, in-process.
+    Nosplit {
+        /// The main package's archive.
+        main: ContentDigest,
+        /// `(import path, archive)` of the rest of the link set.
+        libs: Vec<(String, ContentDigest)>,
+        /// GOOS, GOARCH and the headroom.
+        options: goobj::StackCheckOptions,
+    },
     /// Scan assembly for symabis in-process.
     NativeSymabis {
         /// The scanner's options.
@@ -432,6 +441,34 @@ impl<'a> BuildContext<'a> {
                 })
             }
             ActionKind::Link => self.prepare_link(action, identity, &out),
+            ActionKind::Nosplit => {
+                let (main, libs) = self.link_set(action, &out)?;
+                let mut k = KeyInputs::default();
+                k.add("step", format!("nosplit (goobj {})", env!("CARGO_PKG_VERSION")));
+                k.add("main", main.to_hex());
+                for (path, d) in &libs {
+                    k.add(format!("archive {path}"), d.to_hex());
+                }
+                let options = goobj::StackCheckOptions {
+                    goarch: self.tc.goarch().to_string(),
+                    goos: self.tc.goos().to_string(),
+                    race: false,
+                    headroom: self.profile.nosplit_headroom,
+                    entry: String::new(),
+                };
+                k.add("options", format!("{options:?}"));
+                Ok(Prepared {
+                    identity,
+                    inputs: k,
+                    step: Step::Nosplit {
+                        main,
+                        libs,
+                        options,
+                    },
+                    work_files: vec![],
+                    outputs: vec!["report.json".into()],
+                })
+            }
         }
     }
 
@@ -652,6 +689,24 @@ impl<'a> BuildContext<'a> {
         })
     }
 
+    /// The archives of a main package's link set: its own, and per link
+    /// dependency (import path, archive).
+    fn link_set<'o>(
+        &self,
+        action: &Action,
+        out: &dyn Fn(ActionId) -> Result<&'o ActionOutput>,
+    ) -> Result<(ContentDigest, Vec<(String, ContentDigest)>)> {
+        let main = out(action.deps[0])?.get("_pkg_.a")?;
+        let mut libs = Vec::new();
+        for (dep_pkg, dep) in link_deps(self.graph, action.pkg).iter().zip(&action.deps[1..]) {
+            libs.push((
+                self.graph.packages[*dep_pkg].import_path.clone(),
+                out(*dep)?.get("_pkg_.a")?,
+            ));
+        }
+        Ok((main, libs))
+    }
+
     fn prepare_link<'o>(
         &self,
         action: &Action,
@@ -661,15 +716,10 @@ impl<'a> BuildContext<'a> {
         let p = self.pkg(action);
         let tc = self.tc;
         let mut k = self.common_key(Some(Tool::Link), p);
-        let main_archive = out(action.deps[0])?.get("_pkg_.a")?;
+        let (main_archive, libs) = self.link_set(action, out)?;
         let mut cfg = String::new();
         let mut members = vec![(p.import_path.clone(), main_archive)];
-        for (dep_pkg, dep) in link_deps(self.graph, action.pkg).iter().zip(&action.deps[1..]) {
-            members.push((
-                self.graph.packages[*dep_pkg].import_path.clone(),
-                out(*dep)?.get("_pkg_.a")?,
-            ));
-        }
+        members.extend(libs);
         for (path, d) in &members {
             cfg.push_str(&format!(
                 "packagefile {path}={}\n",
