@@ -17,6 +17,7 @@
 //! macro expansion size).
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod arch;
 mod experiment;
