@@ -35,27 +35,27 @@ fn go(args: &[&str], env: &[(&str, &str)]) -> String {
     String::from_utf8(out.stdout).expect("go output is UTF-8")
 }
 
-/// The packages with `.s` files `go list` selects for the target.
+/// The packages with `.s` files `go list -json` selects for the target.
 fn asm_packages(goos: &str, goarch: &str) -> Vec<Pkg> {
     let env = [("GOOS", goos), ("GOARCH", goarch), ("CGO_ENABLED", "0")];
-    let text = go(
-        &[
-            "list",
-            "-e",
-            "-f",
-            "{{.ImportPath}}\t{{.Dir}}\t{{join .SFiles \" \"}}",
-            "std",
-        ],
-        &env,
-    );
-    text.lines()
-        .filter_map(|l| {
-            let mut f = l.split('\t');
-            let (ip, dir, s) = (f.next()?, f.next()?, f.next()?);
-            (!s.is_empty()).then(|| Pkg {
-                import_path: ip.to_string(),
-                dir: PathBuf::from(dir),
-                s_files: s.split(' ').map(|f| format!("./{f}")).collect(),
+    let text = go(&["list", "-e", "-json", "std"], &env);
+    serde_json::Deserializer::from_str(&text)
+        .into_iter::<serde_json::Value>()
+        .map(|v| v.expect("go list -json output parses"))
+        .filter_map(|v| {
+            let s_files: Vec<String> = v
+                .get("SFiles")?
+                .as_array()?
+                .iter()
+                .filter_map(|f| Some(format!("./{}", f.as_str()?)))
+                .collect();
+            if s_files.is_empty() {
+                return None;
+            }
+            Some(Pkg {
+                import_path: v.get("ImportPath")?.as_str()?.to_string(),
+                dir: PathBuf::from(v.get("Dir")?.as_str()?),
+                s_files,
             })
         })
         .collect()
