@@ -369,6 +369,10 @@ impl<'a> BuildContext<'a> {
             args.push(d.clone());
         }
         args.extend(self.package_flags(action.pkg, FlagKind::Asm));
+        // Go 1.27+ marks standard-library assembly (linkname checks read it).
+        if p.standard && self.tc.version >= (GoVersion { major: 1, minor: 27, patch: 0 }) {
+            args.push("-std".into());
+        }
         for d in &defines[2..] {
             args.push("-D".into());
             args.push(d.clone());
