@@ -381,3 +381,37 @@ fn verbose_commands_can_be_rerun_and_clean_removes_everything() {
     ok(&out);
     assert_eq!(finished(&events(&out))["cached"], 0);
 }
+
+#[test]
+fn third_party_modules_with_assembly_behave_like_go_build() {
+    // Modules fetched through the Go module proxy: xxhash (amd64/arm64
+    // assembly), BLAKE3 (amd64 assembly), x/sys/cpu.
+    let (_tmp, dir) = fixture("thirdparty");
+    let t = target_arg();
+    for goarch in ["amd64", "arm64"] {
+        let ours = dir.join(format!("tp-ours-{goarch}"));
+        let theirs = dir.join(format!("tp-go-{goarch}"));
+        ok(&gobuild(
+            &dir,
+            &["build", "-q", "--goarch", goarch, "--target-dir", &t, "-o", ours.to_str().unwrap(), "."],
+        ));
+        ok(&go(&dir, &["build", "-o", theirs.to_str().unwrap(), "."], &[("GOARCH", goarch)]));
+        let run = |p: &Path| {
+            if goarch == "amd64" {
+                run_program(&mut Command::new(p))
+            } else {
+                run_program(Command::new("qemu-aarch64").arg(p))
+            }
+        };
+        let a = run(&ours);
+        assert_eq!(a, run(&theirs), "{goarch}");
+        assert!(a.contains("xxhash: d127a7818d57b4c8"), "{a}");
+        let m = ok(&go(&dir, &["version", "-m", ours.to_str().unwrap()], &[]));
+        let g = ok(&go(&dir, &["version", "-m", theirs.to_str().unwrap()], &[]));
+        let deps = |s: &str| -> Vec<String> {
+            s.lines().filter(|l| l.trim_start().starts_with("dep")).map(str::to_string).collect()
+        };
+        assert_eq!(deps(&m), deps(&g));
+        assert_eq!(deps(&m).len(), 4, "{m}");
+    }
+}
