@@ -10,9 +10,16 @@ fn check_program(name: &str, dir: &Path, pkg: &str, goarch: &str) {
 }
 
 fn check_program_env(name: &str, dir: &Path, pkg: &str, goarch: &str, env: &[(&str, &str)]) {
+    check_program_args(name, dir, &[pkg], goarch, env);
+}
+
+/// Returns the sorted edge lines (ours == linker's).
+fn check_program_args(name: &str, dir: &Path, args: &[&str], goarch: &str, env: &[(&str, &str)]) -> Vec<String> {
     let out = tempfile::tempdir().expect("tempdir");
     let bin = out.path().join(name);
-    let b = go_build_env(dir, goarch, &["-ldflags=-debugnosplit", "-o", bin.to_str().expect("utf8"), pkg], env);
+    let mut all = vec!["-ldflags=-debugnosplit", "-o", bin.to_str().expect("utf8")];
+    all.extend_from_slice(args);
+    let b = go_build_env(dir, goarch, &all, env);
     assert!(b.ok, "go build failed:\n{}", b.stderr);
     assert_eq!(b.links.len(), 1, "expected one link step in:\n{}", b.stderr);
     let linker = b.nosplit_lines();
@@ -26,6 +33,7 @@ fn check_program_env(name: &str, dir: &Path, pkg: &str, goarch: &str, env: &[(&s
     assert!(ours == linker, "{name}/{goarch}: edge sets differ\n{}", set_diff(&linker, &ours));
     eprintln!("{name}/{goarch}: {} edges identical", ours.len());
     let _ = std::fs::remove_dir_all(&b.work);
+    ours
 }
 
 fn demo_dir() -> tempfile::TempDir {
@@ -88,4 +96,32 @@ fn nethttp_arm64() {
 fn nethttp_cgo_amd64() {
     let d = nethttp_dir();
     check_program_env("nethttp-cgo", d.path(), ".", "amd64", &[("CGO_ENABLED", "1")]);
+}
+
+/// DUPOK resolution: a `//go:nosplit` generic instantiated in two packages, one compiled
+/// with `-N -l` (bigger frame). The linker keeps the first one loaded unless a later one
+/// is larger (`loader.addSym`), so the unoptimized copy wins whichever package loads first.
+#[test]
+fn dupok_generic_amd64() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let files: std::collections::HashMap<String, String> = [
+        ("go.mod", "module example.com/dup\n\ngo 1.26\n"),
+        ("g/g.go", "package g\n\n//go:nosplit\n//go:noinline\nfunc Sum[T int | int64 | float64](xs []T) T {\n\tvar s T\n\tfor _, x := range xs {\n\t\ts += x * x\n\t}\n\treturn s\n}\n"),
+        ("a/a.go", "package a\n\nimport \"example.com/dup/g\"\n\nfunc A(xs []int) int { return g.Sum(xs) + len(xs) }\n"),
+        ("b/b.go", "package b\n\nimport \"example.com/dup/g\"\n\nfunc B(xs []int) int { return g.Sum(xs) * 2 }\n"),
+        ("cmd/m/main.go", "package main\n\nimport (\n\t\"example.com/dup/a\"\n\t\"example.com/dup/b\"\n)\n\nfunc main() { println(a.A(nil) + b.B(nil)) }\n"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    write_files(d.path(), &files);
+    let sum = "nosplit: example.com/dup/g.Sum[go.shape.int]<1> +72".to_string();
+    // a is loaded before b (main imports a first).
+    for flags in ["-gcflags=example.com/dup/b=-N -l", "-gcflags=example.com/dup/a=-N -l"] {
+        let edges = check_program_args("dup", d.path(), &[flags, "./cmd/m"], "amd64", &[]);
+        assert!(edges.contains(&sum), "{flags}: the unoptimized Sum should win");
+    }
+    // Without -N the instantiation is a frameless leaf: no edge at all.
+    let edges = check_program_args("dup", d.path(), &["./cmd/m"], "amd64", &[]);
+    assert!(!edges.iter().any(|e| e.contains("g.Sum[")), "{edges:?}");
 }
