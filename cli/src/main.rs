@@ -5,6 +5,7 @@
 //! Exit codes: 0 ok, 101 build or check failed, 102 workspace/config could
 //! not be loaded, 1 anything unexpected.
 
+mod abi;
 mod nosplit;
 mod report;
 mod settings;
@@ -51,6 +52,19 @@ enum Command {
     /// margin (--top N), every edge as -ldflags=-debugnosplit prints it
     /// (--edges), or JSON (--json). The profile's nosplit.headroom applies.
     Nosplit(nosplit::NosplitArgs),
+    /// Report assembly, ABI wrappers and calls crossing an ABI boundary.
+    ///
+    /// Builds and links the requested main packages, then per package: what
+    /// its assembly defines and references (symabis), the wrappers the
+    /// compiler generated in each direction (ABIInternal→ABI0 for Go
+    /// declarations implemented in assembly, ABI0→ABIInternal for Go
+    /// functions that assembly calls or that are linknamed) with their
+    /// frames, and the direct calls that cross an ABI boundary; totals per
+    /// package and program; then the program's symbol table checks and its
+    /// wrapper sizes. ABI lints are printed with file:line (levels:
+    /// lints.abi in the profile). The standard library is summarized unless
+    /// --all; --json prints one JSON document.
+    Abi(abi::AbiArgs),
     /// List the profiles and their effective settings.
     ///
     /// Profiles come from the built-in default config, the shipped
@@ -199,6 +213,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Nosplit(args) => {
             let sink = reporter(&args.build.common);
             nosplit::run(&args, sink.as_ref())
+        }
+        Command::Abi(args) => {
+            let sink = reporter(&args.build.common);
+            abi::run(&args, sink.as_ref())
         }
         Command::Watch(args) => watch::run(args),
         Command::Symabis(args) => match symabis::run(&args) {

@@ -348,7 +348,10 @@ fn build_loaded(
             });
         }
     }
-    let success = summary.success();
+    // The last step: ABI lints (also after a failed link, to explain it)
+    // and the checks of the programs written.
+    let checked = crate::abi::after_build(req, em, &session, &actions, &summary, &cache, &artifacts);
+    let success = summary.success() && checked.is_ok();
     em.emit(EventKind::BuildFinished {
         success,
         duration: em.elapsed().as_secs_f64(),
@@ -361,6 +364,7 @@ fn build_loaded(
             failed: summary.failed,
         });
     }
+    checked?;
     Ok(BuildOutcome {
         session,
         actions,

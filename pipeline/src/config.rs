@@ -60,6 +60,7 @@ pub const PROFILE_KEYS: &[&str] = &[
     "trimpath",
     "symabis",
     "nosplit",
+    "lints",
 ];
 const TOP_KEYS: &[&str] = &["go", "modules", "profile", "target", "package"];
 const TARGET_KEYS: &[&str] = &["package", "name", "profile", "experiments"];
@@ -602,6 +603,32 @@ fn merge_profile(
                 }
                 continue;
             }
+            "lints" => {
+                let lt = item.as_table_like().ok_or_else(|| {
+                    config_error(&origin, format!("`{full}` must be a table (lints.abi = \"warn\")"))
+                })?;
+                for (lk, lv) in lt.iter() {
+                    let lorigin = src.location(
+                        lt.get_key_value(lk).and_then(|(k, _)| k.span()).or_else(|| lv.span()),
+                    );
+                    if !crate::abi::LINT_KEYS.contains(&lk) {
+                        return Err(unknown_key(&lorigin, lk, &format!("[profile.{name}.lints]"), crate::abi::LINT_KEYS));
+                    }
+                    let v = expect_str(src, lv, &format!("profile.{name}.lints.{lk}"))?;
+                    // Checked here, where the value's position is known.
+                    crate::abi::LintLevels::default()
+                        .set(lk, &v)
+                        .map_err(|m| config_error(&item_origin(src, lv), m))?;
+                    def.values.insert(
+                        format!("lints.{lk}"),
+                        Setting {
+                            value: ConfigValue::Str(v),
+                            origin: lorigin,
+                        },
+                    );
+                }
+                continue;
+            }
             other => {
                 return Err(unknown_key(&origin, other, &format!("[profile.{name}]"), PROFILE_KEYS));
             }
@@ -775,6 +802,9 @@ impl ResolvedProfile {
                     .map_err(|_| err(format!("nosplit.headroom {n} is out of range")))?;
                 self.profile.nosplit_headroom = self.nosplit_headroom;
             }
+            (k, ConfigValue::Str(v)) if k.starts_with("lints.") => {
+                self.profile.lints.set(&k["lints.".len()..], v).map_err(err)?
+            }
             (k, ConfigValue::Str(v)) if LEVEL_KEYS.iter().any(|(l, _)| *l == k) => {
                 let env = LEVEL_KEYS.iter().find(|(l, _)| *l == k).map(|(_, e)| *e).unwrap_or_default();
                 if v.is_empty() {
@@ -824,10 +854,11 @@ mod tests {
         assert_eq!(s.experiments, "noregabi");
         // The default config documents every profile key.
         let d = cfg.resolve("default").unwrap();
-        for k in PROFILE_KEYS.iter().filter(|k| **k != "inherits" && **k != "nosplit") {
+        for k in PROFILE_KEYS.iter().filter(|k| !["inherits", "nosplit", "lints"].contains(*k)) {
             assert!(d.values.contains_key(*k), "default config lacks `{k}`");
         }
         assert!(d.values.contains_key("nosplit.headroom"));
+        assert!(d.values.contains_key("lints.abi"));
     }
 
     #[test]

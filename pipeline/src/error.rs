@@ -53,6 +53,12 @@ pub enum Error {
         /// How many actions failed.
         failed: usize,
     },
+    /// A check of the build's outputs failed (ABI lints denied, ELF checks).
+    #[error("{message}")]
+    Check {
+        /// What failed, worded for the user.
+        message: String,
+    },
     /// Bad configuration or workspace.
     #[error("{0}")]
     Config(String),
@@ -82,7 +88,8 @@ impl Error {
             Error::Packages { .. }
             | Error::NoPackages { .. }
             | Error::Cgo { .. }
-            | Error::BuildFailed { .. } => ExitCode::BuildFailed,
+            | Error::BuildFailed { .. }
+            | Error::Check { .. } => ExitCode::BuildFailed,
             Error::Toolchain { .. } | Error::Config(_) => ExitCode::Config,
             Error::Tool { .. } | Error::Io { .. } => ExitCode::Internal,
         }

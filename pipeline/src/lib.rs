@@ -19,10 +19,13 @@
 //!   trimpath, symabis mode, per-package rules).
 //! - [`build`] ties it together: lock, load, plan, execute, install.
 //! - [`modinfo`] renders the build info that `go version -m` reads back.
+//! - [`abi`] reports assembly, ABI wrappers and cross-ABI calls, lints
+//!   ABI mistakes, and checks the linked program's symbol table.
 //!
 //! Reporters (progress bar, JSON lines) live in the CLI and only consume events.
 #![warn(missing_docs)]
 
+pub mod abi;
 pub mod build;
 pub mod cache;
 pub mod config;

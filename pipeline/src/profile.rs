@@ -90,6 +90,8 @@ pub struct Profile {
     pub package_rules: Vec<PackageRule>,
     /// Fail NOSPLIT chains that come within this many bytes of the limit.
     pub nosplit_headroom: u32,
+    /// Levels of the ABI lints (`lints.abi`, `lints.<name>`).
+    pub lints: crate::abi::LintLevels,
 }
 
 impl Default for Profile {
@@ -104,6 +106,7 @@ impl Default for Profile {
             symabis: SymabisMode::default(),
             package_rules: vec![],
             nosplit_headroom: 0,
+            lints: crate::abi::LintLevels::default(),
         }
     }
 }
