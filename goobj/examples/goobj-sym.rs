@@ -23,7 +23,18 @@ fn main() {
                 set.is_nosplit(s)
             );
             for (r, t) in set.relocs_of(s) {
-                println!("    reloc off={} type={} add={} ref={:?} -> {}", r.off, set.reloc_table().name(r.typ), r.add, r.sym, if t == 0 { "0".to_string() } else { set.display(t) });
+                println!(
+                    "    reloc off={} type={} add={} ref={:?} -> {}",
+                    r.off,
+                    set.reloc_table().name(r.typ),
+                    r.add,
+                    r.sym,
+                    if t == 0 {
+                        "0".to_string()
+                    } else {
+                        set.display(t)
+                    }
+                );
             }
         }
     }

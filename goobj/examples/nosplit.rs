@@ -69,8 +69,19 @@ fn main() {
             report.functions
         );
         if let Ok(st) = std::fs::read_to_string("/proc/self/status") {
-            let f: Vec<&str> = st.lines().filter(|l| l.starts_with("VmHWM") || l.starts_with("RssAnon") || l.starts_with("RssFile")).collect();
-            eprintln!("{}", f.join(", ").split_whitespace().collect::<Vec<_>>().join(" "));
+            let f: Vec<&str> = st
+                .lines()
+                .filter(|l| {
+                    l.starts_with("VmHWM") || l.starts_with("RssAnon") || l.starts_with("RssFile")
+                })
+                .collect();
+            eprintln!(
+                "{}",
+                f.join(", ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
         }
     }
     std::process::exit(if report.ok() { 0 } else { 1 });

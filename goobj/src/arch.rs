@@ -13,21 +13,119 @@ pub struct Arch {
 }
 
 const ARCHS: &[Arch] = &[
-    Arch { name: "386", ptr_size: 4, reg_size: 4, min_lc: 1, has_lr: false, big_endian: false },
-    Arch { name: "amd64", ptr_size: 8, reg_size: 8, min_lc: 1, has_lr: false, big_endian: false },
-    Arch { name: "arm", ptr_size: 4, reg_size: 4, min_lc: 4, has_lr: true, big_endian: false },
-    Arch { name: "arm64", ptr_size: 8, reg_size: 8, min_lc: 4, has_lr: true, big_endian: false },
-    Arch { name: "loong64", ptr_size: 8, reg_size: 8, min_lc: 4, has_lr: true, big_endian: false },
-    Arch { name: "mips", ptr_size: 4, reg_size: 4, min_lc: 4, has_lr: true, big_endian: true },
-    Arch { name: "mipsle", ptr_size: 4, reg_size: 4, min_lc: 4, has_lr: true, big_endian: false },
-    Arch { name: "mips64", ptr_size: 8, reg_size: 8, min_lc: 4, has_lr: true, big_endian: true },
-    Arch { name: "mips64le", ptr_size: 8, reg_size: 8, min_lc: 4, has_lr: true, big_endian: false },
-    Arch { name: "ppc64", ptr_size: 8, reg_size: 8, min_lc: 4, has_lr: true, big_endian: true },
-    Arch { name: "ppc64le", ptr_size: 8, reg_size: 8, min_lc: 4, has_lr: true, big_endian: false },
+    Arch {
+        name: "386",
+        ptr_size: 4,
+        reg_size: 4,
+        min_lc: 1,
+        has_lr: false,
+        big_endian: false,
+    },
+    Arch {
+        name: "amd64",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 1,
+        has_lr: false,
+        big_endian: false,
+    },
+    Arch {
+        name: "arm",
+        ptr_size: 4,
+        reg_size: 4,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: false,
+    },
+    Arch {
+        name: "arm64",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: false,
+    },
+    Arch {
+        name: "loong64",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: false,
+    },
+    Arch {
+        name: "mips",
+        ptr_size: 4,
+        reg_size: 4,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: true,
+    },
+    Arch {
+        name: "mipsle",
+        ptr_size: 4,
+        reg_size: 4,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: false,
+    },
+    Arch {
+        name: "mips64",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: true,
+    },
+    Arch {
+        name: "mips64le",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: false,
+    },
+    Arch {
+        name: "ppc64",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: true,
+    },
+    Arch {
+        name: "ppc64le",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 4,
+        has_lr: true,
+        big_endian: false,
+    },
     // riscv64: MinLC is 2 since compressed instructions (Go 1.26 arch.go); 4 before.
-    Arch { name: "riscv64", ptr_size: 8, reg_size: 8, min_lc: 2, has_lr: true, big_endian: false },
-    Arch { name: "s390x", ptr_size: 8, reg_size: 8, min_lc: 2, has_lr: true, big_endian: true },
-    Arch { name: "wasm", ptr_size: 8, reg_size: 8, min_lc: 1, has_lr: false, big_endian: false },
+    Arch {
+        name: "riscv64",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 2,
+        has_lr: true,
+        big_endian: false,
+    },
+    Arch {
+        name: "s390x",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 2,
+        has_lr: true,
+        big_endian: true,
+    },
+    Arch {
+        name: "wasm",
+        ptr_size: 8,
+        reg_size: 8,
+        min_lc: 1,
+        has_lr: false,
+        big_endian: false,
+    },
 ];
 
 impl Arch {
@@ -61,7 +159,11 @@ impl Arch {
 
     /// Bytes a CALL pushes: the register size on non-LR machines, 0 on LR machines.
     pub fn call_size(&self) -> i32 {
-        if self.has_lr { 0 } else { self.reg_size as i32 }
+        if self.has_lr {
+            0
+        } else {
+            self.reg_size as i32
+        }
     }
 }
 
@@ -73,13 +175,22 @@ mod tests {
     fn limits_match_the_linker() {
         // stackcheck.go: StackNosplit(race) - callSize, arm64 another -8.
         let amd64 = Arch::lookup("amd64", 26).expect("amd64");
-        assert_eq!((amd64.call_size(), amd64.nosplit_limit("linux", false)), (8, 792));
+        assert_eq!(
+            (amd64.call_size(), amd64.nosplit_limit("linux", false)),
+            (8, 792)
+        );
         assert_eq!(amd64.nosplit_limit("linux", true), 1592);
         assert_eq!(amd64.nosplit_limit("openbsd", false), 1592);
         let arm64 = Arch::lookup("arm64", 26).expect("arm64");
-        assert_eq!((arm64.call_size(), arm64.nosplit_limit("linux", false)), (0, 792));
+        assert_eq!(
+            (arm64.call_size(), arm64.nosplit_limit("linux", false)),
+            (0, 792)
+        );
         let riscv = Arch::lookup("riscv64", 26).expect("riscv64");
-        assert_eq!((riscv.min_lc, riscv.nosplit_limit("linux", false)), (2, 800));
+        assert_eq!(
+            (riscv.min_lc, riscv.nosplit_limit("linux", false)),
+            (2, 800)
+        );
         assert_eq!(Arch::lookup("riscv64", 25).map(|a| a.min_lc), Some(4));
         assert!(Arch::lookup("vax", 26).is_none());
     }

@@ -67,7 +67,9 @@ impl Pass<'_> {
     }
 
     fn uint(&self, p: &[u8], off: usize, size: usize) -> u64 {
-        let Some(b) = p.get(off..off + size) else { return 0 };
+        let Some(b) = p.get(off..off + size) else {
+            return 0;
+        };
         let mut v = 0u64;
         if self.be() {
             for &x in b {
@@ -86,12 +88,16 @@ impl Pass<'_> {
     }
 
     fn ptr(&self) -> usize {
-        crate::arch::Arch::lookup(&self.ls.goarch, self.ls.go_minor).map_or(8, |a| a.ptr_size as usize)
+        crate::arch::Arch::lookup(&self.ls.goarch, self.ls.go_minor)
+            .map_or(8, |a| a.ptr_size as usize)
     }
 
     /// `decodeRelocSym`: target of the relocation at offset `off` of `s`.
     fn reloc_sym(&self, relocs: &[(crate::reader::Reloc, SymId)], off: i32) -> SymId {
-        relocs.iter().find(|(r, _)| r.off == off).map_or(0, |&(_, t)| t)
+        relocs
+            .iter()
+            .find(|(r, _)| r.off == off)
+            .map_or(0, |&(_, t)| t)
     }
 
     /// `decodetypeName`: the name at a `reflect.name` pointed to from offset `off`.
@@ -101,8 +107,12 @@ impl Pass<'_> {
             return String::new();
         }
         let data = self.ls.data(r);
-        let Some(rest) = data.get(1..) else { return String::new() };
-        let Some((n, k)) = crate::pcvalue::uvarint(rest) else { return String::new() };
+        let Some(rest) = data.get(1..) else {
+            return String::new();
+        };
+        let Some((n, k)) = crate::pcvalue::uvarint(rest) else {
+            return String::new();
+        };
         let start = 1 + k;
         data.get(start..start.saturating_add(n as usize))
             .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -114,7 +124,11 @@ impl Pass<'_> {
     }
 
     /// `decodetypeMethods`: (name, func type) of each method of type symbol `s`.
-    fn type_methods(&self, s: SymId, relocs: &[(crate::reader::Reloc, SymId)]) -> Vec<(String, SymId)> {
+    fn type_methods(
+        &self,
+        s: SymId,
+        relocs: &[(crate::reader::Reloc, SymId)],
+    ) -> Vec<(String, SymId)> {
         let p = self.ls.data(s);
         let ps = self.ptr();
         // abi.TFlagOff / TFlagUncommon
@@ -136,7 +150,10 @@ impl Pass<'_> {
         let mut off = off + moff;
         let mut v = Vec::with_capacity(mcount);
         for _ in 0..mcount {
-            v.push((self.type_name(relocs, off), self.reloc_sym(relocs, off as i32 + 4)));
+            v.push((
+                self.type_name(relocs, off),
+                self.reloc_sym(relocs, off as i32 + 4),
+            ));
             off += 16;
         }
         v
@@ -240,7 +257,12 @@ impl Pass<'_> {
                 let sigs = self.type_methods(s, &relocs);
                 for (k, (name, typ)) in sigs.into_iter().enumerate() {
                     if let Some(&r) = methods.get(k) {
-                        self.markable.push(MethodRef { name, typ, src: s, r });
+                        self.markable.push(MethodRef {
+                            name,
+                            typ,
+                            src: s,
+                            r,
+                        });
                     }
                 }
             }
@@ -340,7 +362,9 @@ pub fn deadcode(ls: &LinkSet, entry: &str, mode: crate::linkset::LinkMode) -> Re
     // ctxt.dynexp: cgo exports the host side may call (go.go setCgoAttr).
     let mut seen = HashSet::new();
     for e in &ls.cgo_exports {
-        if e.dynamic == (mode == crate::linkset::LinkMode::Internal) && seen.insert((e.local.as_str(), e.ver, e.dynamic)) {
+        if e.dynamic == (mode == crate::linkset::LinkMode::Internal)
+            && seen.insert((e.local.as_str(), e.ver, e.dynamic))
+        {
             d.mark(ls.lookup(&e.local, e.ver));
         }
     }
@@ -436,5 +460,9 @@ pub fn deadcode(ls: &LinkSet, entry: &str, mode: crate::linkset::LinkMode) -> Re
             }
         }
     }
-    Reachability { reachable: d.reachable, textp, reloc_override }
+    Reachability {
+        reachable: d.reachable,
+        textp,
+        reloc_override,
+    }
 }

@@ -40,11 +40,19 @@ impl fmt::Display for ObjErrorKind {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{location}: malformed archive: {msg}")]
     Archive { location: String, msg: String },
     #[error("{location} @{offset:#x}: {kind}")]
-    Object { location: String, offset: u64, kind: ObjErrorKind },
+    Object {
+        location: String,
+        offset: u64,
+        kind: ObjErrorKind,
+    },
     #[error("link set: {0}")]
     LinkSet(String),
 }
@@ -60,9 +68,15 @@ pub struct RawErr {
 pub type RawResult<T> = std::result::Result<T, RawErr>;
 
 pub(crate) fn trunc(offset: u64, what: &'static str) -> RawErr {
-    RawErr { offset, kind: ObjErrorKind::Truncated { what } }
+    RawErr {
+        offset,
+        kind: ObjErrorKind::Truncated { what },
+    }
 }
 
 pub(crate) fn malformed(offset: u64, what: impl Into<String>) -> RawErr {
-    RawErr { offset, kind: ObjErrorKind::Malformed { what: what.into() } }
+    RawErr {
+        offset,
+        kind: ObjErrorKind::Malformed { what: what.into() },
+    }
 }

@@ -37,7 +37,8 @@ pub mod stackcheck;
 
 pub use error::{Error, ObjErrorKind, RawErr};
 pub use linkset::{
-    load_link_set, load_link_set_from_importcfg, parse_importcfg, CgoExport, LinkMode, LinkSet, Library, SymId,
+    load_link_set, load_link_set_from_importcfg, parse_importcfg, CgoExport, Library, LinkMode,
+    LinkSet, SymId,
 };
 pub use reader::{parse_archive_objects, Archive, GoObject};
 pub use stackcheck::{stack_check, Chain, Edge, Frame, StackCheckOptions, StackReport, Violation};

@@ -264,7 +264,10 @@ impl LinkSet {
             return 0;
         }
         let name = String::from_utf8_lossy(name).into_owned();
-        self.by_name_overflow.get(&(name, ver)).copied().unwrap_or(0)
+        self.by_name_overflow
+            .get(&(name, ver))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Name bytes of a symbol (no UTF-8 check).
@@ -280,7 +283,8 @@ impl LinkSet {
         let k = name_key(name, ver);
         match self.by_name.get(&k) {
             Some(&old) if !(self.name_bytes(old) == name && self.version(old) == ver) => {
-                self.by_name_overflow.insert((String::from_utf8_lossy(name).into_owned(), ver), s);
+                self.by_name_overflow
+                    .insert((String::from_utf8_lossy(name).into_owned(), ver), s);
             }
             _ => {
                 self.by_name.insert(k, s);
@@ -326,12 +330,18 @@ impl LinkSet {
             pkgidx::HASHED64 => local(idx + ob.ndef as u64),
             pkgidx::HASHED => local(idx + (ob.ndef + ob.nh64) as u64),
             pkgidx::NONE => local(idx + (ob.ndef + ob.nh64 + ob.nh) as u64),
-            pkgidx::BUILTIN => self.builtin_syms.get(r.sym_idx as usize).copied().unwrap_or(0),
+            pkgidx::BUILTIN => self
+                .builtin_syms
+                .get(r.sym_idx as usize)
+                .copied()
+                .unwrap_or(0),
             pkgidx::SELF => local(idx),
             p => match ob.pkg.get(p as usize) {
-                Some(&oo) if oo != EXT => {
-                    self.objs[oo as usize].syms.get(r.sym_idx as usize).copied().unwrap_or(0)
-                }
+                Some(&oo) if oo != EXT => self.objs[oo as usize]
+                    .syms
+                    .get(r.sym_idx as usize)
+                    .copied()
+                    .unwrap_or(0),
                 _ => 0,
             },
         }
@@ -339,7 +349,9 @@ impl LinkSet {
 
     /// Relocations of a defined symbol, with their targets resolved.
     pub(crate) fn relocs(&self, s: SymId) -> Vec<(Reloc, SymId)> {
-        let Some((o, li)) = self.def(s) else { return Vec::new() };
+        let Some((o, li)) = self.def(s) else {
+            return Vec::new();
+        };
         match self.view(o).relocs(li) {
             Ok(it) => it.map(|r| (r, self.resolve(o, r.sym))).collect(),
             Err(_) => Vec::new(),
@@ -348,7 +360,9 @@ impl LinkSet {
 
     /// Aux symbols (type, resolved target) of a defined symbol.
     pub(crate) fn auxs(&self, s: SymId) -> Vec<(u8, SymId)> {
-        let Some((o, li)) = self.def(s) else { return Vec::new() };
+        let Some((o, li)) = self.def(s) else {
+            return Vec::new();
+        };
         match self.view(o).auxs(li) {
             Ok(it) => it.map(|a| (a.typ, self.resolve(o, a.sym))).collect(),
             Err(_) => Vec::new(),
@@ -357,15 +371,21 @@ impl LinkSet {
 
     /// Content of a defined symbol.
     pub(crate) fn data(&self, s: SymId) -> &[u8] {
-        let Some((o, li)) = self.def(s) else { return &[] };
+        let Some((o, li)) = self.def(s) else {
+            return &[];
+        };
         let ob = &self.objs[o as usize];
         let bytes = &self.archives[ob.archive as usize].1[ob.start..ob.end];
-        GoObject::from_parts(bytes, ob.file_offset, &ob.header).data(li).unwrap_or(&[])
+        GoObject::from_parts(bytes, ob.file_offset, &ob.header)
+            .data(li)
+            .unwrap_or(&[])
     }
 
     /// Does the symbol have a FuncInfo aux (`ldr.FuncInfo(s).Valid()`)?
     pub(crate) fn has_func_info(&self, s: SymId) -> bool {
-        let Some((o, li)) = self.def(s) else { return false };
+        let Some((o, li)) = self.def(s) else {
+            return false;
+        };
         match self.view(o).auxs(li) {
             Ok(mut it) => it.any(|a| a.typ == crate::reader::aux::FUNC_INFO),
             Err(_) => false,
@@ -374,12 +394,16 @@ impl LinkSet {
 
     /// `Sym.Siz` of a defined symbol (0 for external ones).
     pub fn size(&self, s: SymId) -> u32 {
-        self.def(s).map(|(o, li)| self.view(o).sym_size(li)).unwrap_or(0)
+        self.def(s)
+            .map(|(o, li)| self.view(o).sym_size(li))
+            .unwrap_or(0)
     }
 
     /// All symbols with the given name, any version (for tools and tests).
     pub fn find_all(&self, name: &str) -> Vec<SymId> {
-        (1..self.syms.len() as u32).filter(|&s| self.name(s) == name).collect()
+        (1..self.syms.len() as u32)
+            .filter(|&s| self.name(s) == name)
+            .collect()
     }
 
     /// Relocation type names of this Go version.
@@ -389,7 +413,10 @@ impl LinkSet {
 }
 
 pub(crate) fn view_in<'a>(archives: &'a [(PathBuf, Bytes)], ob: &Obj) -> GoObject<'a> {
-    let data = archives[ob.archive as usize].1.get(ob.start..ob.end).unwrap_or(&[]);
+    let data = archives[ob.archive as usize]
+        .1
+        .get(ob.start..ob.end)
+        .unwrap_or(&[]);
     GoObject::from_parts(data, ob.file_offset, &ob.header)
 }
 
@@ -404,7 +431,10 @@ pub(crate) enum Bytes {
 
 impl Bytes {
     fn open(path: &Path) -> Result<Bytes, Error> {
-        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let f = std::fs::File::open(path).map_err(io)?;
         // SAFETY: the map is read-only and private to this process. Like cmd/link (which
         // also maps its inputs), we assume build outputs are not rewritten while we read
@@ -440,7 +470,10 @@ fn is_host_object(b: &[u8]) -> bool {
     magic == 0x7f45_4c46
         || magic & !1 == 0xfeed_face
         || magic & !0x0100_0000 == 0xcefa_edfe
-        || matches!(u16::from_be_bytes([b[0], b[1]]), 0x4c01 | 0x6486 | 0xc401 | 0x64aa)
+        || matches!(
+            u16::from_be_bytes([b[0], b[1]]),
+            0x4c01 | 0x6486 | 0xc401 | 0x64aa
+        )
         || (b[0] == 0x01 && (b[1] == 0xd7 || b[1] == 0xf7))
 }
 
@@ -456,7 +489,10 @@ pub fn parse_importcfg(text: &str) -> Vec<(String, PathBuf)> {
 
 /// Loads a link set from the main archive and an importcfg.link file (as `link -importcfg`).
 pub fn load_link_set_from_importcfg(main: &Path, importcfg: &Path) -> Result<LinkSet, Error> {
-    let text = std::fs::read_to_string(importcfg).map_err(|source| Error::Io { path: importcfg.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(importcfg).map_err(|source| Error::Io {
+        path: importcfg.to_path_buf(),
+        source,
+    })?;
     load_link_set(main, &parse_importcfg(&text))
 }
 
@@ -479,7 +515,11 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
             dynimport_fail: false,
         }],
         objs: Vec::new(),
-        syms: vec![GSym { obj: EXT, li: 0, ver: 0 }],
+        syms: vec![GSym {
+            obj: EXT,
+            li: 0,
+            ver: 0,
+        }],
         ext_names: vec![String::new()],
         by_name: IdMap::default(),
         by_name_overflow: HashMap::new(),
@@ -526,16 +566,22 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
                     ls.libs[i].host_objects.push(m.name.clone());
                     continue;
                 }
-                for d in crate::reader::cgo_directives(m.data).map_err(|e| Error::LinkSet(format!("{loc}: {e}")))? {
+                for d in crate::reader::cgo_directives(m.data)
+                    .map_err(|e| Error::LinkSet(format!("{loc}: {e}")))?
+                {
                     let kind = d.first().map(String::as_str);
-                    if !matches!(kind, Some("cgo_export_static" | "cgo_export_dynamic")) || !(2..=4).contains(&d.len()) {
+                    if !matches!(kind, Some("cgo_export_static" | "cgo_export_dynamic"))
+                        || !(2..=4).contains(&d.len())
+                    {
                         continue;
                     }
                     let ver = match d.get(3).map(String::as_str) {
                         None | Some("ABI0") => 0,
                         Some("ABIInternal") => 1,
                         Some(other) => {
-                            return Err(Error::LinkSet(format!("{loc}: bad ABI {other:?} in cgo_export directive")))
+                            return Err(Error::LinkSet(format!(
+                                "{loc}: bad ABI {other:?} in cgo_export directive"
+                            )))
                         }
                     };
                     ls.cgo_exports.push(CgoExport {
@@ -545,7 +591,8 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
                     });
                 }
                 let base = m.offset;
-                let obj = GoObject::parse_member(m.data, base).map_err(|e| locate(e, &loc, base))?;
+                let obj =
+                    GoObject::parse_member(m.data, base).map_err(|e| locate(e, &loc, base))?;
                 match &header_line {
                     None => header_line = Some(obj.header_line.to_string()),
                     Some(h) if h != obj.header_line => {
@@ -561,7 +608,9 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
                         "{loc}: unlinkable object (compiler requires -p flag)"
                     )));
                 }
-                let autolib = obj.autolib().map_err(|e| locate(e, &loc, obj.file_offset))?;
+                let autolib = obj
+                    .autolib()
+                    .map_err(|e| locate(e, &loc, obj.file_offset))?;
                 imports.extend(autolib.into_iter().map(|(p, _)| p.to_string()));
                 let start = obj.bytes().as_ptr() as usize - data.as_ptr() as usize;
                 let end = start + obj.bytes().len();
@@ -622,7 +671,9 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
             break;
         }
         runtime_added = true;
-        let Some(file) = files.get("runtime") else { break };
+        let Some(file) = files.get("runtime") else {
+            break;
+        };
         lib_by_pkg.insert("runtime".into(), ls.libs.len());
         ls.libs.push(Library {
             pkg: "runtime".into(),
@@ -636,17 +687,26 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
     }
 
     ls.archives = Arc::new(archives);
-    let header_line = header_line.ok_or_else(|| Error::LinkSet("no Go objects in the link set".into()))?;
+    let header_line =
+        header_line.ok_or_else(|| Error::LinkSet("no Go objects in the link set".into()))?;
     let mut parts = header_line.split(' ');
-    let (_, _, goos, goarch, ver) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next());
+    let (_, _, goos, goarch, ver) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    );
     ls.goos = goos.unwrap_or("").to_string();
     ls.goarch = goarch.unwrap_or("").to_string();
     ls.go_version = ver.unwrap_or("").to_string();
     ls.go_minor = parse_go_minor(&ls.go_version).unwrap_or(0);
-    let unsupported = || Error::LinkSet(format!(
-        "objects built by {} (header {header_line:?}); this reader supports go1.26",
-        ls.go_version
-    ));
+    let unsupported = || {
+        Error::LinkSet(format!(
+            "objects built by {} (header {header_line:?}); this reader supports go1.26",
+            ls.go_version
+        ))
+    };
     ls.relocs = RelocTable::for_go(ls.go_minor).ok_or_else(unsupported)?;
     let builtins = builtin::builtins(ls.go_minor).ok_or_else(unsupported)?;
     ls.builtin_syms = vec![0; builtins.len()];
@@ -656,7 +716,13 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
         .syms
         .iter()
         .enumerate()
-        .map(|(i, g)| if i == 0 || g.obj == EXT { (0, 0, 0) } else { view_in(&arcs, &ls.objs[g.obj as usize]).sym_flags(g.li) })
+        .map(|(i, g)| {
+            if i == 0 || g.obj == EXT {
+                (0, 0, 0)
+            } else {
+                view_in(&arcs, &ls.objs[g.obj as usize]).sym_flags(g.li)
+            }
+        })
         .collect();
     Ok(ls)
 }
@@ -671,11 +737,18 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
     }
     let arcs = Arc::clone(&ls.archives);
     let view = |ls: &LinkSet, o: usize| view_in(&arcs, &ls.objs[o]);
-    let builtin_idx: HashMap<(&[u8], u16), usize> =
-        builtins.iter().enumerate().map(|(i, &(n, a))| ((n.as_bytes(), a), i)).collect();
+    let builtin_idx: HashMap<(&[u8], u16), usize> = builtins
+        .iter()
+        .enumerate()
+        .map(|(i, &(n, a))| ((n.as_bytes(), a), i))
+        .collect();
     let err = |ls: &LinkSet, o: usize, e: crate::error::RawErr| {
         let ob = &ls.objs[o];
-        let loc = format!("{}({})", ls.archives[ob.archive as usize].0.display(), ob.member);
+        let loc = format!(
+            "{}({})",
+            ls.archives[ob.archive as usize].0.display(),
+            ob.member
+        );
         locate(e, &loc, ob.file_offset)
     };
 
@@ -683,7 +756,11 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
     for o in 0..nobj {
         let (ndef, version, is_runtime) = {
             let ob = &ls.objs[o];
-            (ob.ndef, ob.version, ls.libs[ob.lib as usize].pkg == "runtime")
+            (
+                ob.ndef,
+                ob.version,
+                ls.libs[ob.lib as usize].pkg == "runtime",
+            )
         };
         let v = view(ls, o);
         for li in 0..ndef {
@@ -691,7 +768,11 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
             let abi = v.sym_abi(li);
             let ver = abi_to_ver(abi, version);
             let gid = ls.syms.len() as SymId;
-            ls.syms.push(GSym { obj: o as u32, li, ver });
+            ls.syms.push(GSym {
+                obj: o as u32,
+                li,
+                ver,
+            });
             ls.objs[o].syms[li as usize] = gid;
             if !name.is_empty() && ver != version {
                 ls.insert_name(name, ver, gid);
@@ -709,7 +790,14 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
     for o in 0..nobj {
         let (ndef, nh64, nh, nnpd, version, is_runtime) = {
             let ob = &ls.objs[o];
-            (ob.ndef, ob.nh64, ob.nh, ob.nnpd, ob.version, ls.libs[ob.lib as usize].pkg == "runtime")
+            (
+                ob.ndef,
+                ob.nh64,
+                ob.nh,
+                ob.nnpd,
+                ob.version,
+                ls.libs[ob.lib as usize].pkg == "runtime",
+            )
         };
         let v = view(ls, o);
         for li in ndef..ndef + nh64 + nh {
@@ -727,11 +815,19 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
                 Some((old, oldsz)) if size <= oldsz => old,
                 Some((old, _)) => {
                     // Same content hash, larger size: the larger one wins (issue 47185).
-                    ls.syms[old as usize] = GSym { obj: o as u32, li, ver: 0 };
+                    ls.syms[old as usize] = GSym {
+                        obj: o as u32,
+                        li,
+                        ver: 0,
+                    };
                     old
                 }
                 None => {
-                    ls.syms.push(GSym { obj: o as u32, li, ver: 0 });
+                    ls.syms.push(GSym {
+                        obj: o as u32,
+                        li,
+                        ver: 0,
+                    });
                     ls.syms.len() as SymId - 1
                 }
             };
@@ -764,7 +860,8 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
         let mut m = HashMap::new();
         for (o, ob) in ls.objs.iter().enumerate() {
             // Object files name packages in their escaped form (objabi.PathToPrefix).
-            m.entry(path_to_prefix(&ls.libs[ob.lib as usize].pkg)).or_insert(o as u32);
+            m.entry(path_to_prefix(&ls.libs[ob.lib as usize].pkg))
+                .or_insert(o as u32);
         }
         m
     };
@@ -781,7 +878,11 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
             if gid == 0 {
                 let s = v.sym(li).map_err(|e| err(ls, o, e))?;
                 gid = ls.syms.len() as SymId;
-                ls.syms.push(GSym { obj: EXT, li: ls.ext_names.len() as u32, ver });
+                ls.syms.push(GSym {
+                    obj: EXT,
+                    li: ls.ext_names.len() as u32,
+                    ver,
+                });
                 ls.ext_names.push(s.name.to_string());
                 ls.used_in_iface.push(false);
                 ls.insert_name(s.name.as_bytes(), ver, gid);
@@ -912,8 +1013,14 @@ mod tests {
 
     #[test]
     fn path_to_prefix_escapes_like_objabi() {
-        assert_eq!(path_to_prefix("crypto/internal/entropy/v1.0.0"), "crypto/internal/entropy/v1%2e0%2e0");
-        assert_eq!(path_to_prefix("example.com/demo/sum"), "example.com/demo/sum");
+        assert_eq!(
+            path_to_prefix("crypto/internal/entropy/v1.0.0"),
+            "crypto/internal/entropy/v1%2e0%2e0"
+        );
+        assert_eq!(
+            path_to_prefix("example.com/demo/sum"),
+            "example.com/demo/sum"
+        );
         assert_eq!(path_to_prefix("a b/%\"x"), "a%20b/%25%22x");
         assert_eq!(path_to_prefix("gopkg.in/yaml.v3"), "gopkg.in/yaml%2ev3");
     }
@@ -923,7 +1030,13 @@ mod tests {
         let cfg = "# import config\npackagefile fmt=/c/fmt.a\nmodinfo \"x\"\npackagefile example.com/a=/w/b002/_pkg_.a\n";
         assert_eq!(
             parse_importcfg(cfg),
-            vec![("fmt".to_string(), PathBuf::from("/c/fmt.a")), ("example.com/a".to_string(), PathBuf::from("/w/b002/_pkg_.a"))]
+            vec![
+                ("fmt".to_string(), PathBuf::from("/c/fmt.a")),
+                (
+                    "example.com/a".to_string(),
+                    PathBuf::from("/w/b002/_pkg_.a")
+                )
+            ]
         );
     }
 

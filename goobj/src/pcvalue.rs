@@ -68,7 +68,15 @@ pub struct PcIter<'a> {
 
 impl<'a> PcIter<'a> {
     pub fn new(table: &'a [u8], pc_quantum: u32) -> PcIter<'a> {
-        PcIter { p: table, pos: 0, pc: 0, value: -1, quantum: pc_quantum, start: true, done: false }
+        PcIter {
+            p: table,
+            pos: 0,
+            pc: 0,
+            value: -1,
+            quantum: pc_quantum,
+            start: true,
+            done: false,
+        }
     }
 }
 
@@ -103,7 +111,11 @@ impl Iterator for PcIter<'_> {
         let pc = self.pc;
         let next_pc = pc.wrapping_add((pcd as u32).wrapping_mul(self.quantum));
         self.pc = next_pc;
-        Some(Ok(PcSpan { pc, next_pc, value: self.value }))
+        Some(Ok(PcSpan {
+            pc,
+            next_pc,
+            value: self.value,
+        }))
     }
 }
 
@@ -125,13 +137,32 @@ mod tests {
         assert_eq!(
             spans,
             vec![
-                PcSpan { pc: 0, next_pc: 4, value: 0 },
-                PcSpan { pc: 4, next_pc: 7, value: 16 },
-                PcSpan { pc: 7, next_pc: 8, value: 0 },
+                PcSpan {
+                    pc: 0,
+                    next_pc: 4,
+                    value: 0
+                },
+                PcSpan {
+                    pc: 4,
+                    next_pc: 7,
+                    value: 16
+                },
+                PcSpan {
+                    pc: 7,
+                    next_pc: 8,
+                    value: 0
+                },
             ]
         );
         // pc quantum scales the pc deltas (arm64: 4).
-        assert_eq!(decode(&t, 4).expect("decode")[1], PcSpan { pc: 16, next_pc: 28, value: 16 });
+        assert_eq!(
+            decode(&t, 4).expect("decode")[1],
+            PcSpan {
+                pc: 16,
+                next_pc: 28,
+                value: 16
+            }
+        );
     }
 
     #[test]
@@ -139,8 +170,14 @@ mod tests {
         assert_eq!(decode(&[0x02, 0x80], 1), Err(PcValueError { offset: 1 }));
         assert_eq!(decode(&[0xff; 11], 1), Err(PcValueError { offset: 0 }));
         assert_eq!(decode(&[], 1), Ok(vec![]));
-        assert_eq!(uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), Some((u64::MAX, 10)));
-        assert_eq!(uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]), None);
+        assert_eq!(
+            uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+            Some((u64::MAX, 10))
+        );
+        assert_eq!(
+            uvarint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]),
+            None
+        );
         assert_eq!(varint(&[0x03]), Some((-2, 1)));
     }
 }

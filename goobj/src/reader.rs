@@ -106,9 +106,21 @@ pub mod aux {
 
     pub fn name(t: u8) -> &'static str {
         const N: [&str; 15] = [
-            "AuxGotype", "AuxFuncInfo", "AuxFuncdata", "AuxDwarfInfo", "AuxDwarfLoc",
-            "AuxDwarfRanges", "AuxDwarfLines", "AuxPcsp", "AuxPcfile", "AuxPcline",
-            "AuxPcinline", "AuxPcdata", "AuxWasmImport", "AuxWasmType", "AuxSehUnwindInfo",
+            "AuxGotype",
+            "AuxFuncInfo",
+            "AuxFuncdata",
+            "AuxDwarfInfo",
+            "AuxDwarfLoc",
+            "AuxDwarfRanges",
+            "AuxDwarfLines",
+            "AuxPcsp",
+            "AuxPcfile",
+            "AuxPcline",
+            "AuxPcinline",
+            "AuxPcdata",
+            "AuxWasmImport",
+            "AuxWasmType",
+            "AuxSehUnwindInfo",
         ];
         N.get(t as usize).copied().unwrap_or("Aux?")
     }
@@ -155,21 +167,51 @@ pub struct Sym<'a> {
 }
 
 impl Sym<'_> {
-    pub fn dupok(&self) -> bool { self.flag & symflag::DUPOK != 0 }
-    pub fn local(&self) -> bool { self.flag & symflag::LOCAL != 0 }
-    pub fn typelink(&self) -> bool { self.flag & symflag::TYPELINK != 0 }
-    pub fn leaf(&self) -> bool { self.flag & symflag::LEAF != 0 }
-    pub fn nosplit(&self) -> bool { self.flag & symflag::NOSPLIT != 0 }
-    pub fn reflect_method(&self) -> bool { self.flag & symflag::REFLECT_METHOD != 0 }
-    pub fn is_go_type(&self) -> bool { self.flag & symflag::GO_TYPE != 0 }
-    pub fn used_in_iface(&self) -> bool { self.flag2 & symflag2::USED_IN_IFACE != 0 }
-    pub fn is_itab(&self) -> bool { self.flag2 & symflag2::ITAB != 0 }
-    pub fn is_dict(&self) -> bool { self.flag2 & symflag2::DICT != 0 }
-    pub fn is_pkg_init(&self) -> bool { self.flag2 & symflag2::PKG_INIT != 0 }
-    pub fn is_linkname(&self) -> bool { self.flag2 & symflag2::LINKNAME != 0 }
-    pub fn abi_wrapper(&self) -> bool { self.flag2 & symflag2::ABI_WRAPPER != 0 }
-    pub fn wasm_export(&self) -> bool { self.flag2 & symflag2::WASM_EXPORT != 0 }
-    pub fn is_static(&self) -> bool { self.abi == SYM_ABI_STATIC }
+    pub fn dupok(&self) -> bool {
+        self.flag & symflag::DUPOK != 0
+    }
+    pub fn local(&self) -> bool {
+        self.flag & symflag::LOCAL != 0
+    }
+    pub fn typelink(&self) -> bool {
+        self.flag & symflag::TYPELINK != 0
+    }
+    pub fn leaf(&self) -> bool {
+        self.flag & symflag::LEAF != 0
+    }
+    pub fn nosplit(&self) -> bool {
+        self.flag & symflag::NOSPLIT != 0
+    }
+    pub fn reflect_method(&self) -> bool {
+        self.flag & symflag::REFLECT_METHOD != 0
+    }
+    pub fn is_go_type(&self) -> bool {
+        self.flag & symflag::GO_TYPE != 0
+    }
+    pub fn used_in_iface(&self) -> bool {
+        self.flag2 & symflag2::USED_IN_IFACE != 0
+    }
+    pub fn is_itab(&self) -> bool {
+        self.flag2 & symflag2::ITAB != 0
+    }
+    pub fn is_dict(&self) -> bool {
+        self.flag2 & symflag2::DICT != 0
+    }
+    pub fn is_pkg_init(&self) -> bool {
+        self.flag2 & symflag2::PKG_INIT != 0
+    }
+    pub fn is_linkname(&self) -> bool {
+        self.flag2 & symflag2::LINKNAME != 0
+    }
+    pub fn abi_wrapper(&self) -> bool {
+        self.flag2 & symflag2::ABI_WRAPPER != 0
+    }
+    pub fn wasm_export(&self) -> bool {
+        self.flag2 & symflag2::WASM_EXPORT != 0
+    }
+    pub fn is_static(&self) -> bool {
+        self.abi == SYM_ABI_STATIC
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +234,10 @@ impl Reloc {
             size: b.get(4).copied().unwrap_or(0),
             typ: le_u16(b, 5),
             add: le_u64(b, 7) as i64,
-            sym: SymRef { pkg_idx: le_u32(b, 15), sym_idx: le_u32(b, 19) },
+            sym: SymRef {
+                pkg_idx: le_u32(b, 15),
+                sym_idx: le_u32(b, 19),
+            },
         }
     }
     /// Relocation type without the weak bit.
@@ -245,7 +290,15 @@ impl FuncInfo {
             off = off.checked_add(4)?;
         }
         let num_inl_tree = get_u32(b, off)?;
-        Some(FuncInfo { args, locals, func_id, func_flag, start_line, files, num_inl_tree })
+        Some(FuncInfo {
+            args,
+            locals,
+            func_id,
+            func_flag,
+            start_line,
+            files,
+            num_inl_tree,
+        })
     }
 }
 
@@ -320,19 +373,32 @@ impl<'a> GoObject<'a> {
     }
 
     /// Parses a bare binary object (starting with the magic).
-    pub fn parse_object(b: &'a [u8], file_offset: u64, header_line: &'a str) -> RawResult<GoObject<'a>> {
+    pub fn parse_object(
+        b: &'a [u8],
+        file_offset: u64,
+        header_line: &'a str,
+    ) -> RawResult<GoObject<'a>> {
         let magic = b.get(..8).ok_or_else(|| {
             if b.is_empty() || MAGIC.starts_with(b) {
                 trunc(0, "magic")
             } else {
-                RawErr { offset: 0, kind: ObjErrorKind::Foreign { found: describe_magic(b) } }
+                RawErr {
+                    offset: 0,
+                    kind: ObjErrorKind::Foreign {
+                        found: describe_magic(b),
+                    },
+                }
             }
         })?;
         if magic != MAGIC {
             let kind = if magic.starts_with(b"\x00go1") && magic.ends_with(b"ld") {
-                ObjErrorKind::UnsupportedFormat { magic: escape(magic) }
+                ObjErrorKind::UnsupportedFormat {
+                    magic: escape(magic),
+                }
             } else {
-                ObjErrorKind::Foreign { found: describe_magic(b) }
+                ObjErrorKind::Foreign {
+                    found: describe_magic(b),
+                }
             };
             return Err(RawErr { offset: 0, kind });
         }
@@ -358,14 +424,23 @@ impl<'a> GoObject<'a> {
             prev = o;
         }
         if offsets[blk::END] as usize > b.len() {
-            return Err(trunc(b.len() as u64, "blocks (object shorter than its header says)"));
+            return Err(trunc(
+                b.len() as u64,
+                "blocks (object shorter than its header says)",
+            ));
         }
-        let count = |k: usize, size: usize| -> u32 { ((offsets[k + 1] - offsets[k]) as usize / size) as u32 };
+        let count = |k: usize, size: usize| -> u32 {
+            ((offsets[k + 1] - offsets[k]) as usize / size) as u32
+        };
         let obj = GoObject {
             b,
             file_offset,
             header_line,
-            header: Header { fingerprint, flags, offsets },
+            header: Header {
+                fingerprint,
+                flags,
+                offsets,
+            },
             ndef: count(blk::SYMDEF, SYM_SIZE),
             nhashed64: count(blk::HASHED64DEF, SYM_SIZE),
             nhashed: count(blk::HASHEDDEF, SYM_SIZE),
@@ -409,7 +484,9 @@ impl<'a> GoObject<'a> {
 
     fn string_at(&self, off: u32, len: u32, at: u64) -> RawResult<&'a str> {
         let s = off as usize;
-        let e = s.checked_add(len as usize).ok_or_else(|| malformed(at, "string reference overflows"))?;
+        let e = s
+            .checked_add(len as usize)
+            .ok_or_else(|| malformed(at, "string reference overflows"))?;
         let bytes = self.b.get(s..e).ok_or_else(|| trunc(at, "string"))?;
         std::str::from_utf8(bytes).map_err(|_| malformed(at, "string is not UTF-8"))
     }
@@ -429,7 +506,10 @@ impl<'a> GoObject<'a> {
             let off = base + i * IMPORTED_PKG_SIZE;
             let name = self.string_ref(off)?;
             let mut fp = [0u8; 8];
-            let s = self.b.get(off + 8..off + 16).ok_or_else(|| trunc(off as u64, "fingerprint"))?;
+            let s = self
+                .b
+                .get(off + 8..off + 16)
+                .ok_or_else(|| trunc(off as u64, "fingerprint"))?;
             fp.copy_from_slice(s);
             v.push((name, fp));
         }
@@ -440,20 +520,34 @@ impl<'a> GoObject<'a> {
     pub fn pkglist(&self) -> RawResult<Vec<&'a str>> {
         let base = self.header.offsets[blk::PKG_IDX] as usize;
         let n = self.block(blk::PKG_IDX).len() / STRING_REF_SIZE;
-        (0..n).map(|i| self.string_ref(base + i * STRING_REF_SIZE)).collect()
+        (0..n)
+            .map(|i| self.string_ref(base + i * STRING_REF_SIZE))
+            .collect()
     }
 
     pub fn files(&self) -> RawResult<Vec<&'a str>> {
         let base = self.header.offsets[blk::FILE] as usize;
         let n = self.block(blk::FILE).len() / STRING_REF_SIZE;
-        (0..n).map(|i| self.string_ref(base + i * STRING_REF_SIZE)).collect()
+        (0..n)
+            .map(|i| self.string_ref(base + i * STRING_REF_SIZE))
+            .collect()
     }
 
-    pub fn nsym(&self) -> u32 { self.ndef }
-    pub fn nhashed64def(&self) -> u32 { self.nhashed64 }
-    pub fn nhasheddef(&self) -> u32 { self.nhashed }
-    pub fn nnonpkgdef(&self) -> u32 { self.nnonpkgdef }
-    pub fn nnonpkgref(&self) -> u32 { self.nnonpkgref }
+    pub fn nsym(&self) -> u32 {
+        self.ndef
+    }
+    pub fn nhashed64def(&self) -> u32 {
+        self.nhashed64
+    }
+    pub fn nhasheddef(&self) -> u32 {
+        self.nhashed
+    }
+    pub fn nnonpkgdef(&self) -> u32 {
+        self.nnonpkgdef
+    }
+    pub fn nnonpkgref(&self) -> u32 {
+        self.nnonpkgref
+    }
     /// Number of all definitions (package, hashed64, hashed, non-package).
     pub fn nalldef(&self) -> u32 {
         self.ndef + self.nhashed64 + self.nhashed + self.nnonpkgdef
@@ -470,10 +564,17 @@ impl<'a> GoObject<'a> {
             return Err(malformed(0, format!("symbol index {i} out of range")));
         }
         let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;
-        let s = self.b.get(off..off + SYM_SIZE).ok_or_else(|| trunc(off as u64, "symbol"))?;
+        let s = self
+            .b
+            .get(off..off + SYM_SIZE)
+            .ok_or_else(|| trunc(off as u64, "symbol"))?;
         let name_len = le_u32(s, 0);
         let name_off = le_u32(s, 4);
-        let name = if name_len == 0 { "" } else { self.string_at(name_off, name_len, off as u64)? };
+        let name = if name_len == 0 {
+            ""
+        } else {
+            self.string_at(name_off, name_len, off as u64)?
+        };
         Ok(Sym {
             name,
             abi: le_u16(s, 8),
@@ -488,7 +589,13 @@ impl<'a> GoObject<'a> {
     /// Raw bytes of the name of symbol `i` (no UTF-8 check; empty if out of range).
     pub fn sym_name_bytes(&self, i: u32) -> &'a [u8] {
         let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;
-        let Some(s) = self.b.get(off..off + SYM_SIZE).filter(|_| i < self.nallsym()) else { return &[] };
+        let Some(s) = self
+            .b
+            .get(off..off + SYM_SIZE)
+            .filter(|_| i < self.nallsym())
+        else {
+            return &[];
+        };
         let (len, noff) = (le_u32(s, 0) as usize, le_u32(s, 4) as usize);
         self.b.get(noff..noff.saturating_add(len)).unwrap_or(&[])
     }
@@ -496,13 +603,21 @@ impl<'a> GoObject<'a> {
     /// Size (`Sym.Siz`) of symbol `i` (0 if out of range).
     pub fn sym_size(&self, i: u32) -> u32 {
         let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;
-        if i < self.nallsym() { le_u32(self.b, off + 13) } else { 0 }
+        if i < self.nallsym() {
+            le_u32(self.b, off + 13)
+        } else {
+            0
+        }
     }
 
     /// ABI of symbol `i` (0 if out of range).
     pub fn sym_abi(&self, i: u32) -> u16 {
         let off = self.header.offsets[blk::SYMDEF] as usize + i as usize * SYM_SIZE;
-        if i < self.nallsym() { le_u16(self.b, off + 8) } else { 0 }
+        if i < self.nallsym() {
+            le_u16(self.b, off + 8)
+        } else {
+            0
+        }
     }
 
     /// Like [`sym`](Self::sym) but without decoding the name (fast path).
@@ -517,18 +632,31 @@ impl<'a> GoObject<'a> {
     /// Offset of the range [idx[i], idx[i+1]) in an index block.
     fn index_range(&self, idx_blk: usize, i: u32, what: &'static str) -> RawResult<(u32, u32)> {
         if i >= self.nalldef() {
-            return Err(malformed(0, format!("{what}: symbol index {i} is not a definition")));
+            return Err(malformed(
+                0,
+                format!("{what}: symbol index {i} is not a definition"),
+            ));
         }
         let off = self.header.offsets[idx_blk] as usize + i as usize * 4;
         let a = get_u32(self.b, off).ok_or_else(|| trunc(off as u64, what))?;
         let e = get_u32(self.b, off + 4).ok_or_else(|| trunc(off as u64, what))?;
         if e < a {
-            return Err(malformed(off as u64, format!("{what}: decreasing index {a} > {e}")));
+            return Err(malformed(
+                off as u64,
+                format!("{what}: decreasing index {a} > {e}"),
+            ));
         }
         Ok((a, e))
     }
 
-    fn records(&self, idx_blk: usize, rec_blk: usize, size: usize, i: u32, what: &'static str) -> RawResult<&'a [u8]> {
+    fn records(
+        &self,
+        idx_blk: usize,
+        rec_blk: usize,
+        size: usize,
+        i: u32,
+        what: &'static str,
+    ) -> RawResult<&'a [u8]> {
         let (a, e) = self.index_range(idx_blk, i, what)?;
         let base = self.header.offsets[rec_blk] as usize;
         let s = base + a as usize * size;
@@ -555,7 +683,10 @@ impl<'a> GoObject<'a> {
         let b = self.records(blk::AUX_IDX, blk::AUX, AUX_SIZE, i, "aux symbols")?;
         Ok(b.chunks_exact(AUX_SIZE).map(|a| Aux {
             typ: a[0],
-            sym: SymRef { pkg_idx: le_u32(a, 1), sym_idx: le_u32(a, 5) },
+            sym: SymRef {
+                pkg_idx: le_u32(a, 1),
+                sym_idx: le_u32(a, 5),
+            },
         }))
     }
 
@@ -575,7 +706,9 @@ impl<'a> GoObject<'a> {
     pub fn pcsp(&self, i: u32) -> RawResult<Option<&'a [u8]>> {
         for a in self.auxs(i)? {
             if a.typ == aux::PCSP {
-                let li = self.local_index(a.sym).ok_or_else(|| malformed(0, "pcsp aux refers outside the object"))?;
+                let li = self
+                    .local_index(a.sym)
+                    .ok_or_else(|| malformed(0, "pcsp aux refers outside the object"))?;
                 return self.data(li).map(Some);
             }
         }
@@ -596,7 +729,9 @@ impl<'a> GoObject<'a> {
     }
 
     pub fn data_size(&self, i: u32) -> u32 {
-        self.index_range(blk::DATA_IDX, i, "symbol data").map(|(a, e)| e - a).unwrap_or(0)
+        self.index_range(blk::DATA_IDX, i, "symbol data")
+            .map(|(a, e)| e - a)
+            .unwrap_or(0)
     }
 
     pub fn nref_flags(&self) -> usize {
@@ -607,7 +742,16 @@ impl<'a> GoObject<'a> {
     pub fn ref_flags(&self) -> impl Iterator<Item = (SymRef, u8, u8)> + 'a {
         self.block(blk::REF_FLAGS)
             .chunks_exact(REF_FLAGS_SIZE)
-            .map(|r| (SymRef { pkg_idx: le_u32(r, 0), sym_idx: le_u32(r, 4) }, r[8], r[9]))
+            .map(|r| {
+                (
+                    SymRef {
+                        pkg_idx: le_u32(r, 0),
+                        sym_idx: le_u32(r, 4),
+                    },
+                    r[8],
+                    r[9],
+                )
+            })
     }
 
     /// Names of referenced package symbols (tools only; not needed for linking).
@@ -617,7 +761,10 @@ impl<'a> GoObject<'a> {
         let mut v = Vec::with_capacity(n);
         for k in 0..n {
             let off = base + k * 16;
-            let r = SymRef { pkg_idx: le_u32(self.b, off), sym_idx: le_u32(self.b, off + 4) };
+            let r = SymRef {
+                pkg_idx: le_u32(self.b, off),
+                sym_idx: le_u32(self.b, off + 4),
+            };
             v.push((r, self.string_ref(off + 8)?));
         }
         Ok(v)
@@ -651,7 +798,10 @@ impl<'a> GoObject<'a> {
 }
 
 fn escape(b: &[u8]) -> String {
-    b.iter().flat_map(|&c| std::ascii::escape_default(c)).map(char::from).collect()
+    b.iter()
+        .flat_map(|&c| std::ascii::escape_default(c))
+        .map(char::from)
+        .collect()
 }
 
 fn describe_magic(b: &[u8]) -> String {
@@ -675,7 +825,10 @@ pub struct Member<'a> {
 /// Lists the members of a `!<arch>` archive.
 pub fn archive_members<'a>(data: &'a [u8], location: &str) -> Result<Vec<Member<'a>>, Error> {
     use object::read::archive::ArchiveFile;
-    let arch_err = |msg: String| Error::Archive { location: location.to_string(), msg };
+    let arch_err = |msg: String| Error::Archive {
+        location: location.to_string(),
+        msg,
+    };
     if !data.starts_with(b"!<arch>\n") {
         return Err(arch_err("missing !<arch> magic".into()));
     }
@@ -683,10 +836,18 @@ pub fn archive_members<'a>(data: &'a [u8], location: &str) -> Result<Vec<Member<
     let mut v = Vec::new();
     for m in ar.members() {
         let m = m.map_err(|e| arch_err(e.to_string()))?;
-        let name = String::from_utf8_lossy(m.name()).trim_end_matches(['/', ' ']).to_string();
+        let name = String::from_utf8_lossy(m.name())
+            .trim_end_matches(['/', ' '])
+            .to_string();
         let (offset, _size) = m.file_range();
-        let d = m.data(data).map_err(|e| arch_err(format!("member {name}: {e}")))?;
-        v.push(Member { name, offset, data: d });
+        let d = m
+            .data(data)
+            .map_err(|e| arch_err(format!("member {name}: {e}")))?;
+        v.push(Member {
+            name,
+            offset,
+            data: d,
+        });
     }
     Ok(v)
 }
@@ -711,8 +872,14 @@ pub struct Archive {
 
 impl Archive {
     pub fn open(path: &Path) -> Result<Archive, Error> {
-        let data = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        Ok(Archive { path: path.to_path_buf(), data })
+        let data = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Archive {
+            path: path.to_path_buf(),
+            data,
+        })
     }
 
     /// Parses all Go object members (skipping `__.PKGDEF` and non-object members).
@@ -722,7 +889,10 @@ impl Archive {
 }
 
 /// Parses every object member of archive bytes; `location` is used in errors.
-pub fn parse_archive_objects<'a>(data: &'a [u8], location: &str) -> Result<Vec<GoObject<'a>>, Error> {
+pub fn parse_archive_objects<'a>(
+    data: &'a [u8],
+    location: &str,
+) -> Result<Vec<GoObject<'a>>, Error> {
     let mut v = Vec::new();
     for m in archive_members(data, location)? {
         if !is_object_member(&m.name) {
@@ -740,7 +910,11 @@ pub fn parse_archive_objects<'a>(data: &'a [u8], location: &str) -> Result<Vec<G
 
 /// Attaches a location to a raw error.
 pub(crate) fn locate(e: RawErr, location: &str, base: u64) -> Error {
-    Error::Object { location: location.to_string(), offset: base + e.offset, kind: e.kind }
+    Error::Object {
+        location: location.to_string(),
+        offset: base + e.offset,
+        kind: e.kind,
+    }
 }
 
 /// Skips the export section after the header line (which ends at `data[nl]`) up to
@@ -750,8 +924,12 @@ fn export_end(data: &[u8], nl: usize) -> RawResult<usize> {
     let mut markers = 0u32;
     loop {
         let c1 = *data.get(i).ok_or_else(|| trunc(i as u64, "export data"))?;
-        let c2 = *data.get(i + 1).ok_or_else(|| trunc(i as u64, "export data"))?;
-        let c3 = *data.get(i + 2).ok_or_else(|| trunc(i as u64, "export data"))?;
+        let c2 = *data
+            .get(i + 1)
+            .ok_or_else(|| trunc(i as u64, "export data"))?;
+        let c3 = *data
+            .get(i + 2)
+            .ok_or_else(|| trunc(i as u64, "export data"))?;
         if c1 == b'\n' {
             if markers.is_multiple_of(2) && c2 == b'!' && c3 == b'\n' {
                 return Ok(i + 3);
@@ -771,8 +949,12 @@ pub fn cgo_directives(member: &[u8]) -> Result<Vec<Vec<String>>, String> {
     if !member.starts_with(b"go object ") {
         return Ok(Vec::new());
     }
-    let Some(nl) = member.iter().position(|&c| c == b'\n') else { return Ok(Vec::new()) };
-    let Ok(end) = export_end(member, nl) else { return Ok(Vec::new()) };
+    let Some(nl) = member.iter().position(|&c| c == b'\n') else {
+        return Ok(Vec::new());
+    };
+    let Ok(end) = export_end(member, nl) else {
+        return Ok(Vec::new());
+    };
     let mut data = member.get(nl + 1..end - 2).unwrap_or(&[]);
     // Skip the header lines up to the first empty one.
     while !data.is_empty() {
@@ -785,7 +967,9 @@ pub fn cgo_directives(member: &[u8]) -> Result<Vec<Vec<String>>, String> {
             break;
         }
     }
-    let Some(p0) = find(data, b"\n$$  // cgo") else { return Ok(Vec::new()) };
+    let Some(p0) = find(data, b"\n$$  // cgo") else {
+        return Ok(Vec::new());
+    };
     let Some(i) = data[p0 + 1..].iter().position(|&c| c == b'\n') else {
         return Err("found $$ // cgo but no newline".into());
     };
@@ -795,7 +979,8 @@ pub fn cgo_directives(member: &[u8]) -> Result<Vec<Vec<String>>, String> {
         .map(|p| p + p0)
         .unwrap_or(data.len());
     let mut de = serde_json::Deserializer::from_slice(&data[p0..p1]);
-    <Vec<Vec<String>> as serde::Deserialize>::deserialize(&mut de).map_err(|e| format!("failed decoding cgo directives: {e}"))
+    <Vec<Vec<String>> as serde::Deserialize>::deserialize(&mut de)
+        .map_err(|e| format!("failed decoding cgo directives: {e}"))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

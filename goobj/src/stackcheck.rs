@@ -33,7 +33,6 @@ pub struct StackCheckOptions {
     pub entry: String,
 }
 
-
 /// One edge of the call graph, as `-ldflags=-debugnosplit` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edge {
@@ -221,7 +220,13 @@ impl Checker<'_> {
             return (0, Vec::new());
         }
         if s == INDIRECT {
-            return (self.call_size, vec![E { growth: self.call_size, target: self.morestack }]);
+            return (
+                self.call_size,
+                vec![E {
+                    growth: self.call_size,
+                    target: self.morestack,
+                }],
+            );
         }
         if !self.ls.has_func_info(s) {
             return (0, Vec::new());
@@ -267,7 +272,11 @@ impl Checker<'_> {
                     let target = if t == table.r_callind {
                         INDIRECT
                     } else {
-                        self.reach.reloc_override.get(&(s, ri)).copied().unwrap_or(target)
+                        self.reach
+                            .reloc_override
+                            .get(&(s, ri))
+                            .copied()
+                            .unwrap_or(target)
                     };
                     add(self, h + self.call_size, target, &mut max);
                 }
@@ -289,7 +298,10 @@ impl Checker<'_> {
     fn find_roots(&self) -> Vec<SymId> {
         let n = self.graph.len();
         let sym_of = |i: usize| if i == n - 1 { INDIRECT } else { i as SymId };
-        let keys: Vec<SymId> = (0..n).filter(|&i| self.graph[i].is_some()).map(sym_of).collect();
+        let keys: Vec<SymId> = (0..n)
+            .filter(|&i| self.graph[i].is_some())
+            .map(sym_of)
+            .collect();
         let mut nodes = vec![false; n];
         for &k in &keys {
             nodes[self.idx(k)] = true;
@@ -393,7 +405,12 @@ impl Checker<'_> {
                 });
             }
             let height = limit - depth;
-            chains.push(Chain { frames, height: height.min(CYCLE), margin: depth, cycle: is_cycle });
+            chains.push(Chain {
+                frames,
+                height: height.min(CYCLE),
+                margin: depth,
+                cycle: is_cycle,
+            });
         }
     }
 }
@@ -408,9 +425,18 @@ fn self_name(ls: &LinkSet, s: SymId) -> String {
 
 /// Runs the nosplit check over a whole link set.
 pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
-    let goarch = if opts.goarch.is_empty() { set.goarch.clone() } else { opts.goarch.clone() };
-    let goos = if opts.goos.is_empty() { set.goos.clone() } else { opts.goos.clone() };
-    let arch = Arch::lookup(&goarch, set.go_minor).unwrap_or(Arch::lookup("amd64", 26).expect("amd64"));
+    let goarch = if opts.goarch.is_empty() {
+        set.goarch.clone()
+    } else {
+        opts.goarch.clone()
+    };
+    let goos = if opts.goos.is_empty() {
+        set.goos.clone()
+    } else {
+        opts.goos.clone()
+    };
+    let arch =
+        Arch::lookup(&goarch, set.go_minor).unwrap_or(Arch::lookup("amd64", 26).expect("amd64"));
     let mode = set.link_mode();
     let entry = match (opts.entry.is_empty(), mode) {
         (false, _) => opts.entry.clone(),
@@ -445,7 +471,11 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
             edges.push(Edge {
                 from: sc.name(s),
                 growth: e.growth,
-                to: if e.target == 0 { None } else { Some(sc.name(e.target)) },
+                to: if e.target == 0 {
+                    None
+                } else {
+                    Some(sc.name(e.target))
+                },
             });
         }
     }
@@ -475,18 +505,32 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
                 break;
             }
             let best = sc.edges(cur).and_then(|es| {
-                es.iter().max_by_key(|e| e.growth + if e.target == 0 { 0 } else { sc.h(e.target) })
+                es.iter()
+                    .max_by_key(|e| e.growth + if e.target == 0 { 0 } else { sc.h(e.target) })
             });
             let growth = best.map(|e| e.growth).unwrap_or(0);
-            frames.push(Frame { symbol: sc.name(cur), growth, abi_wrapper: sc.is_wrapper(cur) });
+            frames.push(Frame {
+                symbol: sc.name(cur),
+                growth,
+                abi_wrapper: sc.is_wrapper(cur),
+            });
             match best {
                 Some(e) if e.target != 0 => cur = e.target,
                 _ => break,
             }
         }
-        deepest.push(Chain { frames, height: h, margin: effective - h, cycle: cycle || h >= CYCLE });
+        deepest.push(Chain {
+            frames,
+            height: h,
+            margin: effective - h,
+            cycle: cycle || h >= CYCLE,
+        });
     }
-    deepest.sort_by(|a, b| b.height.cmp(&a.height).then_with(|| a.frames[0].symbol.cmp(&b.frames[0].symbol)));
+    deepest.sort_by(|a, b| {
+        b.height
+            .cmp(&a.height)
+            .then_with(|| a.frames[0].symbol.cmp(&b.frames[0].symbol))
+    });
 
     // Pass 2 (only on failure): a fresh graph from the failed functions, then roots.
     let mut violations = Vec::new();
@@ -496,10 +540,27 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
             sc2.check(s);
         }
         for root in sc2.find_roots() {
-            let mut text = format!("{}: nosplit stack over {} byte limit\n", set.name(root), effective);
-            let mut chain = vec![(E { growth: 0, target: root }, false)];
+            let mut text = format!(
+                "{}: nosplit stack over {} byte limit\n",
+                set.name(root),
+                effective
+            );
+            let mut chain = vec![(
+                E {
+                    growth: 0,
+                    target: root,
+                },
+                false,
+            )];
             let mut chains = Vec::new();
-            sc2.report(root, effective, effective, &mut chain, &mut text, &mut chains);
+            sc2.report(
+                root,
+                effective,
+                effective,
+                &mut chain,
+                &mut text,
+                &mut chains,
+            );
             violations.push(Violation {
                 root: set.name(root).to_string(),
                 height: sc2.h(root),
@@ -528,13 +589,31 @@ mod tests {
 
     #[test]
     fn debugnosplit_line_format() {
-        let e = |from: &str, growth, to: Option<&str>| Edge { from: from.into(), growth, to: to.map(Into::into) };
+        let e = |from: &str, growth, to: Option<&str>| Edge {
+            from: from.into(),
+            growth,
+            to: to.map(Into::into),
+        };
         assert_eq!(
-            e("example.com/demo/sum.Twice<0>", 8, Some("runtime.morestack<0>")).debugnosplit_line(),
+            e(
+                "example.com/demo/sum.Twice<0>",
+                8,
+                Some("runtime.morestack<0>")
+            )
+            .debugnosplit_line(),
             "nosplit: example.com/demo/sum.Twice<0> +8 -> runtime.morestack<0>"
         );
-        assert_eq!(e("runtime.f<1>", 56, None).debugnosplit_line(), "nosplit: runtime.f<1> +56");
-        assert_eq!(e("indirect", 8, Some("runtime.morestack<0>")).debugnosplit_line(), "nosplit: indirect +8 -> runtime.morestack<0>");
-        assert_eq!(e("callRet<79>", 56, Some("indirect")).debugnosplit_line(), "nosplit: callRet<79> +56 -> indirect");
+        assert_eq!(
+            e("runtime.f<1>", 56, None).debugnosplit_line(),
+            "nosplit: runtime.f<1> +56"
+        );
+        assert_eq!(
+            e("indirect", 8, Some("runtime.morestack<0>")).debugnosplit_line(),
+            "nosplit: indirect +8 -> runtime.morestack<0>"
+        );
+        assert_eq!(
+            e("callRet<79>", 56, Some("indirect")).debugnosplit_line(),
+            "nosplit: callRet<79> +56 -> indirect"
+        );
     }
 }

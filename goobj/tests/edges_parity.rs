@@ -14,7 +14,13 @@ fn check_program_env(name: &str, dir: &Path, pkg: &str, goarch: &str, env: &[(&s
 }
 
 /// Returns the sorted edge lines (ours == linker's).
-fn check_program_args(name: &str, dir: &Path, args: &[&str], goarch: &str, env: &[(&str, &str)]) -> Vec<String> {
+fn check_program_args(
+    name: &str,
+    dir: &Path,
+    args: &[&str],
+    goarch: &str,
+    env: &[(&str, &str)],
+) -> Vec<String> {
     let out = tempfile::tempdir().expect("tempdir");
     let bin = out.path().join(name);
     let mut all = vec!["-ldflags=-debugnosplit", "-o", bin.to_str().expect("utf8")];
@@ -23,14 +29,26 @@ fn check_program_args(name: &str, dir: &Path, args: &[&str], goarch: &str, env: 
     assert!(b.ok, "go build failed:\n{}", b.stderr);
     assert_eq!(b.links.len(), 1, "expected one link step in:\n{}", b.stderr);
     let linker = b.nosplit_lines();
-    assert!(linker.len() > 1000, "too few nosplit lines from the linker ({})", linker.len());
+    assert!(
+        linker.len() > 1000,
+        "too few nosplit lines from the linker ({})",
+        linker.len()
+    );
     let set = b.links[0].load();
     let report = goobj::stack_check(&set, &goobj::StackCheckOptions::default());
     let mut ours: Vec<String> = report.edges.iter().map(|e| e.debugnosplit_line()).collect();
     ours.sort();
-    assert!(report.ok(), "unexpected violations:\n{}", report.format_violations());
+    assert!(
+        report.ok(),
+        "unexpected violations:\n{}",
+        report.format_violations()
+    );
     assert_eq!(report.goarch, goarch);
-    assert!(ours == linker, "{name}/{goarch}: edge sets differ\n{}", set_diff(&linker, &ours));
+    assert!(
+        ours == linker,
+        "{name}/{goarch}: edge sets differ\n{}",
+        set_diff(&linker, &ours)
+    );
     eprintln!("{name}/{goarch}: {} edges identical", ours.len());
     let _ = std::fs::remove_dir_all(&b.work);
     ours
@@ -45,7 +63,11 @@ fn demo_dir() -> tempfile::TempDir {
 
 fn nethttp_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
-    std::fs::write(d.path().join("go.mod"), "module example.com/nethttp\n\ngo 1.26\n").expect("write");
+    std::fs::write(
+        d.path().join("go.mod"),
+        "module example.com/nethttp\n\ngo 1.26\n",
+    )
+    .expect("write");
     std::fs::write(
         d.path().join("main.go"),
         "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n)\n\nfunc main() {\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, \"hi\") })\n\t_ = http.ListenAndServe(\"127.0.0.1:0\", nil)\n}\n",
@@ -95,7 +117,13 @@ fn nethttp_arm64() {
 #[test]
 fn nethttp_cgo_amd64() {
     let d = nethttp_dir();
-    check_program_env("nethttp-cgo", d.path(), ".", "amd64", &[("CGO_ENABLED", "1")]);
+    check_program_env(
+        "nethttp-cgo",
+        d.path(),
+        ".",
+        "amd64",
+        &[("CGO_ENABLED", "1")],
+    );
 }
 
 /// DUPOK resolution: a `//go:nosplit` generic instantiated in two packages, one compiled
@@ -117,9 +145,15 @@ fn dupok_generic_amd64() {
     write_files(d.path(), &files);
     let sum = "nosplit: example.com/dup/g.Sum[go.shape.int]<1> +72".to_string();
     // a is loaded before b (main imports a first).
-    for flags in ["-gcflags=example.com/dup/b=-N -l", "-gcflags=example.com/dup/a=-N -l"] {
+    for flags in [
+        "-gcflags=example.com/dup/b=-N -l",
+        "-gcflags=example.com/dup/a=-N -l",
+    ] {
         let edges = check_program_args("dup", d.path(), &[flags, "./cmd/m"], "amd64", &[]);
-        assert!(edges.contains(&sum), "{flags}: the unoptimized Sum should win");
+        assert!(
+            edges.contains(&sum),
+            "{flags}: the unoptimized Sum should win"
+        );
     }
     // Without -N the instantiation is a frameless leaf: no edge at all.
     let edges = check_program_args("dup", d.path(), &["./cmd/m"], "amd64", &[]);

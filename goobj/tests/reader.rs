@@ -19,16 +19,32 @@ fn demo() -> &'static Demo {
     static D: OnceLock<Demo> = OnceLock::new();
     D.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        copy_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/demo"), dir.path());
+        copy_dir(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/demo"),
+            dir.path(),
+        );
         let bin = dir.path().join("demo.bin");
-        let b = go_build(dir.path(), "amd64", &["-o", bin.to_str().expect("utf8"), "./cmd/demo"]);
+        let b = go_build(
+            dir.path(),
+            "amd64",
+            &["-o", bin.to_str().expect("utf8"), "./cmd/demo"],
+        );
         assert!(b.ok, "go build failed:\n{}", b.stderr);
-        Demo { step: b.links[0].clone(), _dir: dir }
+        Demo {
+            step: b.links[0].clone(),
+            _dir: dir,
+        }
     })
 }
 
 fn archive_of(pkg: &str) -> PathBuf {
-    demo().step.libs().into_iter().find(|(p, _)| p == pkg).map(|(_, f)| f).unwrap_or_else(|| panic!("{pkg} not in link set"))
+    demo()
+        .step
+        .libs()
+        .into_iter()
+        .find(|(p, _)| p == pkg)
+        .map(|(_, f)| f)
+        .unwrap_or_else(|| panic!("{pkg} not in link set"))
 }
 
 /// Our version of `go tool nm -size -sort none` for the defined symbols of an archive:
@@ -60,31 +76,56 @@ fn our_nm(path: &Path) -> Vec<(String, String, String, char, String)> {
                 name.push_str("<1>");
             }
             let addr = o.data_offset(i).expect("data offset");
-            out.push((m.name.clone(), format!("{addr:x}"), s.size.to_string(), code, name));
+            out.push((
+                m.name.clone(),
+                format!("{addr:x}"),
+                s.size.to_string(),
+                code,
+                name,
+            ));
         }
     }
     out
 }
 
 fn go_nm(path: &Path) -> Vec<(String, String, String, char, String)> {
-    let out = Command::new(go()).args(["tool", "nm", "-size", "-sort", "none"]).arg(path).output().expect("go tool nm");
-    assert!(out.status.success(), "go tool nm failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(go())
+        .args(["tool", "nm", "-size", "-sort", "none"])
+        .arg(path)
+        .output()
+        .expect("go tool nm");
+    assert!(
+        out.status.success(),
+        "go tool nm failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let prefix = format!("{}(", path.display());
     let mut v = Vec::new();
     for line in text.lines() {
-        let (member, rest) = match line.strip_prefix(&prefix).and_then(|r| r.split_once("):\t")) {
+        let (member, rest) = match line
+            .strip_prefix(&prefix)
+            .and_then(|r| r.split_once("):\t"))
+        {
             Some((m, r)) => (m.to_string(), r),
             None => ("_go_.o".to_string(), line),
         };
         let mut it = rest.split_whitespace();
-        let (Some(a), Some(b), Some(c)) = (it.next(), it.next(), it.next()) else { continue };
+        let (Some(a), Some(b), Some(c)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
         if b == "U" {
             continue; // reference
         }
         // name = everything after the code column (type names contain spaces)
         let idx = rest.find(&format!(" {c} ")).expect("code column") + 3;
-        v.push((member, a.to_string(), b.to_string(), c.chars().next().expect("code"), rest[idx..].to_string()));
+        v.push((
+            member,
+            a.to_string(),
+            b.to_string(),
+            c.chars().next().expect("code"),
+            rest[idx..].to_string(),
+        ));
     }
     v
 }
@@ -111,11 +152,16 @@ fn every_archive_of_the_link_set_parses() {
     let mut funcs = 0;
     for (pkg, path) in demo().step.libs() {
         let data = std::fs::read(&path).expect("read");
-        let objs = parse_archive_objects(&data, &path.display().to_string()).unwrap_or_else(|e| panic!("{pkg}: {e}"));
+        let objs = parse_archive_objects(&data, &path.display().to_string())
+            .unwrap_or_else(|e| panic!("{pkg}: {e}"));
         assert!(!objs.is_empty(), "{pkg}: no objects");
         for o in &objs {
             objects += 1;
-            assert!(o.header_line.starts_with("go object linux amd64 go1."), "{}", o.header_line);
+            assert!(
+                o.header_line.starts_with("go object linux amd64 go1."),
+                "{}",
+                o.header_line
+            );
             o.autolib().expect("autolib");
             o.pkglist().expect("pkglist");
             o.files().expect("files");
@@ -128,7 +174,9 @@ fn every_archive_of_the_link_set_parses() {
                 o.relocs(i).expect("relocs").for_each(drop);
                 o.auxs(i).expect("auxs").for_each(drop);
                 o.data(i).expect("data");
-                if goobj::reloc::is_text_kind(s.typ, 26) && o.func_info(i).expect("funcinfo").is_some() {
+                if goobj::reloc::is_text_kind(s.typ, 26)
+                    && o.func_info(i).expect("funcinfo").is_some()
+                {
                     funcs += 1;
                     if let Some(t) = o.pcsp(i).expect("pcsp") {
                         for span in goobj::pcvalue::PcIter::new(t, 1) {
@@ -139,7 +187,10 @@ fn every_archive_of_the_link_set_parses() {
             }
         }
     }
-    assert!(objects > 50 && funcs > 1000, "{objects} objects, {funcs} functions");
+    assert!(
+        objects > 50 && funcs > 1000,
+        "{objects} objects, {funcs} functions"
+    );
 }
 
 #[test]
@@ -166,8 +217,14 @@ fn flags_and_relocations_of_known_symbols() {
         .filter(|(_, t)| *t != 0)
         .map(|(r, t)| (set.reloc_table().name(r.typ), set.display(t)))
         .collect();
-    assert!(calls.contains(&("R_CALL".into(), "example.com/demo/sum.callback<0>".into())), "{calls:?}");
-    assert!(calls.contains(&("R_CALL".into(), "runtime.morestack_noctxt<0>".into())), "{calls:?}");
+    assert!(
+        calls.contains(&("R_CALL".into(), "example.com/demo/sum.callback<0>".into())),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&("R_CALL".into(), "runtime.morestack_noctxt<0>".into())),
+        "{calls:?}"
+    );
     // runtime.morestack is ABI0 assembly, NOSPLIT; dupok-free.
     let ms = look("runtime.morestack", 0);
     assert!(set.is_nosplit(ms) && !set.is_dupok(ms));
@@ -182,7 +239,15 @@ fn flags_and_relocations_of_known_symbols() {
 fn make_ar(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut v = b"!<arch>\n".to_vec();
     for (name, data) in members {
-        let hdr = format!("{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", name, 0, 0, 0, 644, data.len());
+        let hdr = format!(
+            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            name,
+            0,
+            0,
+            0,
+            644,
+            data.len()
+        );
         assert_eq!(hdr.len(), 60);
         v.extend_from_slice(hdr.as_bytes());
         v.extend_from_slice(data);
@@ -195,7 +260,11 @@ fn make_ar(members: &[(&str, &[u8])]) -> Vec<u8> {
 
 fn go_o_of(pkg: &str) -> Vec<u8> {
     let data = std::fs::read(archive_of(pkg)).expect("read");
-    let m = goobj::reader::archive_members(&data, "x").expect("members").into_iter().find(|m| m.name == "_go_.o").expect("_go_.o");
+    let m = goobj::reader::archive_members(&data, "x")
+        .expect("members")
+        .into_iter()
+        .find(|m| m.name == "_go_.o")
+        .expect("_go_.o");
     m.data.to_vec()
 }
 
@@ -203,7 +272,11 @@ fn go_o_of(pkg: &str) -> Vec<u8> {
 fn parse_all(data: &[u8]) -> Result<usize, Error> {
     let mut n = 0;
     for o in parse_archive_objects(data, "t.a")? {
-        let e = |e: goobj::RawErr| Error::Object { location: "t.a".into(), offset: e.offset, kind: e.kind };
+        let e = |e: goobj::RawErr| Error::Object {
+            location: "t.a".into(),
+            offset: e.offset,
+            kind: e.kind,
+        };
         o.autolib().map_err(e)?;
         o.pkglist().map_err(e)?;
         for i in 0..o.nallsym() {
@@ -228,7 +301,9 @@ fn truncated_objects_give_located_errors() {
     for cut in (1..obj.len()).step_by((obj.len() / 97).max(1)) {
         let ar = make_ar(&[("_go_.o", &obj[..cut])]);
         match parse_all(&ar) {
-            Err(Error::Object { location, offset, .. }) => {
+            Err(Error::Object {
+                location, offset, ..
+            }) => {
                 assert_eq!(location, "t.a(_go_.o)");
                 assert!(offset <= ar.len() as u64, "offset {offset} beyond file");
                 errors += 1;
@@ -241,14 +316,19 @@ fn truncated_objects_give_located_errors() {
     // Truncating the archive itself (inside the member header or data).
     for cut in [9, 30, 67, full.len() - 3] {
         let err = parse_all(&full[..cut]).expect_err("truncated archive");
-        assert!(matches!(err, Error::Archive { .. } | Error::Object { .. }), "{err}");
+        assert!(
+            matches!(err, Error::Archive { .. } | Error::Object { .. }),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn foreign_newer_and_garbage_inputs() {
     // Not an archive at all: an ELF executable.
-    let goexe = std::fs::read(go()).or_else(|_| std::fs::read("/usr/local/go/bin/go")).expect("read go binary");
+    let goexe = std::fs::read(go())
+        .or_else(|_| std::fs::read("/usr/local/go/bin/go"))
+        .expect("read go binary");
     let err = parse_all(&goexe[..4096.min(goexe.len())]).expect_err("ELF");
     assert!(matches!(err, Error::Archive { .. }), "{err}");
     assert!(err.to_string().contains("!<arch>"), "{err}");
@@ -256,20 +336,34 @@ fn foreign_newer_and_garbage_inputs() {
     // An archive whose object member is an ELF file.
     let err = parse_all(&make_ar(&[("x.o", &goexe[..256])])).expect_err("ELF member");
     match &err {
-        Error::Object { location, kind: ObjErrorKind::Foreign { found }, .. } => {
+        Error::Object {
+            location,
+            kind: ObjErrorKind::Foreign { found },
+            ..
+        } => {
             assert_eq!(location, "t.a(x.o)");
             assert!(found.contains("ELF"), "{found}");
         }
         e => panic!("unexpected {e}"),
     }
-    assert!(err.to_string().starts_with("t.a(x.o) @0x44: not a Go object file (found an ELF file)"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("t.a(x.o) @0x44: not a Go object file (found an ELF file)"),
+        "{err}"
+    );
 
     // A newer object format.
     let mut obj = go_o_of("example.com/demo/sum");
-    let at = obj.windows(8).position(|w| w == b"\x00go120ld").expect("magic");
+    let at = obj
+        .windows(8)
+        .position(|w| w == b"\x00go120ld")
+        .expect("magic");
     obj[at..at + 8].copy_from_slice(b"\x00go130ld");
     let err = parse_all(&make_ar(&[("_go_.o", &obj)])).expect_err("newer format");
-    assert!(matches!(&err, Error::Object { kind: ObjErrorKind::UnsupportedFormat { .. }, offset, .. } if *offset == 68 + at as u64), "{err}");
+    assert!(
+        matches!(&err, Error::Object { kind: ObjErrorKind::UnsupportedFormat { .. }, offset, .. } if *offset == 68 + at as u64),
+        "{err}"
+    );
 
     // Garbage and header corruption never panic.
     let mut rng = 0x1234_5678_u64;
@@ -283,11 +377,25 @@ fn foreign_newer_and_garbage_inputs() {
         }
         let _ = parse_all(&make_ar(&[("_go_.o", &o)]));
     }
-    let garbage: Vec<u8> = (0..500u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..500u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let err = parse_all(&make_ar(&[("g.o", &garbage)])).expect_err("garbage");
-    assert!(matches!(err, Error::Object { kind: ObjErrorKind::Foreign { .. }, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Object {
+                kind: ObjErrorKind::Foreign { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
     // A short member name without .o/.syso is skipped like the linker does.
-    assert_eq!(parse_all(&make_ar(&[("README", &garbage)])).expect("skipped"), 0);
+    assert_eq!(
+        parse_all(&make_ar(&[("README", &garbage)])).expect("skipped"),
+        0
+    );
 
     // A link set whose main archive is not an archive.
     let tmp = tempfile::NamedTempFile::new().expect("tmp");
@@ -300,14 +408,23 @@ fn foreign_newer_and_garbage_inputs() {
 fn funcinfo_and_pcsp_of_a_nosplit_function() {
     let data = std::fs::read(archive_of("example.com/demo/sum")).expect("read");
     let objs = parse_archive_objects(&data, "sum.a").expect("parse");
-    let asm = objs.iter().find(|o| o.header.from_assembly()).expect("assembly object");
-    let i = (0..asm.nalldef()).find(|&i| asm.sym(i).is_ok_and(|s| s.name == "example.com/demo/sum.Apply")).expect("Apply");
+    let asm = objs
+        .iter()
+        .find(|o| o.header.from_assembly())
+        .expect("assembly object");
+    let i = (0..asm.nalldef())
+        .find(|&i| {
+            asm.sym(i)
+                .is_ok_and(|s| s.name == "example.com/demo/sum.Apply")
+        })
+        .expect("Apply");
     let fi = asm.func_info(i).expect("funcinfo").expect("has funcinfo");
     assert_eq!(fi.args, 16);
     assert!(fi.func_flag & goobj::reader::funcflag::ASM != 0);
     let has_pcsp = asm.auxs(i).expect("auxs").any(|a| a.typ == aux::PCSP);
     assert!(has_pcsp);
-    let spans = goobj::pcvalue::decode(asm.pcsp(i).expect("pcsp").expect("table"), 1).expect("decode");
+    let spans =
+        goobj::pcvalue::decode(asm.pcsp(i).expect("pcsp").expect("table"), 1).expect("decode");
     // `$16-16` on amd64: 16 bytes of locals + 8 saved BP at the call.
     assert_eq!(spans.iter().map(|s| s.value).max(), Some(24), "{spans:?}");
 }

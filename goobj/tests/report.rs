@@ -28,7 +28,11 @@ fn module(f0: u32, f1: u32) -> tempfile::TempDir {
 fn violation_text_matches_the_linker() {
     let d = module(408, 376);
     let bin = d.path().join("m");
-    let b = go_build(d.path(), "amd64", &["-o", bin.to_str().expect("utf8"), "./cmd/m"]);
+    let b = go_build(
+        d.path(),
+        "amd64",
+        &["-o", bin.to_str().expect("utf8"), "./cmd/m"],
+    );
     assert!(!b.ok, "the linker should reject this program");
     let set = b.links[0].load();
     let report = goobj::stack_check(&set, &goobj::StackCheckOptions::default());
@@ -40,7 +44,12 @@ fn violation_text_matches_the_linker() {
     assert!(!ok);
     assert_eq!(linker, ours, "linker output differs");
     // go build shows the same lines under the package header.
-    assert!(b.stderr.contains(&format!("# example.com/rep/cmd/m\n{ours}")), "{}", b.stderr);
+    assert!(
+        b.stderr
+            .contains(&format!("# example.com/rep/cmd/m\n{ours}")),
+        "{}",
+        b.stderr
+    );
     // Structured form.
     let v = &report.violations[0];
     assert_eq!(v.root, "example.com/rep/c.F0");
@@ -48,8 +57,18 @@ fn violation_text_matches_the_linker() {
     let c = &v.chains[0];
     assert_eq!(c.margin, -16);
     assert_eq!(c.height, 808);
-    let frames: Vec<(&str, i64)> = c.frames.iter().map(|f| (f.symbol.as_str(), f.growth)).collect();
-    assert_eq!(frames, [("example.com/rep/c.F0<0>", 424), ("example.com/rep/c.F1<0>", 384)]);
+    let frames: Vec<(&str, i64)> = c
+        .frames
+        .iter()
+        .map(|f| (f.symbol.as_str(), f.growth))
+        .collect();
+    assert_eq!(
+        frames,
+        [
+            ("example.com/rep/c.F0<0>", 424),
+            ("example.com/rep/c.F1<0>", 384)
+        ]
+    );
     let _ = std::fs::remove_dir_all(&b.work);
 }
 
@@ -58,30 +77,61 @@ fn headroom_top_wrappers_and_json() {
     // F0 + F1 use exactly the limit: the linker accepts it.
     let d = module(408, 360);
     let bin = d.path().join("m");
-    let b = go_build(d.path(), "amd64", &["-o", bin.to_str().expect("utf8"), "./cmd/m"]);
+    let b = go_build(
+        d.path(),
+        "amd64",
+        &["-o", bin.to_str().expect("utf8"), "./cmd/m"],
+    );
     assert!(b.ok, "{}", b.stderr);
     let set = b.links[0].load();
     let report = goobj::stack_check(&set, &goobj::StackCheckOptions::default());
     assert!(report.ok());
     let top = &report.deepest[0];
-    assert_eq!((top.frames[0].symbol.as_str(), top.height, top.margin), ("example.com/rep/c.F0<0>", 792, 0));
+    assert_eq!(
+        (top.frames[0].symbol.as_str(), top.height, top.margin),
+        ("example.com/rep/c.F0<0>", 792, 0)
+    );
     let text = report.format_top(2);
     assert!(text.starts_with("example.com/rep/c.F0<0>: 792 bytes, margin 0\n    example.com/rep/c.F0<0> +424\n        example.com/rep/c.F1<0> +368\n"), "{text}");
     // The runtime's reflectcall chain goes through an ABI wrapper, which is marked.
-    let wrapped = report.deepest.iter().flat_map(|c| &c.frames).find(|f| f.symbol == "runtime.reflectcallmove<0>").expect("reflectcallmove in a chain");
+    let wrapped = report
+        .deepest
+        .iter()
+        .flat_map(|c| &c.frames)
+        .find(|f| f.symbol == "runtime.reflectcallmove<0>")
+        .expect("reflectcallmove in a chain");
     assert!(wrapped.abi_wrapper);
-    assert!(report.format_top(50).contains("runtime.reflectcallmove<0> +56 [wrapper]"));
+    assert!(report
+        .format_top(50)
+        .contains("runtime.reflectcallmove<0> +56 [wrapper]"));
 
     // With 8 bytes of headroom the same chain is a violation.
-    let opts = goobj::StackCheckOptions { headroom: 8, ..Default::default() };
+    let opts = goobj::StackCheckOptions {
+        headroom: 8,
+        ..Default::default()
+    };
     let strict = goobj::stack_check(&set, &opts);
     assert_eq!(strict.effective_limit, 784);
     assert_eq!(strict.violations.len(), 1);
-    assert!(strict.violations[0].text.starts_with("example.com/rep/c.F0: nosplit stack over 784 byte limit\n"));
-    assert!(strict.violations[0].text.ends_with("        8 bytes over limit\n"), "{}", strict.violations[0].text);
+    assert!(strict.violations[0]
+        .text
+        .starts_with("example.com/rep/c.F0: nosplit stack over 784 byte limit\n"));
+    assert!(
+        strict.violations[0]
+            .text
+            .ends_with("        8 bytes over limit\n"),
+        "{}",
+        strict.violations[0].text
+    );
 
     // -race raises the limit by one StackNosplitBase.
-    let race = goobj::stack_check(&set, &goobj::StackCheckOptions { race: true, ..Default::default() });
+    let race = goobj::stack_check(
+        &set,
+        &goobj::StackCheckOptions {
+            race: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(race.limit, 1592);
 
     let json = serde_json::to_value(&strict).expect("json");

@@ -38,7 +38,10 @@ struct Case {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn range(&mut self, lo: i64, hi: i64) -> i64 {
@@ -70,24 +73,42 @@ fn gen_case(i: usize) -> Case {
     let mut rng = Lcg(i as u64 * 7919 + 17);
     let kind = i % 8;
     let target = 792 + rng.range(-6, 6) * 8;
-    let nosplit = |frame: u32| Func { nosplit: true, frame, calls: vec![] };
+    let nosplit = |frame: u32| Func {
+        nosplit: true,
+        frame,
+        calls: vec![],
+    };
     let mut funcs: Vec<Func>;
     match kind {
         0 => funcs = vec![nosplit(frame(target - 8))],
         1 | 3 => {
             let n = rng.range(2, 4) as usize;
-            funcs = split(&mut rng, target, n).into_iter().map(nosplit).collect();
+            funcs = split(&mut rng, target, n)
+                .into_iter()
+                .map(nosplit)
+                .collect();
             for (k, f) in funcs.iter_mut().enumerate().take(n - 1) {
-                f.calls.push(if kind == 3 && k == n - 2 { Call::Indirect(k + 1) } else { Call::Direct(k + 1) });
+                f.calls.push(if kind == 3 && k == n - 2 {
+                    Call::Indirect(k + 1)
+                } else {
+                    Call::Direct(k + 1)
+                });
             }
         }
         2 => {
             let n = rng.range(2, 3) as usize;
-            funcs = split(&mut rng, target, n).into_iter().map(nosplit).collect();
+            funcs = split(&mut rng, target, n)
+                .into_iter()
+                .map(nosplit)
+                .collect();
             for (k, f) in funcs.iter_mut().enumerate().take(n - 1) {
                 f.calls.push(Call::Direct(k + 1));
             }
-            funcs.push(Func { nosplit: false, frame: frame(rng.range(200, 2000)), calls: vec![] });
+            funcs.push(Func {
+                nosplit: false,
+                frame: frame(rng.range(200, 2000)),
+                calls: vec![],
+            });
             funcs[n - 1].calls.push(Call::Direct(n));
         }
         4 => {
@@ -95,30 +116,51 @@ fn gen_case(i: usize) -> Case {
             funcs[0].calls.push(Call::Direct(0));
         }
         5 => {
-            funcs = vec![nosplit(frame(rng.range(8, 100))), nosplit(frame(rng.range(8, 100)))];
+            funcs = vec![
+                nosplit(frame(rng.range(8, 100))),
+                nosplit(frame(rng.range(8, 100))),
+            ];
             funcs[0].calls.push(Call::Direct(1));
             funcs[1].calls.push(Call::Direct(0));
         }
         6 => {
-            funcs = vec![nosplit(frame(target - 300)), Func { nosplit: false, frame: frame(rng.range(200, 600)), calls: vec![] }];
+            funcs = vec![
+                nosplit(frame(target - 300)),
+                Func {
+                    nosplit: false,
+                    frame: frame(rng.range(200, 600)),
+                    calls: vec![],
+                },
+            ];
             funcs[0].calls.push(Call::Direct(1));
             funcs[1].calls.push(Call::Direct(0));
         }
         _ => {
             // Branching: F0 calls a deep F1 and a shallow F2 that also reaches F1.
             let v = split(&mut rng, target, 2);
-            funcs = vec![nosplit(v[0]), nosplit(v[1]), nosplit(frame(rng.range(8, 120)))];
+            funcs = vec![
+                nosplit(v[0]),
+                nosplit(v[1]),
+                nosplit(frame(rng.range(8, 120))),
+            ];
             funcs[0].calls.push(Call::Direct(2));
             funcs[0].calls.push(Call::Direct(1));
             funcs[2].calls.push(Call::Direct(1));
         }
     }
-    Case { funcs, go_entry: i % 3 == 1, kind }
+    Case {
+        funcs,
+        go_entry: i % 3 == 1,
+        kind,
+    }
 }
 
 fn write_module(root: &std::path::Path, cases: &[Case]) {
     let mut files = HashMap::new();
-    files.insert("go.mod".to_string(), "module example.com/vcases\n\ngo 1.26\n".to_string());
+    files.insert(
+        "go.mod".to_string(),
+        "module example.com/vcases\n\ngo 1.26\n".to_string(),
+    );
     for (i, c) in cases.iter().enumerate() {
         let pkg = format!("c{i:03}");
         let mut go = format!("package {pkg}\n\n");
@@ -170,13 +212,23 @@ fn run(goarch: &str) {
     write_module(dir.path(), &cases);
     let out = dir.path().join("bin");
     std::fs::create_dir_all(&out).expect("mkdir");
-    let b = go_build(dir.path(), goarch, &["-o", &format!("{}/", out.display()), "./cmd/..."]);
-    let steps: HashMap<String, LinkStep> = b.links.iter().map(|l| (l.main_pkg.clone(), l.clone())).collect();
+    let b = go_build(
+        dir.path(),
+        goarch,
+        &["-o", &format!("{}/", out.display()), "./cmd/..."],
+    );
+    let steps: HashMap<String, LinkStep> = b
+        .links
+        .iter()
+        .map(|l| (l.main_pkg.clone(), l.clone()))
+        .collect();
     let (mut accepted, mut rejected, mut texts) = (0, 0, 0);
     let mut failures = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         let pkg = format!("example.com/vcases/cmd/c{i:03}");
-        let step = steps.get(&pkg).unwrap_or_else(|| panic!("no link step for {pkg}; go build output:\n{}", b.stderr));
+        let step = steps
+            .get(&pkg)
+            .unwrap_or_else(|| panic!("no link step for {pkg}; go build output:\n{}", b.stderr));
         let linker_ok = out.join(format!("c{i:03}")).exists();
         let set = step.load();
         let report = goobj::stack_check(&set, &goobj::StackCheckOptions::default());
@@ -208,8 +260,16 @@ fn run(goarch: &str) {
         }
     }
     eprintln!("{goarch}: {NCASES} cases, {accepted} accepted, {rejected} rejected ({texts} with identical report text)");
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
-    assert!(accepted >= 10 && rejected >= 10, "generator should produce both verdicts ({accepted}/{rejected})");
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        accepted >= 10 && rejected >= 10,
+        "generator should produce both verdicts ({accepted}/{rejected})"
+    );
     let _ = std::fs::remove_dir_all(&b.work);
 }
 

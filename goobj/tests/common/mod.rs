@@ -12,9 +12,17 @@ use std::process::Command;
 
 /// The `go` command; panics with a clear message when it is missing.
 pub fn go() -> PathBuf {
-    let candidates = [std::env::var_os("GO").map(PathBuf::from), Some(PathBuf::from("go")), Some(PathBuf::from("/usr/local/go/bin/go"))];
+    let candidates = [
+        std::env::var_os("GO").map(PathBuf::from),
+        Some(PathBuf::from("go")),
+        Some(PathBuf::from("/usr/local/go/bin/go")),
+    ];
     for c in candidates.into_iter().flatten() {
-        if Command::new(&c).arg("version").output().is_ok_and(|o| o.status.success()) {
+        if Command::new(&c)
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return c;
         }
     }
@@ -39,11 +47,14 @@ pub struct LinkStep {
 
 impl LinkStep {
     pub fn libs(&self) -> Vec<(String, PathBuf)> {
-        goobj::parse_importcfg(&std::fs::read_to_string(&self.importcfg).expect("read importcfg.link"))
+        goobj::parse_importcfg(
+            &std::fs::read_to_string(&self.importcfg).expect("read importcfg.link"),
+        )
     }
 
     pub fn load(&self) -> goobj::LinkSet {
-        goobj::load_link_set(&self.main, &self.libs()).unwrap_or_else(|e| panic!("load link set of {}: {e}", self.main_pkg))
+        goobj::load_link_set(&self.main, &self.libs())
+            .unwrap_or_else(|e| panic!("load link set of {}: {e}", self.main_pkg))
     }
 }
 
@@ -108,11 +119,16 @@ pub fn go_build_env(dir: &Path, goarch: &str, args: &[&str], env: &[(&str, &str)
     let mut links = Vec::new();
     for line in stderr.lines() {
         let toks: Vec<&str> = line.split_whitespace().collect();
-        let Some(pos) = toks.iter().position(|t| t.ends_with("/link") && t.contains("/pkg/tool/")) else {
+        let Some(pos) = toks
+            .iter()
+            .position(|t| t.ends_with("/link") && t.contains("/pkg/tool/"))
+        else {
             continue;
         };
         let toks = &toks[pos..];
-        let Some(i) = toks.iter().position(|t| *t == "-importcfg") else { continue };
+        let Some(i) = toks.iter().position(|t| *t == "-importcfg") else {
+            continue;
+        };
         let importcfg = PathBuf::from(toks[i + 1].replace("$WORK", &w));
         let main = PathBuf::from(toks[toks.len() - 1].replace("$WORK", &w));
         let cfg = std::fs::read_to_string(&importcfg).unwrap_or_default();
@@ -121,9 +137,19 @@ pub fn go_build_env(dir: &Path, goarch: &str, args: &[&str], env: &[(&str, &str)
             .find(|(_, f)| *f == main)
             .map(|(p, _)| p)
             .unwrap_or_else(|| "main".into());
-        links.push(LinkStep { main, importcfg, main_pkg });
+        links.push(LinkStep {
+            main,
+            importcfg,
+            main_pkg,
+        });
     }
-    GoBuild { ok: out.status.success(), stdout, stderr, work, links }
+    GoBuild {
+        ok: out.status.success(),
+        stdout,
+        stderr,
+        work,
+        links,
+    }
 }
 
 /// Copies a directory tree.
@@ -154,7 +180,11 @@ pub fn write_files(root: &Path, files: &HashMap<String, String>) {
 /// (so the error line and the chain lines keep the linker's order).
 pub fn run_linker(step: &LinkStep, goarch: &str, out: &Path) -> (bool, String) {
     let tooldir = String::from_utf8(
-        Command::new(go()).args(["env", "GOTOOLDIR"]).output().expect("go env").stdout,
+        Command::new(go())
+            .args(["env", "GOTOOLDIR"])
+            .output()
+            .expect("go env")
+            .stdout,
     )
     .expect("utf8");
     let link = Path::new(tooldir.trim()).join("link");
@@ -173,7 +203,10 @@ pub fn run_linker(step: &LinkStep, goarch: &str, out: &Path) -> (bool, String) {
         .env("CGO_ENABLED", "0")
         .output()
         .expect("run link");
-    (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned())
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
 }
 
 /// Diff summary of two sorted line sets, for assertion messages.
@@ -182,5 +215,9 @@ pub fn set_diff(a: &[String], b: &[String]) -> String {
     let sb: std::collections::BTreeSet<&String> = b.iter().collect();
     let only_a: Vec<_> = sa.difference(&sb).take(20).collect();
     let only_b: Vec<_> = sb.difference(&sa).take(20).collect();
-    format!("only in linker ({}): {only_a:#?}\nonly in ours ({}): {only_b:#?}", sa.difference(&sb).count(), sb.difference(&sa).count())
+    format!(
+        "only in linker ({}): {only_a:#?}\nonly in ours ({}): {only_b:#?}",
+        sa.difference(&sb).count(),
+        sb.difference(&sa).count()
+    )
 }
