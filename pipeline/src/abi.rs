@@ -601,13 +601,15 @@ pub fn lint_package(
             Some(s) => (p.file(&s.file), s.line),
             None => (PathBuf::from(&p.dir), 0),
         };
-        if abi == "ABIInternal" {
+        // asm -gensymabis records the selector only for the runtime's
+        // packages (elsewhere asm refuses it later), so read the TEXT line.
+        if abi == "ABIInternal" || site.is_some_and(|s| s.abi_internal) {
             push(
                 Lint::InternalDef,
                 file.clone(),
                 line,
                 format!(
-                    "assembly defines {sym} as <ABIInternal>: the register ABI is internal to the Go toolchain and changes between releases and architectures; only the standard library may define it (hint: drop `<ABIInternal>` and let the compiler generate the ABI wrapper)"
+                    "assembly defines {sym} as <ABIInternal>: the register ABI is internal to the Go toolchain and changes between releases and architectures; only the standard library may define it (asm refuses the selector outside the runtime's packages) (hint: drop `<ABIInternal>`, take the arguments from the frame (ABI0), and let the compiler generate the ABI wrapper)"
                 ),
             );
         }
@@ -891,6 +893,9 @@ fn max_pcsp(table: &[u8], quantum: u32) -> i32 {
         .unwrap_or(0)
 }
 
+/// (caller, caller ABI, callee, callee ABI, wrapper).
+type CallKey = (String, u16, String, u16, Option<String>);
+
 /// Builds the report of one main package from its link set.
 pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
     let g = b.graph;
@@ -977,7 +982,7 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
             }
         }
         // Cross-ABI calls from this package's functions.
-        let mut calls: BTreeMap<(String, u16, String, u16, Option<String>), (usize, bool, String)> = BTreeMap::new();
+        let mut calls: BTreeMap<CallKey, (usize, bool, String)> = BTreeMap::new();
         for (name, abi, is_wrapper) in &text_defs {
             if *is_wrapper || *abi > 1 {
                 continue;
@@ -1396,6 +1401,49 @@ mod tests {
         assert_eq!(split_symbol("example.com/demo/sum.Add"), ("example.com/demo/sum", "Add"));
         assert_eq!(split_symbol("runtime.memmove"), ("runtime", "memmove"));
         assert_eq!(split_symbol("example.com/p.(*T).M"), ("example.com/p", "(*T).M"));
+    }
+
+    #[test]
+    fn elf_check_names_missing_pairs_and_wrappers() {
+        // The test binary is an ELF program with a symbol table.
+        let exe = std::env::current_exe().unwrap();
+        let wrapper = Wrapper {
+            symbol: "example.com/p.Gone".into(),
+            go_name: "Gone".into(),
+            from: "ABI0".into(),
+            to: "ABIInternal".into(),
+            direction: "ABI0→ABIInternal".into(),
+            size: 32,
+            frame: 0,
+            args: 8,
+            max_sp: 8,
+            nosplit: true,
+            linked: true,
+            target_linked: false,
+        };
+        let report = ProgramReport {
+            package: "example.com/p".into(),
+            target: "linux/amd64".into(),
+            packages: vec![PackageReport {
+                package: "example.com/p".into(),
+                goroot: false,
+                asm_defs: vec![],
+                asm_refs: vec![],
+                wrappers: vec![wrapper],
+                cross_calls: vec![],
+                totals: Totals::default(),
+            }],
+            totals: Totals::default(),
+            pairs: vec![("example.com/p.Pair".into(), true)],
+        };
+        let c = check_elf(&exe, &report).unwrap();
+        assert!(c.skipped.is_none());
+        assert!(!c.ok());
+        assert!(c.problems.iter().any(|p| p.contains("no `example.com/p.Pair.abi0`")), "{:?}", c.problems);
+        assert!(c.problems.iter().any(|p| p.contains("no `example.com/p.Pair`")), "{:?}", c.problems);
+        assert!(c.problems.iter().any(|p| p.contains("wrapper of example.com/p.Gone (package example.com/p) is missing")), "{:?}", c.problems);
+        let empty = ProgramReport { packages: vec![], pairs: vec![], ..report };
+        assert!(check_elf(&exe, &empty).unwrap().ok());
     }
 
     #[test]
