@@ -666,24 +666,31 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
             autolibs[i] = imports;
             i += 1;
         }
-        // loadinternal(ctxt, "runtime")
-        if runtime_added || lib_by_pkg.contains_key("runtime") {
+        // loadinternal: runtime/race, runtime/msan, runtime/asan (present in importcfg.link
+        // only for -race/-msan/-asan builds), then runtime, unless already loaded.
+        if runtime_added {
             break;
         }
         runtime_added = true;
-        let Some(file) = files.get("runtime") else {
+        for pkg in ["runtime/race", "runtime/msan", "runtime/asan", "runtime"] {
+            if lib_by_pkg.contains_key(pkg) {
+                continue;
+            }
+            let Some(file) = files.get(pkg) else { continue };
+            lib_by_pkg.insert(pkg.into(), ls.libs.len());
+            ls.libs.push(Library {
+                pkg: pkg.into(),
+                archive: (*file).clone(),
+                imports: Vec::new(),
+                host_objects: Vec::new(),
+                prefer_linkext: false,
+                dynimport_fail: false,
+            });
+            autolibs.push(Vec::new());
+        }
+        if i == ls.libs.len() {
             break;
-        };
-        lib_by_pkg.insert("runtime".into(), ls.libs.len());
-        ls.libs.push(Library {
-            pkg: "runtime".into(),
-            archive: (*file).clone(),
-            imports: Vec::new(),
-            host_objects: Vec::new(),
-            prefer_linkext: false,
-            dynimport_fail: false,
-        });
-        autolibs.push(Vec::new());
+        }
     }
 
     ls.archives = Arc::new(archives);

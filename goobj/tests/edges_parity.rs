@@ -159,3 +159,27 @@ fn dupok_generic_amd64() {
     let edges = check_program_args("dup", d.path(), &["./cmd/m"], "amd64", &[]);
     assert!(!edges.iter().any(|e| e.contains("g.Sum[")), "{edges:?}");
 }
+
+/// `-race` (runtime/race loaded by `loadinternal` before runtime; the race syso is a
+/// host object). Opt-in: it builds the standard library once more with -race.
+#[test]
+#[ignore = "builds std with -race (about 1-2 min); run with --ignored"]
+fn nethttp_race_amd64() {
+    let d = nethttp_dir();
+    check_program_args(
+        "nethttp-race",
+        d.path(),
+        &["-race", "."],
+        "amd64",
+        &[("CGO_ENABLED", "1")],
+    );
+}
+
+/// cmd/go: a large program (about 14k edges). Opt-in because of build time.
+#[test]
+#[ignore = "builds cmd/go for two arches (about 1-2 min); run with --ignored"]
+fn cmd_go_amd64_arm64() {
+    let d = tempfile::tempdir().expect("tempdir");
+    check_program("go", d.path(), "cmd/go", "amd64");
+    check_program("go", d.path(), "cmd/go", "arm64");
+}
