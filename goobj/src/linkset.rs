@@ -851,12 +851,13 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
             ls.objs[o].syms[li as usize] = gid;
         }
         for li in ndef + nh64 + nh..ndef + nh64 + nh + nnpd {
-            let s = view(ls, o).sym(li).map_err(|e| err(ls, o, e))?;
-            let ver = abi_to_ver(s.abi, version);
-            let gid = add_nonpkg_def(ls, o as u32, li, &s, ver);
+            let name = v.sym_name_bytes(li);
+            let abi = v.sym_abi(li);
+            let ver = abi_to_ver(abi, version);
+            let gid = add_nonpkg_def(ls, o as u32, li, name, ver);
             ls.objs[o].syms[li as usize] = gid;
-            if s.name.starts_with("runtime.") || (is_runtime && s.name.starts_with("type:")) {
-                if let Some(&bi) = builtin_idx.get(&(s.name.as_bytes(), s.abi)) {
+            if name.starts_with(b"runtime.") || (is_runtime && name.starts_with(b"type:")) {
+                if let Some(&bi) = builtin_idx.get(&(name, abi)) {
                     ls.builtin_syms[bi] = gid;
                 }
             }
@@ -968,40 +969,42 @@ fn abi_to_ver(abi: u16, local: i32) -> i32 {
 }
 
 /// `loadState.addSym` for a non-package (named) definition.
-fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, s: &Sym<'_>, ver: i32) -> SymId {
+fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, name: &[u8], ver: i32) -> SymId {
     let new_gid = ls.syms.len() as SymId;
-    if s.name.is_empty() || ver == ls.objs[o as usize].version {
+    if name.is_empty() || ver == ls.objs[o as usize].version {
         ls.syms.push(GSym { obj: o, li, ver });
         return new_gid;
     }
-    let old = ls.lookup(s.name, ver);
+    let old = ls.lookup_bytes(name, ver);
     if old == 0 {
         ls.syms.push(GSym { obj: o, li, ver });
-        ls.insert_name(s.name.as_bytes(), ver, new_gid);
+        ls.insert_name(name, ver, new_gid);
         return new_gid;
     }
-    let Some(oldsym) = ls.osym(old) else {
+    let Some((oo, oli)) = ls.def(old) else {
         return old;
     };
-    let (oldsz, sz) = (oldsym.size, s.size);
-    if s.dupok() {
+    let (ov, nv) = (ls.view(oo), ls.view(o));
+    let ((otyp, oflag, _), (ntyp, nflag, _)) = (ov.sym_flags(oli), nv.sym_flags(li));
+    let (oldsz, sz) = (ov.sym_size(oli), nv.sym_size(li));
+    let dupok = |f: u8| f & crate::reader::symflag::DUPOK != 0;
+    if dupok(nflag) {
         if oldsz < sz {
             ls.syms[old as usize] = GSym { obj: o, li, ver };
         }
         return old;
     }
-    if oldsym.dupok() {
+    if dupok(oflag) {
         return old;
     }
     // Both non-dupok: text beats BSS, content beats BSS, larger BSS beats smaller BSS.
     let minor = ls.go_minor;
     let is_data = |t: u8| !is_text_kind(t, minor) && t != 0;
-    let (oo, oli) = ls.def(old).unwrap_or((0, 0));
-    let old_has_content = ls.view(oo).data_size(oli) != 0;
-    let new_has_content = ls.view(o).data_size(li) != 0;
-    let old_bss = is_data(oldsym.typ) && !old_has_content;
-    let new_bss = is_data(s.typ) && !new_has_content;
-    if old_bss && (is_text_kind(s.typ, minor) || new_has_content || (new_bss && sz > oldsz)) {
+    let old_has_content = ov.data_size(oli) != 0;
+    let new_has_content = nv.data_size(li) != 0;
+    let old_bss = is_data(otyp) && !old_has_content;
+    let new_bss = is_data(ntyp) && !new_has_content;
+    if old_bss && (is_text_kind(ntyp, minor) || new_has_content || (new_bss && sz > oldsz)) {
         ls.syms[old as usize] = GSym { obj: o, li, ver };
     }
     old
