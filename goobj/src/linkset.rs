@@ -451,6 +451,18 @@ impl Bytes {
     }
 }
 
+impl Bytes {
+    /// Drops our mapping of the pages read so far (they stay in the page cache and fault
+    /// back in on access), so that loading and checking don't add up in peak RSS.
+    fn release(&self) {
+        if let Bytes::Mapped(m) = self {
+            // SAFETY: a read-only private file mapping we never write: after MADV_DONTNEED
+            // the next access reads the same file contents again.
+            let _ = unsafe { m.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+}
+
 impl std::ops::Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
@@ -731,6 +743,9 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
             }
         })
         .collect();
+    for (_, b) in arcs.iter() {
+        b.release();
+    }
     Ok(ls)
 }
 
