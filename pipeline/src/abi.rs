@@ -525,6 +525,26 @@ fn go_facts(p: &GoPackage) -> GoFacts {
     f
 }
 
+/// The `//go:linkname` directives of a package (a line scan: cheaper than
+/// [`scan_go`] over the runtime's sources).
+fn go_linknames(p: &GoPackage) -> Vec<GoLinkname> {
+    let mut v = Vec::new();
+    for file in &p.go_files {
+        let Ok(src) = std::fs::read_to_string(p.file(file)) else { continue };
+        for line in src.lines() {
+            let Some(rest) = line.strip_prefix("//go:linkname ") else { continue };
+            let mut f = rest.split_whitespace();
+            if let Some(local) = f.next() {
+                v.push(GoLinkname {
+                    local: local.to_string(),
+                    remote: f.next().map(str::to_string),
+                });
+            }
+        }
+    }
+    v
+}
+
 fn asm_sites(p: &GoPackage) -> Vec<AsmSite> {
     let mut v = Vec::new();
     for file in &p.s_files {
@@ -957,7 +977,7 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
                     Some(n) => n.to_string(),
                     None => {
                         // A linknamed function: -d=abiwrap prints its Go name.
-                        let l = linknames.get_or_insert_with(|| go_facts(p).linknames);
+                        let l = linknames.get_or_insert_with(|| go_linknames(p));
                         l.iter()
                             .find(|l| l.remote.as_deref() == Some(s.name))
                             .map(|l| l.local.clone())
