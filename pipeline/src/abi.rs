@@ -1278,15 +1278,19 @@ pub fn check_elf(program: &Path, report: &ProgramReport) -> Result<ElfCheck> {
 // ---------------------------------------------------------------------------
 // The build's last step
 
-/// Runs the lints over the build's packages outside GOROOT, emitting each
-/// finding as a diagnostic; returns them.
+/// Runs the lints over the workspace's packages outside GOROOT (not over
+/// third-party dependencies), emitting each finding as a diagnostic;
+/// returns them.
 pub fn run_lints(b: &Built<'_>, levels: &LintLevels, base: &Path, em: &Emitter<'_>) -> Vec<Finding> {
     let mut all = Vec::new();
     let mut pkgs: Vec<usize> = b.actions.compile.keys().copied().collect();
     pkgs.sort_unstable();
     for pi in pkgs {
         let p = &b.graph.packages[pi];
-        if p.goroot {
+        // The workspace's packages (its main modules' and those named on the
+        // command line), like cargo, which caps the lints of dependencies.
+        let own = p.module.as_ref().is_some_and(|m| m.main) || !p.dep_only;
+        if p.goroot || !own {
             continue;
         }
         // Only packages whose compile completed (their sources are sound).
