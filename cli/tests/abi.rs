@@ -127,6 +127,10 @@ fn fixture_wrappers_equal_what_abiwrap_prints() {
     for want in ["ABI0→ABIInternal  callback", "ABIInternal→ABI0  Add", "sum_amd64.s:5", "program totals:", "program checks (", ": ok"] {
         assert!(h.contains(want), "missing {want:?} in:\n{h}");
     }
+    // The fixture's own packages, as a person reads them (Go 1.26, amd64).
+    let start = h.find("  package example.com/demo/cmd/demo").unwrap();
+    let end = h.find("  standard library (").unwrap();
+    insta::assert_snapshot!("abi_human_demo_amd64", &h[start..end]);
 }
 
 #[test]
