@@ -12,7 +12,7 @@ use common::*;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-const NCASES: usize = 72;
+const NCASES: usize = 81;
 
 #[derive(Clone, Debug)]
 enum Call {
@@ -32,6 +32,8 @@ struct Case {
     funcs: Vec<Func>,
     /// Entry through a `//go:nosplit` Go function instead of calling F0 directly.
     go_entry: bool,
+    /// Functions the Go `Entry` calls (usually just F0).
+    entries: Vec<usize>,
     kind: usize,
 }
 
@@ -71,7 +73,7 @@ fn split(rng: &mut Lcg, total: i64, n: usize) -> Vec<u32> {
 
 fn gen_case(i: usize) -> Case {
     let mut rng = Lcg(i as u64 * 7919 + 17);
-    let kind = i % 8;
+    let kind = i % 9;
     let target = 792 + rng.range(-6, 6) * 8;
     let nosplit = |frame: u32| Func {
         nosplit: true,
@@ -135,6 +137,16 @@ fn gen_case(i: usize) -> Case {
             funcs[0].calls.push(Call::Direct(1));
             funcs[1].calls.push(Call::Direct(0));
         }
+        8 => {
+            // Two independent chains (two roots; the report orders them by height, then
+            // by symbol index), entered one after the other from Go.
+            let a = split(&mut rng, target + 40, 2);
+            let t2 = target + 40 + rng.range(0, 2) * 16;
+            let b = split(&mut rng, t2, 2);
+            funcs = vec![nosplit(a[0]), nosplit(a[1]), nosplit(b[0]), nosplit(b[1])];
+            funcs[0].calls.push(Call::Direct(1));
+            funcs[2].calls.push(Call::Direct(3));
+        }
         _ => {
             // Branching: F0 calls a deep F1 and a shallow F2 that also reaches F1.
             let v = split(&mut rng, target, 2);
@@ -148,9 +160,11 @@ fn gen_case(i: usize) -> Case {
             funcs[2].calls.push(Call::Direct(1));
         }
     }
+    let entries = if kind == 8 { vec![0, 2] } else { vec![0] };
     Case {
         funcs,
         go_entry: i % 3 == 1,
+        entries,
         kind,
     }
 }
@@ -168,10 +182,13 @@ fn write_module(root: &std::path::Path, cases: &[Case]) {
             let _ = writeln!(go, "func F{k}()");
         }
         if c.go_entry {
-            go.push_str("\n//go:nosplit\nfunc Entry() {\n\tF0()\n}\n");
-        } else {
-            go.push_str("\nfunc Entry() {\n\tF0()\n}\n");
+            go.push_str("\n//go:nosplit");
         }
+        go.push_str("\nfunc Entry() {\n");
+        for e in &c.entries {
+            let _ = writeln!(go, "\tF{e}()");
+        }
+        go.push_str("}\n");
         files.insert(format!("{pkg}/c.go"), go);
         for arch in ["amd64", "arm64"] {
             let mut s = String::from("#include \"textflag.h\"\n");
@@ -222,7 +239,7 @@ fn run(goarch: &str) {
         .iter()
         .map(|l| (l.main_pkg.clone(), l.clone()))
         .collect();
-    let (mut accepted, mut rejected, mut texts) = (0, 0, 0);
+    let (mut accepted, mut rejected, mut texts, mut multi) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         let pkg = format!("example.com/vcases/cmd/c{i:03}");
@@ -251,6 +268,12 @@ fn run(goarch: &str) {
             assert!(!ok, "c{i:03}: direct relink succeeded but go build failed");
             if text == report.format_violations() {
                 texts += 1;
+                if report.violations.len() > 1 {
+                    multi += 1;
+                }
+                if c.kind == 8 && std::env::var_os("GOOBJ_DEBUG").is_some() {
+                    eprintln!("c{i:03} {:?}\n{text}", c.funcs);
+                }
             } else {
                 failures.push(format!(
                     "c{i:03}: report text differs\n--- linker ---\n{text}--- ours ---\n{}",
@@ -259,7 +282,7 @@ fn run(goarch: &str) {
             }
         }
     }
-    eprintln!("{goarch}: {NCASES} cases, {accepted} accepted, {rejected} rejected ({texts} with identical report text)");
+    eprintln!("{goarch}: {NCASES} cases, {accepted} accepted, {rejected} rejected ({texts} with identical report text, {multi} with several roots)");
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",
