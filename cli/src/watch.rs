@@ -50,8 +50,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anstyle::{AnsiColor, Style};
 use clap::Args;
 use notify::{EventKind as FsKind, RecursiveMode, Watcher};
-use pipeline::build::{self, Artifact, BuildRequest};
-use pipeline::cache::ContentDigest;
+use pipeline::build::{self, BuildRequest};
 use pipeline::events::{Emitter, Event, EventKind, EventSink, Level, Outcome};
 use pipeline::load::PackageGraph;
 use serde::Serialize;
@@ -164,13 +163,17 @@ struct Stamped<'a> {
 enum Msg {
     Fs(notify::Result<notify::Event>),
     Signal(i32),
+    /// A program was linked and installed (`fresh`: its bytes changed).
+    Artifact { path: PathBuf, fresh: bool },
     Built(Box<CycleResult>),
 }
 
-/// Forwards engine events to the reporter and counts what ran.
+/// Forwards engine events to the reporter, counts what ran, and (for
+/// `--run`) tells the loop the moment a program is installed.
 struct CycleSink {
     inner: Box<dyn EventSink>,
     ran: Mutex<BTreeMap<&'static str, usize>>,
+    artifacts: Option<Mutex<Sender<Msg>>>,
 }
 
 impl EventSink for CycleSink {
@@ -183,14 +186,20 @@ impl EventSink for CycleSink {
         {
             *self.ran.lock().unwrap().entry(action).or_default() += 1;
         }
+        let artifact = match (&event.kind, &self.artifacts) {
+            (EventKind::Artifact { path, fresh, .. }, Some(tx)) => Some((tx, path.clone(), *fresh)),
+            _ => None,
+        };
         self.inner.emit(event);
+        if let Some((tx, path, fresh)) = artifact {
+            let _ = tx.lock().unwrap().send(Msg::Artifact { path, fresh });
+        }
     }
 }
 
 /// What one request's build left.
 struct RequestResult {
     graph: Option<PackageGraph>,
-    artifacts: Vec<Artifact>,
     cancelled: bool,
     /// The build failed (its diagnostics were reported).
     failed: bool,
@@ -212,7 +221,6 @@ fn run_cycle(reqs: &[BuildRequest], sink: &dyn EventSink, cancel: &AtomicBool) -
         if cancel.load(Ordering::Relaxed) {
             results.push(RequestResult {
                 graph: None,
-                artifacts: vec![],
                 cancelled: true,
                 failed: false,
                 error: None,
@@ -227,7 +235,6 @@ fn run_cycle(reqs: &[BuildRequest], sink: &dyn EventSink, cancel: &AtomicBool) -
                 ran: o.summary.ran,
                 cached: o.summary.cached,
                 graph: Some(o.session.graph),
-                artifacts: o.artifacts,
                 failed: false,
                 error: None,
             },
@@ -237,8 +244,7 @@ fn run_cycle(reqs: &[BuildRequest], sink: &dyn EventSink, cancel: &AtomicBool) -
                 let f = Failure::from(e);
                 RequestResult {
                     graph,
-                    artifacts: vec![],
-                    cancelled: false,
+                        cancelled: false,
                     failed,
                     error: f.message,
                     ran: 0,
@@ -394,7 +400,6 @@ impl WatchSet {
 struct Program {
     child: Child,
     pid: u32,
-    digest: ContentDigest,
 }
 
 /// How a program ended.
@@ -538,6 +543,9 @@ struct Building {
     rescan: bool,
     started: Instant,
     started_at: SystemTime,
+    /// Did this cycle (re)start the program, and what to say about it.
+    restarted: bool,
+    note: String,
 }
 
 const GREEN: Style = AnsiColor::Green.on_default().bold();
@@ -634,9 +642,9 @@ pub(crate) fn run(args: WatchArgs) -> Result<(), Failure> {
             CYAN,
             "Watching",
             &format!(
-                "{} packages in {} directories ({how}); Ctrl-C to stop",
-                w.set.packages,
-                w.set.dirs.len()
+                "{} in {} ({how}); Ctrl-C to stop",
+                plural(w.set.packages, "package"),
+                plural(w.set.dirs.len(), "directory")
             ),
         );
     }
@@ -800,14 +808,20 @@ impl Watch {
             }
             return;
         }
-        let dir_event = match ev.kind {
+        use notify::event::{CreateKind, ModifyKind, RemoveKind};
+        // Entries appearing, vanishing or renamed; not a directory's own
+        // metadata (its mtime changes with every file saved in it).
+        let (dir_event, names) = match ev.kind {
             FsKind::Access(_) => return,
-            FsKind::Create(notify::event::CreateKind::Folder)
-            | FsKind::Remove(notify::event::RemoveKind::Folder) => true,
-            _ => false,
+            FsKind::Create(CreateKind::Folder) | FsKind::Remove(RemoveKind::Folder) => (true, true),
+            FsKind::Create(_) | FsKind::Remove(_) | FsKind::Modify(ModifyKind::Name(_)) => (false, true),
+            _ => (false, false),
         };
         for p in ev.paths {
-            if !self.excluded.contains(&p) && self.set.relevant(&p, dir_event) {
+            if self.excluded.contains(&p) || (!names && p.is_dir()) {
+                continue;
+            }
+            if self.set.relevant(&p, dir_event) {
                 self.change(p);
             }
         }
@@ -856,6 +870,7 @@ impl Watch {
         let sink = Arc::new(CycleSink {
             inner: crate::reporter(&self.args.build.common),
             ran: Mutex::new(BTreeMap::new()),
+            artifacts: self.args.run.then(|| Mutex::new(self.tx.clone())),
         });
         let (reqs, c, s, tx) = (self.reqs.clone(), cancel.clone(), sink.clone(), self.tx.clone());
         std::thread::spawn(move || {
@@ -869,6 +884,8 @@ impl Watch {
             rescan,
             started: Instant::now(),
             started_at: SystemTime::now(),
+            restarted: false,
+            note: String::new(),
         });
     }
 
@@ -879,6 +896,8 @@ impl Watch {
             rescan,
             started,
             started_at,
+            restarted,
+            note,
             ..
         }) = self.building.take()
         else {
@@ -900,25 +919,9 @@ impl Watch {
         let ran: usize = r.results.iter().map(|x| x.ran).sum();
         let cached: usize = r.results.iter().map(|x| x.cached).sum();
         let mut error = error.join("\n");
-        let mut restarted = false;
-        let mut note = String::new();
-        if !cancelled && !failed && self.args.run {
-            if self.mains.as_ref().is_some_and(|m| m.len() != 1) {
-                let f = self.mains_failure();
-                error = f.message.unwrap_or_default();
-                self.error(&error);
-            } else if let Some(a) = r.results.iter().flat_map(|x| &x.artifacts).next() {
-                let same = self.program.as_ref().is_some_and(|p| p.digest == a.digest);
-                if same {
-                    note = "program unchanged, not restarted".into();
-                } else {
-                    self.stop_program("restart");
-                    restarted = self.start_program(a);
-                    if let Some(p) = &self.program {
-                        note = format!("restarted {} (pid {})", file_name(&a.path), p.pid);
-                    }
-                }
-            }
+        if !cancelled && !failed && self.args.run && self.wrong_mains() {
+            error = self.mains_failure().message.unwrap_or_default();
+            self.error(&error);
         }
         let success = !cancelled && !failed && error.is_empty();
         self.emit(WatchEvent::WatchCycle {
@@ -950,6 +953,10 @@ impl Watch {
             self.status(GREEN, "Rebuilt", &format!("in {duration:.2}s ({actions}){tail}"));
         } else {
             let tail = match &self.program {
+                Some(p) if restarted => format!(
+                    "; the program (pid {}) had started as soon as it was linked, before the checks that failed",
+                    p.pid
+                ),
                 Some(p) => format!("; the previous program keeps running (pid {})", p.pid),
                 None => String::new(),
             };
@@ -957,26 +964,46 @@ impl Watch {
         }
     }
 
-    fn start_program(&mut self, a: &Artifact) -> bool {
-        match Program::start(&a.path, &self.args.args) {
+    fn start_program(&mut self, path: &Path) -> bool {
+        match Program::start(path, &self.args.args) {
             Ok(child) => {
                 let pid = child.id();
                 self.emit(WatchEvent::ProgramStarted {
                     pid,
-                    path: &a.path,
+                    path,
                     args: &self.args.args,
                 });
-                self.program = Some(Program {
-                    child,
-                    pid,
-                    digest: a.digest,
-                });
+                self.program = Some(Program { child, pid });
                 true
             }
             Err(e) => {
-                self.error(&format!("starting {}: {e}", a.path.display()));
+                self.error(&format!("starting {}: {e}", path.display()));
                 false
             }
+        }
+    }
+
+    /// The program is linked and installed: restart now, while the build's
+    /// post-link checks run (they read the program; they do not change it).
+    /// Not when a newer change already cancelled the cycle (its build comes
+    /// next), nor when the binary is the one running.
+    fn on_artifact(&mut self, path: PathBuf, fresh: bool) {
+        let Some(b) = &self.building else { return };
+        if b.cancel.load(Ordering::Relaxed) || self.wrong_mains() || b.restarted {
+            return;
+        }
+        let note = if !fresh && self.program.is_some() {
+            ("program unchanged, not restarted".to_string(), false)
+        } else {
+            let verb = if self.program.is_some() { "restarted" } else { "started" };
+            self.stop_program("restart");
+            let ok = self.start_program(&path);
+            let pid = self.program.as_ref().map(|p| p.pid).unwrap_or_default();
+            (if ok { format!("{verb} {} (pid {pid})", file_name(&path)) } else { String::new() }, ok)
+        };
+        if let Some(b) = &mut self.building {
+            b.note = note.0;
+            b.restarted = note.1;
         }
     }
 
@@ -1031,6 +1058,7 @@ impl Watch {
             match self.rx.recv_timeout(timeout) {
                 Ok(Msg::Fs(ev)) => self.on_fs(ev),
                 Ok(Msg::Signal(s)) => break s,
+                Ok(Msg::Artifact { path, fresh }) => self.on_artifact(path, fresh),
                 Ok(Msg::Built(r)) => {
                     let first = self.cycle == 1;
                     self.finish_cycle(*r);
@@ -1072,6 +1100,14 @@ impl Watch {
             return Err(self.mains_failure());
         }
         Ok(())
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    match (n, what.strip_suffix('y')) {
+        (1, _) => format!("1 {what}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {what}s"),
     }
 }
 

@@ -119,6 +119,17 @@ impl Watcher {
         })
     }
 
+    /// The first finished (not cancelled) `watch-cycle` event after line `skip`.
+    fn wait_cycle(&self, skip: usize) -> Value {
+        self.wait_for("a watch cycle", CYCLE, |ls| {
+            ls.iter()
+                .skip(skip)
+                .filter(|l| l.starts_with('{'))
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .find(|e| e["reason"] == "watch-cycle" && e["cancelled"] == false)
+        })
+    }
+
     /// SIGINT, then the exit status (the watcher must exit by itself).
     fn interrupt(&mut self) -> std::process::ExitStatus {
         unsafe {
@@ -246,7 +257,8 @@ fn fifty_quick_edits_end_in_the_last_version_with_nothing_leaked() {
         set_version(&dir, &format!("v{i}"));
         std::thread::sleep(Duration::from_millis(15 + (i as u64 % 4) * 10));
     }
-    w.wait_line(&format!("version: v{EDITS} "), 0, CYCLE);
+    let v = w.wait_line(&format!("version: v{EDITS} "), 0, CYCLE);
+    w.wait_cycle(v);
     // Settled: the last cycle succeeded and nothing ran for a while.
     std::thread::sleep(Duration::from_millis(1500));
     let ev = w.events();
@@ -265,7 +277,7 @@ fn fifty_quick_edits_end_in_the_last_version_with_nothing_leaked() {
 
     // Fewer builds than edits: bursts are debounced, stale builds cancelled.
     let builds = by_reason(&ev, "build-started").len() - started;
-    assert!(builds >= 1 && builds <= EDITS, "{builds} builds for {EDITS} edits");
+    assert!((1..=EDITS).contains(&builds), "{builds} builds for {EDITS} edits");
     eprintln!("{builds} builds for {EDITS} edits, {} restarts", starts.len() - 1);
 
     // Every stopped program was reaped: no zombie children of the watcher.
@@ -278,7 +290,7 @@ fn fifty_quick_edits_end_in_the_last_version_with_nothing_leaked() {
     let started: Vec<&Value> = by_reason(&ev, "program-started").iter().map(|e| &e["pid"]).collect();
     let stopped: Vec<&Value> = by_reason(&ev, "program-stopped").iter().map(|e| &e["pid"]).collect();
     assert_eq!(started, stopped, "every program started was stopped and reaped");
-    let last_stop = by_reason(&ev, "program-stopped").last().unwrap().clone();
+    let last_stop = (*by_reason(&ev, "program-stopped").last().unwrap()).clone();
     assert_eq!(last_stop["why"], "shutdown");
     assert_eq!(last_stop["killed"], false, "SIGTERM was enough: {last_stop}");
     assert!(
@@ -300,6 +312,8 @@ fn assembly_body_edit_reruns_symabis_asm_pack_link_only() {
     // The body changes; the def line (and so the symabis) does not.
     edit(&dir.join("leaf/magic_amd64.s"), "MOVQ $41, AX", "MOVQ $42, AX");
     w.wait_line("magic: 42", skip, CYCLE);
+    // The program starts as soon as it is linked; the cycle ends after the checks.
+    w.wait_cycle(skip);
     let ev: Vec<Value> = w.events().split_off(before);
     // `nosplit` is the pre-link stack check over the link set's objects: it
     // reads the new archive, like link does.
@@ -334,13 +348,7 @@ fn compile_error_keeps_the_old_program_then_the_fix_restarts_it() {
     let leaf = dir.join("leaf/leaf.go");
     let good = std::fs::read_to_string(&leaf).unwrap();
     std::fs::write(&leaf, format!("{good}\nfunc broken() int {{ return \"no\" }}\n")).unwrap();
-    let cycle = w.wait_for("a failed cycle", CYCLE, |ls| {
-        ls.iter()
-            .skip(skip)
-            .filter(|l| l.starts_with('{'))
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .find(|e| e["reason"] == "watch-cycle" && e["cancelled"] == false)
-    });
+    let cycle = w.wait_cycle(skip);
     assert_eq!(cycle["success"], false, "{}", w.dump());
     assert_eq!(cycle["restarted"], false);
     let ev: Vec<Value> = w.events().split_off(before);
@@ -355,8 +363,10 @@ fn compile_error_keeps_the_old_program_then_the_fix_restarts_it() {
     assert_eq!(running(&exe), first, "the old program keeps running");
 
     // The fix: a new version, and the watcher restarts the program.
+    let skip = w.lines().len();
     std::fs::write(&leaf, good.replace("\"v0\"", "\"v2\"")).unwrap();
     w.wait_line("version: v2 ", 0, CYCLE);
+    w.wait_cycle(skip);
     let ev = w.events();
     let stop = by_reason(&ev, "program-stopped");
     assert_eq!(stop.len(), 1, "{}", w.dump());
