@@ -98,6 +98,7 @@ fn rebuilds_run_only_what_changed() {
         vec![
             ("compile", "example.com/demo/sum"),
             ("pack", "example.com/demo/sum"),
+            ("nosplit", "example.com/demo/cmd/demo"),
             ("link", "example.com/demo/cmd/demo"),
         ],
         "an edit that keeps the export data must not recompile dependents"

@@ -38,8 +38,8 @@ fn assembly_body_edit_does_not_recompile_go() {
     let got: Vec<(&str, &str)> = r.iter().map(|(a, _, f)| (a.as_str(), f.as_str())).collect();
     assert_eq!(
         got,
-        vec![("symabis", ""), ("asm", "sum_amd64.s"), ("pack", ""), ("link", "")],
-        "an assembly body edit must rerun asm, pack and link only"
+        vec![("symabis", ""), ("asm", "sum_amd64.s"), ("pack", ""), ("nosplit", ""), ("link", "")],
+        "an assembly body edit must rerun symabis (in-process), asm, pack, nosplit and link only"
     );
     let exe = ev.iter().find(|e| e["reason"] == "artifact").unwrap()["path"].as_str().unwrap().to_string();
     assert!(run_program(&mut Command::new(&exe)).contains("scale: 41"), "the edit is in the program");
