@@ -30,7 +30,8 @@ struct Pass<'a> {
     reachable: Vec<bool>,
     used_in_iface: Vec<bool>,
     wq: Vec<SymId>,
-    iface_method: HashSet<(String, SymId)>,
+    /// Interface methods called: func type → method names.
+    iface_method: HashMap<SymId, HashSet<String>>,
     generic_iface_method: HashSet<String>,
     markable: Vec<MethodRef>,
     reflect_seen: bool,
@@ -226,7 +227,7 @@ impl Pass<'_> {
                     let ir = self.ls.relocs(rs);
                     let name = self.type_name(&ir, r.add as usize);
                     let typ = self.reloc_sym(&ir, r.add as i32 + 4);
-                    self.iface_method.insert((name, typ));
+                    self.iface_method.entry(typ).or_default().insert(name);
                     continue;
                 }
                 if ty == usenamedmethod {
@@ -342,7 +343,7 @@ pub fn deadcode(ls: &LinkSet, entry: &str, mode: crate::linkset::LinkMode) -> Re
         reachable: vec![false; n],
         used_in_iface: ls.used_in_iface.clone(),
         wq: Vec::new(),
-        iface_method: HashSet::new(),
+        iface_method: HashMap::new(),
         generic_iface_method: HashSet::new(),
         markable: Vec::new(),
         reflect_seen: false,
@@ -380,7 +381,9 @@ pub fn deadcode(ls: &LinkSet, entry: &str, mode: crate::linkset::LinkMode) -> Re
         for m in markable {
             let exported = m.name.chars().next().is_some_and(char::is_uppercase);
             if (d.reflect_seen && exported)
-                || d.iface_method.contains(&(m.name.clone(), m.typ))
+                || d.iface_method
+                    .get(&m.typ)
+                    .is_some_and(|n| n.contains(&m.name))
                 || d.generic_iface_method.contains(&m.name)
             {
                 d.mark_method(&m);

@@ -274,7 +274,22 @@ impl LinkSet {
     pub(crate) fn name_bytes(&self, s: SymId) -> &[u8] {
         match self.syms.get(s as usize) {
             Some(g) if s != 0 && g.obj == EXT => self.ext_names[g.li as usize].as_bytes(),
-            Some(g) if s != 0 => self.view(g.obj).sym_name_bytes(g.li),
+            Some(g) if s != 0 => {
+                // Straight from the symbol record (hot: every by-name lookup verifies).
+                let ob = &self.objs[g.obj as usize];
+                let data = self.archives[ob.archive as usize]
+                    .1
+                    .get(ob.start..ob.end)
+                    .unwrap_or(&[]);
+                let rec = ob.header.offsets[crate::reader::blk::SYMDEF] as usize
+                    + g.li as usize * crate::reader::SYM_SIZE;
+                let Some(r) = data.get(rec..rec + 8) else {
+                    return &[];
+                };
+                let len = u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as usize;
+                let off = u32::from_le_bytes([r[4], r[5], r[6], r[7]]) as usize;
+                data.get(off..off.saturating_add(len)).unwrap_or(&[])
+            }
             _ => &[],
         }
     }
