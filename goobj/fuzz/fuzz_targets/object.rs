@@ -13,6 +13,9 @@ fn walk(o: &GoObject<'_>) {
     for i in 0..o.nallsym().min(4096) {
         let _ = o.sym(i);
         let _ = o.sym_flags(i);
+        let _ = o.sym_name_bytes(i);
+        let _ = o.sym_abi(i);
+        let _ = o.sym_size(i);
     }
     for i in 0..o.nalldef().min(4096) {
         if let Ok(r) = o.relocs(i) {
