@@ -119,6 +119,8 @@ pub struct NativeSymabisOptions {
     pub goexperiment: Option<String>,
     /// The directory asm runs in (the package directory).
     pub dir: PathBuf,
+    /// The toolchain's Go release (major, minor): the assembler's rules differ per release.
+    pub go_version: Option<(u32, u32)>,
 }
 
 /// What an action does once its key missed.
@@ -184,6 +186,9 @@ impl ActionOutput {
     }
 }
 
+/// Digests of the tools, and of `GOROOT/pkg/include/*` by file name.
+pub type ToolchainDigests = (HashMap<Tool, ContentDigest>, Vec<(String, ContentDigest)>);
+
 /// The static inputs of a build: what every action reads and nobody changes.
 pub struct BuildContext<'a> {
     /// The toolchain of the target.
@@ -213,7 +218,7 @@ impl<'a> BuildContext<'a> {
     pub fn digest_toolchain(
         tc: &Toolchain,
         hasher: &FileHasher,
-    ) -> Result<(HashMap<Tool, ContentDigest>, Vec<(String, ContentDigest)>)> {
+    ) -> Result<ToolchainDigests> {
         let mut tools = HashMap::new();
         for t in [Tool::Asm, Tool::Compile, Tool::Link] {
             let path = tc.tool(t);
@@ -518,6 +523,7 @@ impl<'a> BuildContext<'a> {
                     goexperiment: Some(self.tc.goexperiment().to_string())
                         .filter(|e| !e.is_empty()),
                     dir: PathBuf::from(&p.dir),
+                    go_version: Some((self.tc.version.major, self.tc.version.minor)),
                 },
                 files,
             }
