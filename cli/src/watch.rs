@@ -22,7 +22,12 @@
 //!   imports, file sets or module files changed.
 //! - **Process control** ([`Program`]): the program runs in its own process
 //!   group; a restart is stop-then-start; stopping is SIGTERM to the group,
-//!   `--stop-timeout`, then SIGKILL, and the child is always reaped.
+//!   `--stop-timeout`, then SIGKILL, and the child is always reaped. The
+//!   restart happens at the engine's `artifact` event — the program is
+//!   linked and installed — while the build's post-link checks (ABI lints,
+//!   ELF checks: they read the program, never change it) still run; their
+//!   verdict is reported with the cycle. This takes them off the
+//!   edit-to-restart path.
 //!
 //! Scheduling: events are collected until none arrived for `--debounce`, then
 //! one build runs. One build at a time. **A change during a build cancels it
@@ -33,7 +38,8 @@
 //! So what is finally built is always the last saved state, and a burst of
 //! saves costs at most one build more than its quiet end.
 //!
-//! A failed build leaves the running program alone. SIGINT, SIGTERM or
+//! A build that fails before its program is written (a compile error…)
+//! leaves the running program alone. SIGINT, SIGTERM or
 //! SIGHUP cancel the build, stop the program and exit 0; a second one stops
 //! the program with SIGKILL at once.
 

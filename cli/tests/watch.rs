@@ -9,6 +9,7 @@ mod common;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,8 @@ const CYCLE: Duration = Duration::from_secs(90);
 struct Watcher {
     child: Child,
     lines: Arc<(Mutex<Vec<String>>, Condvar)>,
+    /// Its stdout closed (it exited).
+    eof: Arc<AtomicBool>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -45,12 +48,17 @@ impl Watcher {
         let lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let out = child.stdout.take().unwrap();
         let l = lines.clone();
+        let eof = Arc::new(AtomicBool::new(false));
+        let e = eof.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
                 l.0.lock().unwrap().push(line);
                 l.1.notify_all();
             }
+            let _guard = l.0.lock().unwrap();
+            e.store(true, Ordering::SeqCst);
+            l.1.notify_all();
         });
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err = child.stderr.take().unwrap();
@@ -67,6 +75,7 @@ impl Watcher {
         Watcher {
             child,
             lines,
+            eof,
             stderr,
         }
     }
@@ -104,9 +113,11 @@ impl Watcher {
                 return v;
             }
             let now = Instant::now();
-            if now >= deadline {
+            if now >= deadline || self.eof.load(Ordering::SeqCst) {
                 drop(lines);
-                panic!("timed out waiting for {what}\n{}", self.dump());
+                std::thread::sleep(Duration::from_millis(100));
+                let why = if now >= deadline { "timed out" } else { "the watcher exited" };
+                panic!("{why} waiting for {what}\n{}", self.dump());
             }
             lines = self.lines.1.wait_timeout(lines, deadline - now).unwrap().0;
         }
@@ -225,6 +236,8 @@ fn edit(path: &Path, from: &str, to: &str) {
 /// `watch --run --message-format json` of the fixture copy, the program
 /// written to `<copy>/watchme.bin`; waits for the first program to start.
 fn start(dir: &Path, extra: &[&str]) -> (Watcher, PathBuf) {
+    // Fails (does not skip) without Go.
+    ok(&go(dir, &["version"], &[]));
     let exe = dir.join("watchme.bin");
     let t = shared_target();
     let mut args = vec![
@@ -397,4 +410,19 @@ fn run_needs_exactly_one_main_package() {
             && msg.contains("example.com/watchme/cmd/watchme"),
         "{msg}"
     );
+}
+
+#[test]
+fn poll_mode_sees_edits_too() {
+    let (_tmp, dir) = fixture("watchme");
+    let (mut w, exe) = start(&dir, &["--poll", "--poll-interval", "100ms"]);
+    let ev = w.events();
+    assert_eq!(by_reason(&ev, "watch-started")[0]["poll"], true);
+    let skip = w.lines().len();
+    set_version(&dir, "v7");
+    w.wait_line("version: v7 ", skip, CYCLE);
+    let cycle = w.wait_cycle(skip);
+    assert_eq!(cycle["changed"], serde_json::json!(["leaf/leaf.go"]), "{}", w.dump());
+    assert!(w.interrupt().success(), "{}", w.dump());
+    assert_eq!(running(&exe), Vec::<u32>::new());
 }
