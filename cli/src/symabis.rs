@@ -41,6 +41,10 @@ pub struct SymabisArgs {
     /// Scan as asm -shared/-dynlink would (riscv64: X3 is not a register name).
     #[arg(long)]
     pub shared: bool,
+    /// Go release whose assembler to model, e.g. `go1.24` (default: `go env GOVERSION`,
+    /// else the release goasm's tables come from).
+    #[arg(long, value_name = "GOVERSION")]
+    pub go_version: Option<String>,
     /// Write the symabis to FILE instead of stdout.
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -95,6 +99,15 @@ fn go_env_target() -> Option<(String, String, String)> {
     Some((goos, goarch, goexperiment))
 }
 
+/// `go env GOVERSION`, if `go` runs.
+fn go_env_version() -> Option<String> {
+    let out = Command::new("go").args(["env", "GOVERSION"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8(out.stdout).ok()
+}
+
 impl SymabisArgs {
     /// The scanner options these flags mean (asks `go env` only for what is missing).
     pub fn options(&self) -> goasm::Options {
@@ -118,6 +131,12 @@ impl SymabisArgs {
             goexperiment: Some(goexperiment).filter(|s| !s.is_empty()),
             shared: self.shared,
             work_dir: None,
+            go_version: self
+                .go_version
+                .clone()
+                .or_else(go_env_version)
+                .as_deref()
+                .and_then(goasm::parse_go_version),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! gensymabis [--goos OS] [--goarch ARCH] [--shared] [-I DIR]... [-D NAME[=VALUE]]... [-p PKG] [-o FILE] FILE.s...
 //! ```
 //! GOOS/GOARCH default to `$GOOS`/`$GOARCH`, then the host; `GOEXPERIMENT` is read
-//! from the environment. `-flag=value` works too. Exit status 1 on a scan error.
+//! from the environment. The Go release to model is `--go-version go1.N`, else
+//! `$GOVERSION`, else what `go env GOVERSION` prints (if `go` runs). `-flag=value` works too. Exit status 1 on a scan error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         goexperiment: std::env::var("GOEXPERIMENT").ok().filter(|s| !s.is_empty()),
         ..Default::default()
     };
+    let mut go_version: Option<String> = std::env::var("GOVERSION").ok();
     let mut out: Option<PathBuf> = None;
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -73,12 +75,21 @@ fn main() -> ExitCode {
             "p" => opts.pkgpath = Some(v),
             "o" => out = Some(v.into()),
             "trimpath" => {}
+            "go-version" => go_version = Some(v),
             _ => {
                 eprintln!("gensymabis: unknown flag -{flag}");
                 return ExitCode::from(2);
             }
         }
     }
+    let go_version = go_version.or_else(|| {
+        let out = std::process::Command::new("go")
+            .args(["env", "GOVERSION"])
+            .output()
+            .ok()?;
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    });
+    opts.go_version = go_version.as_deref().and_then(goasm::parse_go_version);
     match goasm::gensymabis(&opts, &files) {
         Ok(s) => {
             let r = match out {

@@ -3,6 +3,8 @@
 //! whether instructions take `.SUFFIX` conditions.
 
 use crate::tables;
+use crate::tables_versions as tv;
+use crate::version::GoVersion;
 
 /// One architecture as `arch.Set(GOARCH)` configures it.
 #[derive(Debug)]
@@ -22,7 +24,13 @@ pub const GOARCHES: &[&str] = &[
 ];
 
 impl Arch {
+    #[cfg(test)]
     pub(crate) fn get(goarch: &str, shared: bool) -> Option<Arch> {
+        Self::get_version(goarch, shared, GoVersion::DEFAULT)
+    }
+
+    /// The architecture as Go release `ver` configures it.
+    pub(crate) fn get_version(goarch: &str, shared: bool, ver: GoVersion) -> Option<Arch> {
         use tables::*;
         let (name, regs, prefixes, suffixes): (
             _,
@@ -46,6 +54,14 @@ impl Arch {
             "wasm" => ("wasm", REGS_WASM, PREFIX_WASM, false),
             _ => return None,
         };
+        let (regs, prefixes) = match (name, ver.minor()) {
+            ("loong64", ..=23) => (tv::REGS_LOONG64_GO122, tv::PREFIX_LOONG64_GO122),
+            ("riscv64", ..=23) => (tv::REGS_RISCV64_GO122, prefixes),
+            ("arm64", 27..) => (tv::REGS_ARM64_GO127, tv::PREFIX_ARM64_GO127),
+            ("wasm", 27..) => (tv::REGS_WASM_GO127, prefixes),
+            _ => (regs, prefixes),
+        };
+        let suffixes = suffixes && ver.has_suffixes(name);
         Some(Arch {
             name,
             regs,
@@ -90,6 +106,10 @@ mod tests {
             let arch = Arch::get(a, false).unwrap();
             assert!(arch.regs.windows(2).all(|w| w[0] < w[1]), "{a}");
             assert!(!arch.regs.is_empty(), "{a}");
+            for v in 22..=27 {
+                let arch = Arch::get_version(a, false, GoVersion::new(Some((1, v)))).unwrap();
+                assert!(arch.regs.windows(2).all(|w| w[0] < w[1]), "{a} 1.{v}");
+            }
         }
         assert!(Arch::get("sparc", false).is_none());
         assert!(Arch::get("amd64", false).unwrap().is_register(b"AX"));

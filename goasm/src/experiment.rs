@@ -3,50 +3,32 @@
 //! `GOEXPERIMENT_<name>` for each when assembling a package allowed to use ABI
 //! selectors (the runtime and a few others).
 
-/// The fields of `internal/goexperiment.Flags`, lowercased, in declaration order.
-const FLAGS: &[&str] = &[
-    "staticlockranking",
-    "regabiwrappers",
-    "regabiargs",
-    "heapminimum512kib",
-    "arenas",
-    "cgocheck2",
-    "loopvar",
-    "newinliner",
-    "dwarf5",
-    "jsonv2",
-    "greenteagc",
-    "randomizedheapbase64",
-    "runtimefreegc",
-    "sizespecializedmalloc",
-    "goroutineleakprofile",
-    "simd",
-    "runtimesecret",
-];
+use crate::version::GoVersion;
 
 /// The enabled experiments for `goos`/`goarch` under the `GOEXPERIMENT` setting
-/// `goexp`, in declaration order.
+/// `goexp` in Go release `ver`, in declaration order.
 pub(crate) fn enabled(
     goos: &str,
     goarch: &str,
     goexp: Option<&str>,
+    ver: GoVersion,
 ) -> Result<Vec<String>, String> {
-    let (regabi_supported, regabi_always_on) = match goarch {
-        "amd64" | "arm64" | "loong64" | "ppc64le" | "ppc64" | "riscv64" => (true, true),
-        "s390x" => (true, false),
-        _ => (false, false),
-    };
-    let dwarf5 = !matches!(goos, "darwin" | "ios" | "aix");
-    let mut on: Vec<bool> = FLAGS
+    let spec = ver.experiments();
+    let flags = spec.flags;
+    let regabi_supported = spec.regabi_supported.contains(&goarch);
+    let regabi_always_on = spec.regabi_always_on.contains(&goarch);
+    let dwarf5 = ver.dwarf5_baseline(goos);
+    let spinbit = ver.spinbit_baseline(goarch);
+    let mut on: Vec<bool> = flags
         .iter()
         .map(|f| match *f {
             "regabiwrappers" | "regabiargs" => regabi_supported,
             "dwarf5" => dwarf5,
-            "randomizedheapbase64" | "greenteagc" => true,
-            _ => false,
+            "spinbitmutex" => spinbit,
+            f => spec.baseline.contains(&f),
         })
         .collect();
-    let idx = |name: &str| FLAGS.iter().position(|f| *f == name);
+    let idx = |name: &str| flags.iter().position(|f| *f == name);
     for f in goexp.unwrap_or("").split(',') {
         if f.is_empty() {
             continue;
@@ -87,7 +69,7 @@ pub(crate) fn enabled(
             return Err("GOEXPERIMENT regabiargs requires regabiwrappers".into());
         }
     }
-    Ok(FLAGS
+    Ok(flags
         .iter()
         .zip(on)
         .filter(|(_, v)| *v)
@@ -98,11 +80,12 @@ pub(crate) fn enabled(
 #[cfg(test)]
 mod tests {
     use super::*;
+    const V: GoVersion = GoVersion::DEFAULT;
 
     #[test]
     fn baselines() {
         assert_eq!(
-            enabled("linux", "amd64", None).unwrap(),
+            enabled("linux", "amd64", None, V).unwrap(),
             [
                 "regabiwrappers",
                 "regabiargs",
@@ -112,13 +95,13 @@ mod tests {
             ]
         );
         assert_eq!(
-            enabled("darwin", "386", None).unwrap(),
+            enabled("darwin", "386", None, V).unwrap(),
             ["greenteagc", "randomizedheapbase64"]
         );
         assert_eq!(
-            enabled("linux", "s390x", Some("noregabi,arenas")).unwrap(),
+            enabled("linux", "s390x", Some("noregabi,arenas"), V).unwrap(),
             ["arenas", "dwarf5", "greenteagc", "randomizedheapbase64"]
         );
-        assert!(enabled("linux", "amd64", Some("bogus")).is_err());
+        assert!(enabled("linux", "amd64", Some("bogus"), V).is_err());
     }
 }

@@ -26,7 +26,10 @@ mod parse;
 mod scanner;
 #[rustfmt::skip]
 mod tables;
+#[rustfmt::skip]
+mod tables_versions;
 mod util;
+mod version;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,11 +43,39 @@ pub const GO_VERSION: &str = tables::GO_VERSION;
 /// The Unicode version of the identifier tables (the toolchain's `unicode.Version`).
 pub const UNICODE_VERSION: &str = tables::UNICODE_VERSION;
 
+/// The Unicode version of the identifier tables used for Go release `go_version`
+/// (see [`Options::go_version`]).
+pub fn unicode_version_for(go_version: Option<(u32, u32)>) -> &'static str {
+    if version::GoVersion::new(go_version).unicode17() {
+        tables_versions::UNICODE_VERSION_GO127
+    } else {
+        tables::UNICODE_VERSION
+    }
+}
+
+/// The (major, minor) of a Go version string as `go env GOVERSION` or
+/// `runtime.Version()` print it (`go1.22.10`, `go1.27rc1`, `1.25`, `go1.26.0 X:foo`);
+/// `None` for anything else (such as `devel` builds).
+pub fn parse_go_version(s: &str) -> Option<(u32, u32)> {
+    let s = s.trim();
+    let s = s.strip_prefix("go").unwrap_or(s);
+    let s = s.split_whitespace().next()?;
+    let mut parts = s.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?;
+    let end = minor
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(minor.len());
+    let minor = minor[..end].parse().ok()?;
+    Some((major, minor))
+}
+
 /// The package path the assembler uses when `-p` is not given (`obj.UnlinkablePkg`).
 pub const UNLINKABLE_PKG: &str = "<unlinkable>";
 
 /// Packages whose assembly may use ABI selectors such as `<ABIInternal>` and get
-/// `GOEXPERIMENT_*` macros (`allowAsmABIPkgs` in `cmd/internal/objabi/pkgspecial.go`).
+/// `GOEXPERIMENT_*` macros (`allowAsmABIPkgs` in `cmd/internal/objabi/pkgspecial.go`)
+/// in [`GO_VERSION`]; other releases have other lists (see [`Options::go_version`]).
 pub const ALLOW_ASM_ABI_PKGS: &[&str] = &[
     "runtime",
     "reflect",
@@ -76,6 +107,12 @@ pub struct Options {
     /// The directory the assembler runs in: relative file and `#include` paths are
     /// resolved against it (`None`: the current directory).
     pub work_dir: Option<PathBuf>,
+    /// The Go release (major, minor) whose assembler to model: it decides the
+    /// packages allowed to use ABI selectors, the GOEXPERIMENT baseline, register
+    /// names, instruction suffixes and the Unicode version of identifiers. `None`:
+    /// the release the tables come from ([`GO_VERSION`]). Releases before 1.22 are
+    /// treated as 1.22, releases after 1.27 as 1.27.
+    pub go_version: Option<(u32, u32)>,
 }
 
 impl Options {
@@ -87,7 +124,9 @@ impl Options {
     /// Whether this package may use ABI selectors (the successor of the old
     /// `-compiling-runtime` flag, derived from the package path like `asm` does).
     pub fn allow_asm_abi(&self) -> bool {
-        ALLOW_ASM_ABI_PKGS.contains(&self.effective_pkgpath())
+        version::GoVersion::new(self.go_version)
+            .allow_asm_abi_pkgs()
+            .contains(&self.effective_pkgpath())
     }
 }
 
@@ -323,12 +362,14 @@ pub fn gensymabis_with(
     files: &[PathBuf],
     loader: &dyn SourceLoader,
 ) -> Result<String, Error> {
-    let Some(arch) = arch::Arch::get(&opts.goarch, opts.shared) else {
+    let ver = version::GoVersion::new(opts.go_version);
+    let Some(arch) = arch::Arch::get_version(&opts.goarch, opts.shared, ver) else {
         return Err(Error::UnknownArch(opts.goarch.clone()));
     };
+    let _unicode = scanner::UnicodeGuard::set(ver.unicode17());
     let mut defines = opts.defines.clone();
     if opts.allow_asm_abi() {
-        let exps = experiment::enabled(&opts.goos, &opts.goarch, opts.goexperiment.as_deref())
+        let exps = experiment::enabled(&opts.goos, &opts.goarch, opts.goexperiment.as_deref(), ver)
             .map_err(Error::BadExperiment)?;
         defines.extend(exps.into_iter().map(|e| format!("GOEXPERIMENT_{e}")));
     }
@@ -378,4 +419,19 @@ pub fn gensymabis_source(
         rest: loader,
     };
     gensymabis_with(opts, &[PathBuf::from(name)], &l)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn go_versions() {
+        use super::parse_go_version as p;
+        assert_eq!(p("go1.22.10"), Some((1, 22)));
+        assert_eq!(p("go1.27rc1\n"), Some((1, 27)));
+        assert_eq!(p("1.25"), Some((1, 25)));
+        assert_eq!(p("go1.26.0 X:nodwarf5"), Some((1, 26)));
+        assert_eq!(p("devel +abc"), None);
+        assert_eq!(super::unicode_version_for(Some((1, 27))), "17.0.0");
+        assert_eq!(super::unicode_version_for(None), super::UNICODE_VERSION);
+    }
 }

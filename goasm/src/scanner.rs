@@ -9,6 +9,32 @@
 //! including the recovery after such errors.
 
 use crate::tables::{DIGIT, LETTER};
+use crate::tables_versions::{DIGIT_GO127, LETTER_GO127};
+use std::cell::Cell;
+
+thread_local! {
+    /// Whether the Unicode 17 tables (Go 1.27) are in effect on this thread.
+    static UNICODE17: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Selects the Unicode tables for the duration of one scan (restored on drop).
+pub(crate) struct UnicodeGuard(bool);
+
+impl UnicodeGuard {
+    pub(crate) fn set(unicode17: bool) -> UnicodeGuard {
+        UnicodeGuard(UNICODE17.with(|c| c.replace(unicode17)))
+    }
+}
+
+impl Drop for UnicodeGuard {
+    fn drop(&mut self) {
+        UNICODE17.with(|c| c.set(self.0));
+    }
+}
+
+pub(crate) fn unicode17() -> bool {
+    UNICODE17.with(|c| c.get())
+}
 
 /// A token kind: a Unicode code point for single-character tokens, or one of the
 /// negative constants below (`text/scanner` and `cmd/asm/internal/lex` values).
@@ -37,7 +63,7 @@ const BOM: i32 = 0xFEFF;
 /// `Scanner.ch` before the first `Peek`.
 const NO_CHAR: i32 = -2;
 
-fn in_table(table: &[(u32, u32)], ch: i32) -> bool {
+pub(crate) fn in_table(table: &[(u32, u32)], ch: i32) -> bool {
     let Ok(c) = u32::try_from(ch) else {
         return false;
     };
@@ -56,12 +82,18 @@ fn in_table(table: &[(u32, u32)], ch: i32) -> bool {
 
 /// `unicode.IsLetter` of the toolchain's Unicode version.
 pub(crate) fn is_letter(ch: i32) -> bool {
-    in_table(LETTER, ch)
+    if ch < 0x80 {
+        return (0x41..=0x5A).contains(&ch) || (0x61..=0x7A).contains(&ch);
+    }
+    in_table(if unicode17() { LETTER_GO127 } else { LETTER }, ch)
 }
 
 /// `unicode.IsDigit`.
 pub(crate) fn is_digit(ch: i32) -> bool {
-    in_table(DIGIT, ch)
+    if ch < 0x80 {
+        return (0x30..=0x39).contains(&ch);
+    }
+    in_table(if unicode17() { DIGIT_GO127 } else { DIGIT }, ch)
 }
 
 /// `isIdentRune` of `cmd/asm/internal/lex/tokenizer.go`: letters, `_`, the middle dot

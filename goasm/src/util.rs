@@ -7,7 +7,12 @@ use crate::scanner::{self, Tok};
 /// `strconv.IsPrint` (generated table).
 fn is_print(c: char) -> bool {
     let c = c as u32;
-    crate::tables::PRINT
+    let table = if crate::scanner::unicode17() {
+        crate::tables_versions::PRINT_GO127
+    } else {
+        crate::tables::PRINT
+    };
+    table
         .binary_search_by(|&(lo, hi)| {
             if hi < c {
                 std::cmp::Ordering::Less

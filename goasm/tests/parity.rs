@@ -131,6 +131,7 @@ fn check_target(goos: &str, goarch: &str, asm: &Path, work: &Path) -> (usize, Ve
             pkgpath: Some(p.import_path.clone()),
             work_dir: Some(p.dir.clone()),
             goexperiment: std::env::var("GOEXPERIMENT").ok().filter(|s| !s.is_empty()),
+            go_version: goasm::parse_go_version(&go(&["env", "GOVERSION"], &[])),
             ..Default::default()
         };
         let files: Vec<PathBuf> = p.s_files.iter().map(PathBuf::from).collect();

@@ -36,6 +36,12 @@ fn main() {
         .map(|l| serde_json::from_str(&l.expect("stdin")).expect("a JSON job per line"))
         .collect();
     let files: usize = jobs.iter().map(|j| j.files.len()).sum();
+    // The assembler's rules differ per Go release: model the `go` on PATH.
+    let go_version = std::process::Command::new("go")
+        .args(["env", "GOVERSION"])
+        .output()
+        .ok()
+        .and_then(|o| goasm::parse_go_version(&String::from_utf8_lossy(&o.stdout)));
     let start = Instant::now();
     let mut outputs = Vec::with_capacity(jobs.len());
     for j in &jobs {
@@ -48,6 +54,7 @@ fn main() {
             goexperiment: None,
             shared: false,
             work_dir: Some(j.dir.clone()),
+            go_version,
         };
         outputs.push(goasm::gensymabis(&opts, &j.files).unwrap_or_else(|e| format!("error: {e}\n")));
     }

@@ -420,6 +420,7 @@ fn native_symabis(
         goexperiment: options.goexperiment.clone(),
         shared: false,
         work_dir: Some(options.dir.clone()),
+        go_version: options.go_version,
     };
     goasm::gensymabis(&opts, files)
         .map(String::into_bytes)
