@@ -141,10 +141,17 @@ impl Arch {
     /// `objabi.StackNosplit(race)` minus the call size (and arm64's extra 8 bytes), as
     /// `doStackCheck` in `cmd/link/internal/ld/stackcheck.go` computes its limit.
     pub fn nosplit_limit(&self, goos: &str, race: bool) -> i64 {
+        self.nosplit_limit_go(goos, race, 26)
+    }
+
+    /// [`nosplit_limit`](Self::nosplit_limit) for objects of Go 1.`go_minor`: openbsd
+    /// doubles the guard since Go 1.24 (aix always did). StackNosplitBase is 800 in every
+    /// supported release.
+    pub fn nosplit_limit_go(&self, goos: &str, race: bool, go_minor: u32) -> i64 {
         // internal/abi.StackNosplitBase; cmd/internal/objabi.stackGuardMultiplier.
         const STACK_NOSPLIT_BASE: i64 = 800;
         let mut mult = 1;
-        if goos == "aix" || goos == "openbsd" {
+        if goos == "aix" || (goos == "openbsd" && go_minor >= 24) {
             mult += 1;
         }
         if race {
@@ -181,6 +188,8 @@ mod tests {
         );
         assert_eq!(amd64.nosplit_limit("linux", true), 1592);
         assert_eq!(amd64.nosplit_limit("openbsd", false), 1592);
+        assert_eq!(amd64.nosplit_limit_go("openbsd", false, 23), 792);
+        assert_eq!(amd64.nosplit_limit_go("aix", false, 22), 1592);
         let arm64 = Arch::lookup("arm64", 26).expect("arm64");
         assert_eq!(
             (arm64.call_size(), arm64.nosplit_limit("linux", false)),

@@ -120,8 +120,29 @@ impl Pass<'_> {
             .unwrap_or_default()
     }
 
+    /// `decodetypeKind`: up to Go 1.25 the kind byte also holds flags (`& KindMask`).
     fn type_kind(&self, p: &[u8]) -> u8 {
-        p.get(2 * self.ptr() + 7).copied().unwrap_or(0)
+        let k = p.get(2 * self.ptr() + 7).copied().unwrap_or(0);
+        if self.ls.go_minor <= 25 {
+            k & 31
+        } else {
+            k
+        }
+    }
+
+    /// Size of a map type descriptor after the common part: `hmap`-era `abi.OldMapType`
+    /// before Go 1.24 (and with GOEXPERIMENT=noswissmap in 1.24/1.25), `abi.SwissMapType`
+    /// / `abi.MapType` after, grown by three pointers in Go 1.27.
+    fn map_type_extra(&self) -> usize {
+        let ps = self.ptr();
+        let minor = self.ls.go_minor;
+        let swiss = minor >= 26
+            || (minor >= 24 && !self.ls.experiments.split([':', ',']).any(|e| e == "noswissmap"));
+        if !swiss {
+            return 4 * ps + 8;
+        }
+        let words = if minor >= 27 { 10 } else { 7 };
+        words * ps + 4 + if ps == 8 { 4 } else { 0 }
     }
 
     /// `decodetypeMethods`: (name, func type) of each method of type symbol `s`.
@@ -142,8 +163,14 @@ impl Pass<'_> {
             kind::POINTER | kind::FUNC | kind::SLICE => ps,
             kind::ARRAY => 3 * ps,
             kind::CHAN => 2 * ps,
-            kind::MAP => 7 * ps + 4 + if ps == 8 { 4 } else { 0 },
-            kind::INTERFACE => 3 * ps,
+            kind::MAP => self.map_type_extra(),
+            kind::INTERFACE => {
+                if self.ls.go_minor >= 27 {
+                    4 * ps
+                } else {
+                    3 * ps
+                }
+            }
             _ => 0,
         };
         let mcount = self.uint(p, off + 4, 2) as usize;
@@ -303,35 +330,12 @@ fn inittasks(ls: &LinkSet, root: &str) -> Option<Vec<SymId>> {
     Some(out)
 }
 
-/// Packages the linker lays out first (`objabi.LookupPkgSpecial(pkg).Runtime`).
-fn is_runtime_pkg(p: &str) -> bool {
-    const RUNTIME_PKGS: &[&str] = &[
-        "runtime",
-        "internal/runtime/atomic",
-        "internal/runtime/cgroup",
-        "internal/runtime/exithook",
-        "internal/runtime/gc",
-        "internal/runtime/gc/scan",
-        "internal/runtime/maps",
-        "internal/runtime/math",
-        "internal/runtime/sys",
-        "internal/runtime/syscall/linux",
-        "internal/runtime/syscall/windows",
-        "internal/abi",
-        "internal/bytealg",
-        "internal/byteorder",
-        "internal/chacha8rand",
-        "internal/coverage/rtcov",
-        "internal/cpu",
-        "internal/goarch",
-        "internal/godebugs",
-        "internal/goexperiment",
-        "internal/goos",
-        "internal/profilerecord",
-        "internal/strconv",
-        "internal/stringslite",
-    ];
-    RUNTIME_PKGS.contains(&p)
+/// Packages the linker lays out first (`isRuntimeDepPkg` of the release: a package list
+/// and prefixes up to Go 1.24, `objabi.LookupPkgSpecial(pkg).Runtime` since Go 1.25).
+fn is_runtime_pkg(p: &str, go_minor: u32) -> bool {
+    let (pkgs, prefixes) = crate::tables::runtime_pkgs(go_minor)
+        .unwrap_or(crate::tables::RUNTIME_PKGS_GO126);
+    pkgs.contains(&p) || (prefixes.iter().any(|x| p.starts_with(x)) && !p.ends_with("_test"))
 }
 
 /// Runs the reachability pass for an executable whose entry symbol is `entry`
@@ -452,7 +456,7 @@ pub fn deadcode(ls: &LinkSet, entry: &str, mode: crate::linkset::LinkMode) -> Re
     let mut textp = Vec::new();
     for internal in [true, false] {
         for &li in &order {
-            if is_runtime_pkg(&libs[li].pkg) != internal {
+            if is_runtime_pkg(&libs[li].pkg, ls.go_minor) != internal {
                 continue;
             }
             for &s in lib_text[li].iter().chain(lib_dup[li].iter()) {

@@ -159,6 +159,8 @@ pub struct LinkSet {
     pub goarch: String,
     pub go_version: String,
     pub go_minor: u32,
+    /// GOEXPERIMENT part of the header line (`X:...`), e.g. "X:none".
+    pub experiments: String,
     pub(crate) archives: Arc<Vec<(PathBuf, Bytes)>>,
     pub(crate) libs: Vec<Library>,
     pub(crate) objs: Vec<Obj>,
@@ -322,7 +324,7 @@ impl LinkSet {
     }
 
     pub fn is_abi_wrapper(&self, s: SymId) -> bool {
-        self.flags(s).2 & crate::reader::symflag2::ABI_WRAPPER != 0
+        self.flags(s).2 & crate::reader::symflag2::abi_wrapper(self.go_minor) != 0
     }
 
     pub fn is_dupok(&self, s: SymId) -> bool {
@@ -442,6 +444,8 @@ pub(crate) fn view_in<'a>(archives: &'a [(PathBuf, Bytes)], ob: &Obj) -> GoObjec
 pub(crate) enum Bytes {
     Mapped(memmap2::Mmap),
     Owned(Vec<u8>),
+    /// A validated archive summary (`crate::summary`).
+    Summary(crate::summary::Summary),
 }
 
 impl Bytes {
@@ -484,6 +488,7 @@ impl std::ops::Deref for Bytes {
         match self {
             Bytes::Mapped(m) => m,
             Bytes::Owned(v) => v,
+            Bytes::Summary(s) => &s.bytes,
         }
     }
 }
@@ -526,12 +531,22 @@ pub fn load_link_set_from_importcfg(main: &Path, importcfg: &Path) -> Result<Lin
 /// Loads a link set: `main` is the main package's archive, `libs` the
 /// (import path, archive) pairs of importcfg.link (their order does not matter).
 pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet, Error> {
+    load_link_set_with(main, libs, None)
+}
+
+/// [`load_link_set`], reading archives through a summary cache when given one.
+pub(crate) fn load_link_set_with(
+    main: &Path,
+    libs: &[(String, PathBuf)],
+    mut cache: Option<(&crate::summary::SummaryCache, &mut crate::summary::CacheStats)>,
+) -> Result<LinkSet, Error> {
     let files: HashMap<&str, &PathBuf> = libs.iter().map(|(p, f)| (p.as_str(), f)).collect();
     let mut ls = LinkSet {
         goos: String::new(),
         goarch: String::new(),
         go_version: String::new(),
         go_minor: 0,
+        experiments: String::new(),
         archives: Arc::new(Vec::new()),
         libs: vec![Library {
             pkg: "main".into(),
@@ -568,10 +583,19 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
     loop {
         while i < ls.libs.len() {
             let path = ls.libs[i].archive.clone();
-            let data = Bytes::open(&path)?;
+            let data = match cache.as_mut() {
+                Some((c, stats)) => match c.get(&path, stats)? {
+                    Some(s) => Bytes::Summary(s),
+                    None => Bytes::open(&path)?,
+                },
+                None => Bytes::open(&path)?,
+            };
             let ai = archives.len() as u32;
             let location = path.display().to_string();
-            let members = archive_members(&data, &location)?;
+            let members = match &data {
+                Bytes::Summary(s) => s.members(),
+                _ => archive_members(&data, &location)?,
+            };
             let mut imports = Vec::new();
             for m in members {
                 match m.name.as_str() {
@@ -724,21 +748,27 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
     let header_line =
         header_line.ok_or_else(|| Error::LinkSet("no Go objects in the link set".into()))?;
     let mut parts = header_line.split(' ');
-    let (_, _, goos, goarch, ver) = (
+    let (_, _, goos, goarch, ver, exp) = (
+        parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
     );
+    ls.experiments = exp.unwrap_or("").to_string();
     ls.goos = goos.unwrap_or("").to_string();
     ls.goarch = goarch.unwrap_or("").to_string();
     ls.go_version = ver.unwrap_or("").to_string();
     ls.go_minor = parse_go_minor(&ls.go_version).unwrap_or(0);
     let unsupported = || {
         Error::LinkSet(format!(
-            "objects built by {} (header {header_line:?}); this reader supports go1.26",
-            ls.go_version
+            "objects built by {} (header {header_line:?}); this reader supports go1.{}",
+            ls.go_version,
+            match (crate::tables::RELEASES.first(), crate::tables::RELEASES.last()) {
+                (Some(a), Some(b)) => format!("{a} to go1.{b}"),
+                _ => "?".into(),
+            }
         ))
     };
     ls.relocs = RelocTable::for_go(ls.go_minor).ok_or_else(unsupported)?;
@@ -848,6 +878,9 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
                 Key::H64(k) => h64.get(k).copied(),
                 Key::H(k) => h.get(k).copied(),
             };
+            // The version of a hashed symbol is its ABI's (content-hashed functions exist
+            // since Go 1.27: closures and wrappers, ABIInternal).
+            let ver = abi_to_ver(v.sym_abi(li), version);
             let gid = match existing {
                 Some((old, oldsz)) if size <= oldsz => old,
                 Some((old, _)) => {
@@ -855,7 +888,7 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
                     ls.syms[old as usize] = GSym {
                         obj: o as u32,
                         li,
-                        ver: 0,
+                        ver,
                     };
                     old
                 }
@@ -863,7 +896,7 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
                     ls.syms.push(GSym {
                         obj: o as u32,
                         li,
-                        ver: 0,
+                        ver,
                     });
                     ls.syms.len() as SymId - 1
                 }
@@ -1018,23 +1051,37 @@ fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, name: &[u8], ver: i32) -> S
     let ((otyp, oflag, _), (ntyp, nflag, _)) = (ov.sym_flags(oli), nv.sym_flags(li));
     let (oldsz, sz) = (ov.sym_size(oli), nv.sym_size(li));
     let dupok = |f: u8| f & crate::reader::symflag::DUPOK != 0;
+    let minor = ls.go_minor;
     if dupok(nflag) {
-        if oldsz < sz {
+        // Go 1.27: a DUPOK copy never replaces a non-DUPOK definition.
+        if oldsz < sz && (minor < 27 || dupok(oflag)) {
             ls.syms[old as usize] = GSym { obj: o, li, ver };
         }
         return old;
     }
     if dupok(oflag) {
+        // Go 1.27: a non-DUPOK definition replaces a DUPOK one.
+        if minor >= 27 {
+            ls.syms[old as usize] = GSym { obj: o, li, ver };
+        }
         return old;
     }
-    // Both non-dupok: text beats BSS, content beats BSS, larger BSS beats smaller BSS.
-    let minor = ls.go_minor;
-    let is_data = |t: u8| !is_text_kind(t, minor) && t != 0;
-    let old_has_content = ov.data_size(oli) != 0;
     let new_has_content = nv.data_size(li) != 0;
-    let old_bss = is_data(otyp) && !old_has_content;
-    let new_bss = is_data(ntyp) && !new_has_content;
-    if old_bss && (is_text_kind(ntyp, minor) || new_has_content || (new_bss && sz > oldsz)) {
+    let overwrite = match minor {
+        // Go 1.22: the one with content wins (the linker rejects the other cases).
+        ..=22 => new_has_content,
+        // Go 1.23: content or a larger size wins.
+        23 => new_has_content || oldsz < sz,
+        // Go 1.24+: text beats BSS, content beats BSS, larger BSS beats smaller BSS.
+        _ => {
+            let is_data = |t: u8| !is_text_kind(t, minor) && t != 0;
+            let old_has_content = ov.data_size(oli) != 0;
+            let old_bss = is_data(otyp) && !old_has_content;
+            let new_bss = is_data(ntyp) && !new_has_content;
+            old_bss && (is_text_kind(ntyp, minor) || new_has_content || (new_bss && sz > oldsz))
+        }
+    };
+    if overwrite {
         ls.syms[old as usize] = GSym { obj: o, li, ver };
     }
     old

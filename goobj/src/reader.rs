@@ -75,7 +75,7 @@ pub mod symflag {
     pub const GO_TYPE: u8 = 1 << 6;
 }
 
-/// `Sym.flag2` bits.
+/// `Sym.flag2` bits (Go 1.23-1.26 numbering; see [`symflag2::abi_wrapper`]).
 pub mod symflag2 {
     pub const USED_IN_IFACE: u8 = 1 << 0;
     pub const ITAB: u8 = 1 << 1;
@@ -84,6 +84,16 @@ pub mod symflag2 {
     pub const LINKNAME: u8 = 1 << 4;
     pub const ABI_WRAPPER: u8 = 1 << 5;
     pub const WASM_EXPORT: u8 = 1 << 6;
+
+    /// The ABIWrapper bit of Go 1.`go_minor` objects: none in Go 1.22, 1 << 5 in Go
+    /// 1.23-1.26, 1 << 6 since Go 1.27 (SymFlagLinknameStd was inserted before it).
+    pub fn abi_wrapper(go_minor: u32) -> u8 {
+        match go_minor {
+            ..=22 => 0,
+            23..=26 => ABI_WRAPPER,
+            _ => ABI_WRAPPER << 1,
+        }
+    }
 }
 
 /// Aux symbol kinds.

@@ -444,7 +444,7 @@ pub fn stack_check(set: &LinkSet, opts: &StackCheckOptions) -> StackReport {
         (true, crate::linkset::LinkMode::External) => "main".to_string(),
     };
     let reach = deadcode(set, &entry, mode);
-    let limit = arch.nosplit_limit(&goos, opts.race);
+    let limit = arch.nosplit_limit_go(&goos, opts.race, set.go_minor);
     let effective = limit - opts.headroom as i64;
     let new_checker = |reach| Checker {
         ls: set,

@@ -49,7 +49,11 @@ fn check_program_args(
         "{name}/{goarch}: edge sets differ\n{}",
         set_diff(&linker, &ours)
     );
-    eprintln!("{name}/{goarch}: {} edges identical", ours.len());
+    eprintln!(
+        "{name}/{goarch} ({}): {} edges identical",
+        go_version(),
+        ours.len()
+    );
     let _ = std::fs::remove_dir_all(&b.work);
     ours
 }
@@ -65,7 +69,7 @@ fn nethttp_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         d.path().join("go.mod"),
-        "module example.com/nethttp\n\ngo 1.26\n",
+        go_mod("example.com/nethttp"),
     )
     .expect("write");
     std::fs::write(
@@ -133,7 +137,7 @@ fn nethttp_cgo_amd64() {
 fn dupok_generic_amd64() {
     let d = tempfile::tempdir().expect("tempdir");
     let files: std::collections::HashMap<String, String> = [
-        ("go.mod", "module example.com/dup\n\ngo 1.26\n"),
+        ("go.mod", &*go_mod("example.com/dup").leak()),
         ("g/g.go", "package g\n\n//go:nosplit\n//go:noinline\nfunc Sum[T int | int64 | float64](xs []T) T {\n\tvar s T\n\tfor _, x := range xs {\n\t\ts += x * x\n\t}\n\treturn s\n}\n"),
         ("a/a.go", "package a\n\nimport \"example.com/dup/g\"\n\nfunc A(xs []int) int { return g.Sum(xs) + len(xs) }\n"),
         ("b/b.go", "package b\n\nimport \"example.com/dup/g\"\n\nfunc B(xs []int) int { return g.Sum(xs) * 2 }\n"),

@@ -148,6 +148,7 @@ fn symbols_match_go_tool_nm() {
 
 #[test]
 fn every_archive_of_the_link_set_parses() {
+    let minor = go_minor();
     let mut objects = 0;
     let mut funcs = 0;
     for (pkg, path) in demo().step.libs() {
@@ -174,7 +175,7 @@ fn every_archive_of_the_link_set_parses() {
                 o.relocs(i).expect("relocs").for_each(drop);
                 o.auxs(i).expect("auxs").for_each(drop);
                 o.data(i).expect("data");
-                if goobj::reloc::is_text_kind(s.typ, 26)
+                if goobj::reloc::is_text_kind(s.typ, minor)
                     && o.func_info(i).expect("funcinfo").is_some()
                 {
                     funcs += 1;

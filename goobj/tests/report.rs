@@ -9,7 +9,7 @@ use std::collections::HashMap;
 fn module(f0: u32, f1: u32) -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
     let files: HashMap<String, String> = [
-        ("go.mod", "module example.com/rep\n\ngo 1.26\n".to_string()),
+        ("go.mod", go_mod("example.com/rep")),
         ("c/c.go", "package c\n\nfunc F0()\nfunc F1()\n\n//go:nosplit\nfunc Entry() {\n\tF0()\n}\n".to_string()),
         (
             "c/c_amd64.s",

@@ -173,7 +173,7 @@ fn write_module(root: &std::path::Path, cases: &[Case]) {
     let mut files = HashMap::new();
     files.insert(
         "go.mod".to_string(),
-        "module example.com/vcases\n\ngo 1.26\n".to_string(),
+        go_mod("example.com/vcases"),
     );
     for (i, c) in cases.iter().enumerate() {
         let pkg = format!("c{i:03}");

@@ -29,6 +29,28 @@ pub fn go() -> PathBuf {
     panic!("the Go toolchain (`go`) is required by this test but was not found in PATH or /usr/local/go/bin");
 }
 
+/// `go env GOVERSION` of the `go` the tests run (e.g. "go1.22.10").
+pub fn go_version() -> String {
+    let out = Command::new(go())
+        .args(["env", "GOVERSION"])
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .expect("go env GOVERSION");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Minor version of that Go (22 for go1.22.10).
+pub fn go_minor() -> u32 {
+    let v = go_version();
+    goobj::reader::parse_go_minor(&v).unwrap_or_else(|| panic!("cannot parse GOVERSION {v:?}"))
+}
+
+/// A go.mod for a test module, with the `go` line of the Go under test (so that older
+/// toolchains with GOTOOLCHAIN=local accept it).
+pub fn go_mod(module: &str) -> String {
+    format!("module {module}\n\ngo 1.{}\n", go_minor())
+}
+
 pub fn gocache() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("goobj-gocache");
     std::fs::create_dir_all(&d).expect("create GOCACHE");
