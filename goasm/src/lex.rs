@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use crate::scanner::{self, Scanner, Tok};
 use crate::util;
-use crate::{Error, ScanError, SourceLoader};
+use crate::{CachingLoader, Error, ScanError};
 
 /// The most tokens one macro expansion may produce (our bound, not Go's; the largest
 /// expansion in GOROOT is 312 tokens).
@@ -35,11 +35,18 @@ const MAX_TOTAL_EXPANSION_BYTES: usize = 1 << 27;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Token {
     pub(crate) tok: Tok,
-    pub(crate) text: Vec<u8>,
+    /// Shared: expanding a macro clones its tokens.
+    pub(crate) text: Rc<[u8]>,
 }
 
 /// `lex.Make`.
 pub(crate) fn make(tok: Tok, text: &[u8]) -> Token {
+    if text.is_ascii() {
+        return Token {
+            tok,
+            text: text.into(),
+        };
+    }
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
@@ -54,7 +61,48 @@ pub(crate) fn make(tok: Tok, text: &[u8]) -> Token {
             i += 1;
         }
     }
-    Token { tok, text: out }
+    Token {
+        tok,
+        text: out.into(),
+    }
+}
+
+fn filter_bit(name: &[u8]) -> usize {
+    let first = name.first().copied().unwrap_or(0) as usize;
+    let last = name.last().copied().unwrap_or(0) as usize;
+    (first.wrapping_mul(31) ^ last.wrapping_mul(7) ^ name.len().wrapping_mul(131)) & 255
+}
+
+fn filter_add(f: &mut [u64; 4], name: &[u8]) {
+    let b = filter_bit(name);
+    f[b >> 6] |= 1 << (b & 63);
+}
+
+#[inline]
+fn filter_has(f: &[u64; 4], name: &[u8]) -> bool {
+    let b = filter_bit(name);
+    f[b >> 6] & (1 << (b & 63)) != 0
+}
+
+/// `lex.Make`, appending the text to `out`.
+pub(crate) fn make_into(out: &mut Vec<u8>, text: &[u8]) {
+    if text.is_ascii() {
+        out.extend_from_slice(text);
+        return;
+    }
+    let mut i = 0;
+    while i < text.len() {
+        if text[i..].starts_with("\u{00B7}".as_bytes()) {
+            out.push(b'.');
+            i += 2;
+        } else if text[i..].starts_with("\u{2215}".as_bytes()) {
+            out.push(b'/');
+            i += 3;
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
 }
 
 /// `constraint.IsGoBuild`.
@@ -172,11 +220,20 @@ impl Tokenizer {
 
 /// `lex.Slice`: the tokens of one macro expansion.
 struct Slice {
-    tokens: Vec<Token>,
+    tokens: Rc<[Token]>,
     file: Rc<Vec<u8>>,
     line: usize,
     /// Index of the current token plus one (Go's `pos` starts at -1).
     pos1: usize,
+}
+
+/// A token's text without a copy: a range of a file's source, a macro token's
+/// text, or a constant.
+#[derive(Clone)]
+enum Text {
+    Static(&'static [u8]),
+    Src(Rc<[u8]>, usize, usize),
+    Shared(Rc<[u8]>),
 }
 
 enum Reader {
@@ -185,6 +242,7 @@ enum Reader {
 }
 
 impl Reader {
+    #[inline]
     fn next(&mut self) -> Tok {
         match self {
             Reader::File(t) => t.next(),
@@ -206,8 +264,28 @@ impl Reader {
             Reader::Slice(s) => s
                 .tokens
                 .get(s.pos1.wrapping_sub(1))
-                .map(|t| t.text.as_slice())
+                .map(|t| &t.text[..])
                 .unwrap_or(&[]),
+        }
+    }
+
+    /// The current token's text as a cheap handle.
+    fn text_handle(&self) -> Text {
+        match self {
+            Reader::File(t) => match t.tok {
+                scanner::LSH => Text::Static(b"<<"),
+                scanner::RSH => Text::Static(b">>"),
+                scanner::ARR => Text::Static(b"->"),
+                scanner::ROT => Text::Static(b"@>"),
+                _ => {
+                    let (start, end) = t.sc.token_range();
+                    Text::Src(t.sc.src().clone(), start, end)
+                }
+            },
+            Reader::Slice(s) => match s.tokens.get(s.pos1.wrapping_sub(1)) {
+                Some(t) => Text::Shared(t.text.clone()),
+                None => Text::Static(b""),
+            },
         }
     }
 
@@ -244,7 +322,7 @@ struct Macro {
     name: Vec<u8>,
     /// `None` for an object-like macro; `Some(vec![])` for `NAME()`.
     args: Option<Vec<Vec<u8>>>,
-    tokens: Vec<Token>,
+    tokens: Rc<[Token]>,
 }
 
 /// Tokenize a `-D` name or value (`lex.Tokenize`).
@@ -273,7 +351,7 @@ pub(crate) fn predefine(defines: &[String]) -> Result<Vec<Predefined>, Error> {
         };
         let tokens = tokenize(name.as_bytes());
         if tokens.len() != 1 || tokens[0].tok != scanner::IDENT {
-            let first = tokens.first().map(|t| t.text.as_slice()).unwrap_or(b"");
+            let first = tokens.first().map(|t| &t.text[..]).unwrap_or(b"");
             return Err(Error::BadDefine(util::quote(first)));
         }
         out.push((name.as_bytes().to_vec(), tokenize(value.as_bytes())));
@@ -287,10 +365,13 @@ pub(crate) struct Input<'a> {
     includes: Vec<Vec<u8>>,
     beginning_of_line: bool,
     ifdef_stack: Vec<bool>,
-    macros: HashMap<Vec<u8>, Rc<Macro>>,
-    text: Vec<u8>,
-    peek: Option<(Tok, Vec<u8>)>,
-    loader: &'a dyn SourceLoader,
+    macros: HashMap<Vec<u8>, Rc<Macro>, util::FxBuild>,
+    /// A filter over the names ever defined: most identifiers are not macros.
+    macro_filter: [u64; 4],
+    /// The text of the last token, held without copying.
+    text: Text,
+    peek: Option<(Tok, Text)>,
+    loader: &'a CachingLoader<'a>,
     expanded: usize,
     expanded_bytes: usize,
 }
@@ -301,10 +382,14 @@ impl<'a> Input<'a> {
         src: Rc<[u8]>,
         include_dirs: &[Vec<u8>],
         predefined: &[Predefined],
-        loader: &'a dyn SourceLoader,
+        loader: &'a CachingLoader<'a>,
     ) -> Self {
         let mut includes = vec![util::dir(name)];
         includes.extend(include_dirs.iter().cloned());
+        let mut macro_filter = [0; 4];
+        for (n, _) in predefined {
+            filter_add(&mut macro_filter, n);
+        }
         let macros = predefined
             .iter()
             .map(|(n, toks)| {
@@ -313,7 +398,7 @@ impl<'a> Input<'a> {
                     Rc::new(Macro {
                         name: n.clone(),
                         args: None,
-                        tokens: toks.clone(),
+                        tokens: toks.clone().into(),
                     }),
                 )
             })
@@ -324,7 +409,8 @@ impl<'a> Input<'a> {
             beginning_of_line: true,
             ifdef_stack: Vec::new(),
             macros,
-            text: Vec::new(),
+            macro_filter,
+            text: Text::Static(b""),
             peek: None,
             loader,
             expanded: 0,
@@ -350,7 +436,11 @@ impl<'a> Input<'a> {
 
     /// Text of the last token returned by [`Input::next`].
     pub(crate) fn text(&self) -> &[u8] {
-        &self.text
+        match &self.text {
+            Text::Static(s) => s,
+            Text::Src(src, start, end) => &src[*start..*end],
+            Text::Shared(t) => t,
+        }
     }
 
     fn error(&self, kind: ScanError) -> Error {
@@ -361,6 +451,7 @@ impl<'a> Input<'a> {
         }
     }
 
+    #[inline]
     fn stack_next(&mut self) -> Tok {
         loop {
             let Some(top) = self.stack.last_mut() else {
@@ -413,12 +504,22 @@ impl<'a> Input<'a> {
                     return Err(self.error(ScanError::HashNotFirst));
                 }
                 self.beginning_of_line = self.hash()?;
-                self.text = b"#".to_vec();
+                self.text = Text::Static(b"#");
                 return Ok(tok);
             }
             if tok == scanner::IDENT {
-                let name = self.stack_text();
-                if let Some(m) = self.macros.get(&name).cloned() {
+                let m = match self.stack.last() {
+                    Some(r) => {
+                        let name = r.text();
+                        if filter_has(&self.macro_filter, name) {
+                            self.macros.get(name).cloned()
+                        } else {
+                            None
+                        }
+                    }
+                    None => None,
+                };
+                if let Some(m) = m {
                     nesting += 1;
                     self.invoke_macro(&m)?;
                     continue;
@@ -429,7 +530,7 @@ impl<'a> Input<'a> {
             }
             self.beginning_of_line = tok == 0x0A;
             if self.enabled() {
-                self.text = self.stack_text();
+                self.text = self.top().map_or(Text::Static(b""), Reader::text_handle);
                 return Ok(tok);
             }
         }
@@ -480,8 +581,15 @@ impl<'a> Input<'a> {
         if self.macros.contains_key(&name) {
             return Err(self.error(ScanError::MacroRedefinition(util::lossy(&name))));
         }
-        self.macros
-            .insert(name.clone(), Rc::new(Macro { name, args, tokens }));
+        filter_add(&mut self.macro_filter, &name);
+        self.macros.insert(
+            name.clone(),
+            Rc::new(Macro {
+                name,
+                args,
+                tokens: tokens.into(),
+            }),
+        );
         Ok(())
     }
 
@@ -552,7 +660,7 @@ impl<'a> Input<'a> {
         Ok((args, tokens))
     }
 
-    fn slice(&self, tokens: Vec<Token>) -> Reader {
+    fn slice(&self, tokens: Rc<[Token]>) -> Reader {
         Reader::Slice(Slice {
             tokens,
             file: self.top().map(|r| r.file().clone()).unwrap_or_default(),
@@ -585,15 +693,15 @@ impl<'a> Input<'a> {
         let tok = self.stack_next();
         if tok != i32::from(b'(') {
             self.peek = Some((tok, self.text.clone()));
-            let r = self.slice(vec![make(scanner::MACRO_NAME, &m.name)]);
+            let r = self.slice(vec![make(scanner::MACRO_NAME, &m.name)].into());
             return self.push(r);
         }
         let actuals = self.args_for(m, params)?;
         let mut tokens = Vec::new();
         let mut sub_bytes = 0usize;
-        for t in &m.tokens {
+        for t in m.tokens.iter() {
             if t.tok == scanner::IDENT {
-                if let Some(sub) = actuals.get(&t.text).filter(|s| !s.is_empty()) {
+                if let Some(sub) = actuals.get(&t.text[..]).filter(|s| !s.is_empty()) {
                     sub_bytes += sub.iter().map(|t| t.text.len()).sum::<usize>();
                     if tokens.len() + sub.len() > MAX_EXPANSION_TOKENS
                         || sub_bytes > MAX_EXPANSION_BYTES
@@ -607,7 +715,7 @@ impl<'a> Input<'a> {
             tokens.push(t.clone());
         }
         self.account(&tokens, &m.name)?;
-        let r = self.slice(tokens);
+        let r = self.slice(tokens.into());
         self.push(r)
     }
 
@@ -615,7 +723,7 @@ impl<'a> Input<'a> {
         &mut self,
         m: &Macro,
         params: &[Vec<u8>],
-    ) -> Result<HashMap<Vec<u8>, Vec<Token>>, Error> {
+    ) -> Result<HashMap<Vec<u8>, Vec<Token>, util::FxBuild>, Error> {
         let mut args: Vec<Vec<Token>> = Vec::new();
         loop {
             let (tokens, tok) = self.collect_argument(m)?;
@@ -717,7 +825,7 @@ impl<'a> Input<'a> {
             }
         }
         match result {
-            Ok(src) => self.push(Reader::File(Tokenizer::new(&name, src.into()))),
+            Ok(src) => self.push(Reader::File(Tokenizer::new(&name, src))),
             Err((path, why)) => Err(self.error(ScanError::IncludeNotFound {
                 path: util::lossy(&path),
                 why,
@@ -783,7 +891,8 @@ mod tests {
     ) -> Result<Vec<(Tok, String)>, Error> {
         let defines: Vec<String> = defines.iter().map(|s| s.to_string()).collect();
         let pre = predefine(&defines)?;
-        let mut input = Input::new(b"x.s", src.as_bytes().into(), &[], &pre, loader);
+        let loader = CachingLoader::new(loader);
+        let mut input = Input::new(b"x.s", src.as_bytes().into(), &[], &pre, &loader);
         let mut out = Vec::new();
         loop {
             let t = input.next()?;
@@ -916,6 +1025,7 @@ mod tests {
         let defines: Vec<String> = Vec::new();
         let pre = predefine(&defines).unwrap();
         let dirs = vec![b"sub".to_vec()];
+        let l = CachingLoader::new(&l);
         let mut input = Input::new(
             b"x.s",
             b"#include \"h.h\"\n".as_slice().into(),

@@ -348,6 +348,33 @@ fn path_bytes(p: &Path) -> Vec<u8> {
     }
 }
 
+/// One run's file cache over a [`SourceLoader`]: files do not change during a run,
+/// so each path is read (or found missing) once, however many files include it.
+pub(crate) struct CachingLoader<'a> {
+    inner: &'a dyn SourceLoader,
+    cache: std::cell::RefCell<LoadCache>,
+}
+
+type LoadCache = HashMap<Vec<u8>, Result<Rc<[u8]>, String>, util::FxBuild>;
+
+impl<'a> CachingLoader<'a> {
+    pub(crate) fn new(inner: &'a dyn SourceLoader) -> Self {
+        CachingLoader {
+            inner,
+            cache: Default::default(),
+        }
+    }
+
+    pub(crate) fn load(&self, path: &[u8]) -> Result<Rc<[u8]>, String> {
+        if let Some(r) = self.cache.borrow().get(path) {
+            return r.clone();
+        }
+        let r = self.inner.load(path).map(Rc::from);
+        self.cache.borrow_mut().insert(path.to_vec(), r.clone());
+        r
+    }
+}
+
 /// `asm -gensymabis` over `files`, read from the file system: the bytes it writes.
 pub fn gensymabis(opts: &Options, files: &[PathBuf]) -> Result<String, Error> {
     let loader = FsLoader {
@@ -376,6 +403,9 @@ pub fn gensymabis_with(
     let predefined = lex::predefine(&defines)?;
     let include_dirs: Vec<Vec<u8>> = opts.include_dirs.iter().map(|p| path_bytes(p)).collect();
     let pkg_prefix = util::path_to_prefix(opts.effective_pkgpath());
+    // Files do not change during one run: read each path (and learn each failure)
+    // once, however many files include it.
+    let loader = CachingLoader::new(loader);
     let mut out = String::new();
     for f in files {
         let name = path_bytes(f);
@@ -383,8 +413,7 @@ pub fn gensymabis_with(
             path: f.clone(),
             why,
         })?;
-        let src: Rc<[u8]> = src.into();
-        let input = lex::Input::new(&name, src, &include_dirs, &predefined, loader);
+        let input = lex::Input::new(&name, src, &include_dirs, &predefined, &loader);
         let mut parser = parse::Parser::new(input, &arch, &pkg_prefix, opts.allow_asm_abi());
         parser.parse_symabis(&mut out)?;
     }

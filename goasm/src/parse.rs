@@ -6,7 +6,7 @@
 //! output, so we stop at the first one (the first line the assembler would print).
 
 use crate::arch::Arch;
-use crate::lex::{make, Input, Token};
+use crate::lex::{make_into, Input};
 use crate::scanner::{self, Tok};
 use crate::util;
 use crate::{Error, ScanError};
@@ -18,12 +18,20 @@ pub(crate) struct Parser<'a, 'b> {
     allow_abi: bool,
     line_num: usize,
     saw_code: bool,
+    /// The current statement, in reused buffers: its word, its operand tokens
+    /// (texts in `text`, as `lex.Make` builds them) and each operand's token range.
+    word: Vec<u8>,
+    toks: Vec<Tk>,
+    text: Vec<u8>,
+    operands: Vec<(usize, usize)>,
 }
 
-/// One statement: the instruction word and its comma-separated operands.
-struct Line {
-    word: Vec<u8>,
-    operands: Vec<Vec<Token>>,
+/// One operand token: kind and text range in `Parser::text`.
+#[derive(Clone, Copy)]
+struct Tk {
+    tok: Tok,
+    start: u32,
+    end: u32,
 }
 
 impl<'a, 'b> Parser<'a, 'b> {
@@ -40,6 +48,10 @@ impl<'a, 'b> Parser<'a, 'b> {
             allow_abi,
             line_num: 0,
             saw_code: false,
+            word: Vec::new(),
+            toks: Vec::new(),
+            text: Vec::new(),
+            operands: Vec::new(),
         }
     }
 
@@ -53,8 +65,8 @@ impl<'a, 'b> Parser<'a, 'b> {
 
     /// `Parser.ParseSymABIs`: append one `def`/`ref` line per symbol to `out`.
     pub(crate) fn parse_symabis(&mut self, out: &mut String) -> Result<(), Error> {
-        while let Some(line) = self.line()? {
-            self.sym_def_ref(out, &line)?;
+        while self.line()? {
+            self.sym_def_ref(out)?;
         }
         Ok(())
     }
@@ -80,7 +92,8 @@ impl<'a, 'b> Parser<'a, 'b> {
         }
     }
 
-    fn line(&mut self) -> Result<Option<Line>, Error> {
+    /// `Parser.line`: the next statement into `word`/`operands`; false at EOF.
+    fn line(&mut self) -> Result<bool, Error> {
         'next: loop {
             let mut tok;
             loop {
@@ -88,7 +101,7 @@ impl<'a, 'b> Parser<'a, 'b> {
                 self.line_num = self.lex.line();
                 match tok {
                     0x0A | 0x3B => continue,
-                    scanner::EOF => return Ok(None),
+                    scanner::EOF => return Ok(false),
                     _ => break,
                 }
             }
@@ -97,15 +110,18 @@ impl<'a, 'b> Parser<'a, 'b> {
                     found: util::quote(self.lex.text()),
                 }));
             }
-            let word = self.lex.text().to_vec();
-            let mut operands: Vec<Vec<Token>> = Vec::new();
+            self.word.clear();
+            self.word.extend_from_slice(self.lex.text());
+            self.toks.clear();
+            self.text.clear();
+            self.operands.clear();
             let mut nesting = 0i64;
             let mut colon: Option<usize> = None;
             while tok != 0x0A && tok != 0x3B {
-                let mut items: Vec<Token> = Vec::new();
+                let first = self.toks.len();
                 loop {
                     tok = self.next_token()?;
-                    if operands.is_empty() && items.is_empty() {
+                    if self.operands.is_empty() && self.toks.len() == first {
                         if self.arch.has_suffixes() && tok == i32::from(b'.') {
                             tok = self.next_token()?;
                             if tok != scanner::IDENT {
@@ -131,7 +147,7 @@ impl<'a, 'b> Parser<'a, 'b> {
                             if colon.is_some() {
                                 return Err(self.errorf(ScanError::InvalidColon));
                             }
-                            colon = Some(operands.len());
+                            colon = Some(self.operands.len());
                         }
                         break;
                     }
@@ -141,29 +157,35 @@ impl<'a, 'b> Parser<'a, 'b> {
                     if tok == i32::from(b')') || tok == i32::from(b']') {
                         nesting -= 1;
                     }
-                    items.push(make(tok, self.lex.text()));
+                    let start = self.text.len() as u32;
+                    make_into(&mut self.text, self.lex.text());
+                    self.toks.push(Tk {
+                        tok,
+                        start,
+                        end: self.text.len() as u32,
+                    });
                 }
-                if !items.is_empty() {
-                    operands.push(items);
+                if self.toks.len() > first {
+                    self.operands.push((first, self.toks.len()));
                     if let Some(c) = colon {
-                        if operands.len() == c + 2 {
-                            operands.swap(c, c + 1);
+                        if self.operands.len() == c + 2 {
+                            self.operands.swap(c, c + 1);
                             colon = None;
                         }
                     }
-                } else if !operands.is_empty() || tok == i32::from(b',') || colon.is_some() {
+                } else if !self.operands.is_empty() || tok == i32::from(b',') || colon.is_some() {
                     return Err(self.errorf(ScanError::MissingOperand));
                 }
             }
-            return Ok(Some(Line { word, operands }));
+            return Ok(true);
         }
     }
 
-    fn sym_def_ref(&self, out: &mut String, line: &Line) -> Result<(), Error> {
-        let mut operands = line.operands.as_slice();
-        match line.word.as_slice() {
+    fn sym_def_ref(&self, out: &mut String) -> Result<(), Error> {
+        let mut operands = self.operands.as_slice();
+        match self.word.as_slice() {
             b"TEXT" => {
-                if let Some(op) = operands.first() {
+                if let Some(&op) = operands.first() {
                     if let Some((name, abi)) = self.func_address(op)? {
                         push_line(out, "def", &name, abi);
                     }
@@ -178,7 +200,7 @@ impl<'a, 'b> Parser<'a, 'b> {
             }
             _ => {}
         }
-        for op in operands {
+        for &op in operands {
             if let Some((name, abi)) = self.func_address(op)? {
                 push_line(out, "ref", &name, abi);
             }
@@ -187,38 +209,58 @@ impl<'a, 'b> Parser<'a, 'b> {
     }
 
     /// `Parser.funcAddress`: `[$*]NAME[<ABI>][+INT](SB)` and nothing more.
-    fn func_address(&self, op: &[Token]) -> Result<Option<(String, &'static str)>, Error> {
-        let mut c = Cursor { toks: op, pos: 0 };
+    fn func_address(
+        &self,
+        (from, to): (usize, usize),
+    ) -> Result<Option<(String, &'static str)>, Error> {
+        let mut c = Cursor {
+            toks: &self.toks[from..to],
+            text: &self.text,
+            pos: 0,
+        };
         if matches!(c.peek(), 0x24 | 0x2A) {
             c.next();
         }
-        let tok = c.next();
-        if tok.tok != scanner::IDENT || self.at_start_of_register(&tok.text, &c) {
+        let (tok, text) = c.next();
+        if tok != scanner::IDENT {
             return Ok(None);
         }
-        let name = self.qualify(&tok.text);
+        // Cheap rejection first (the answer is the same, without errors, whichever
+        // check rejects): the operand must end in `(SB)` unless `symRefAttrs` is
+        // reached (it can fail only when a `<` follows the name).
+        let n = c.toks.len();
+        let ends_sb = n >= 3
+            && c.toks[n - 1].tok == i32::from(b')')
+            && c.toks[n - 3].tok == i32::from(b'(')
+            && c.text_of(n - 2) == b"SB";
+        if !ends_sb && c.peek() != i32::from(b'<') {
+            return Ok(None);
+        }
+        if self.at_start_of_register(text, &c) {
+            return Ok(None);
+        }
         let (is_static, abi) = self.sym_ref_attrs(&mut c)?;
         if is_static {
             return Ok(None);
         }
-        let mut t = c.next();
-        if t.tok == i32::from(b'+') {
-            if c.next().tok != scanner::INT {
+        let mut t = c.next().0;
+        if t == i32::from(b'+') {
+            if c.next().0 != scanner::INT {
                 return Ok(None);
             }
-            t = c.next();
+            t = c.next().0;
         }
-        if t.tok != i32::from(b'(') {
+        if t != i32::from(b'(') {
             return Ok(None);
         }
-        let reg = c.next();
-        if reg.tok != scanner::IDENT || reg.text != b"SB" {
+        let (reg, reg_text) = c.next();
+        if reg != scanner::IDENT || reg_text != b"SB" {
             return Ok(None);
         }
-        if c.next().tok != i32::from(b')') || c.peek() != scanner::EOF {
+        if c.next().0 != i32::from(b')') || c.peek() != scanner::EOF {
             return Ok(None);
         }
-        Ok(Some((name, abi)))
+        Ok(Some((self.qualify(text), abi)))
     }
 
     /// `Parser.symRefAttrs` as `funcAddress` calls it: a bad ABI name is silently
@@ -234,9 +276,9 @@ impl<'a, 'b> Parser<'a, 'b> {
         if tok == i32::from(b'>') {
             is_static = true;
         } else if tok == scanner::IDENT {
-            let s = c.next();
+            let (_, s) = c.next();
             if self.allow_abi {
-                match s.text.as_slice() {
+                match s {
                     b"ABI0" => abi = "ABI0",
                     b"ABIInternal" => abi = "ABIInternal",
                     _ => {}
@@ -244,11 +286,11 @@ impl<'a, 'b> Parser<'a, 'b> {
             }
         }
         if c.peek() != i32::from(b'>') {
-            let found = c.next();
-            let found = if found.tok == scanner::EOF {
+            let (found_tok, found) = c.next();
+            let found = if found_tok == scanner::EOF {
                 "EOF".to_string()
             } else {
-                util::lossy(&found.text)
+                util::lossy(found)
             };
             return Err(self.errorf(ScanError::Expected {
                 expected: util::tok_string(i32::from(b'>')),
@@ -282,13 +324,9 @@ fn push_line(out: &mut String, kind: &str, name: &str, abi: &str) {
     out.push('\n');
 }
 
-static EOF_TOKEN: Token = Token {
-    tok: scanner::EOF,
-    text: Vec::new(),
-};
-
 struct Cursor<'t> {
-    toks: &'t [Token],
+    toks: &'t [Tk],
+    text: &'t [u8],
     pos: usize,
 }
 
@@ -297,13 +335,18 @@ impl<'t> Cursor<'t> {
         self.toks.get(self.pos).map_or(scanner::EOF, |t| t.tok)
     }
 
-    fn next(&mut self) -> &'t Token {
+    fn text_of(&self, i: usize) -> &'t [u8] {
+        let t = self.toks[i];
+        &self.text[t.start as usize..t.end as usize]
+    }
+
+    fn next(&mut self) -> (Tok, &'t [u8]) {
         match self.toks.get(self.pos) {
             Some(t) => {
                 self.pos += 1;
-                t
+                (t.tok, &self.text[t.start as usize..t.end as usize])
             }
-            None => &EOF_TOKEN,
+            None => (scanner::EOF, &[]),
         }
     }
 }

@@ -176,7 +176,22 @@ impl Scanner {
         }
     }
 
+    #[inline]
     fn next(&mut self) -> i32 {
+        // ASCII fast path (everything but newline bookkeeping is the same).
+        if let Some(&b) = self.src.get(self.pos) {
+            if b < 0x80 && b != b'\n' {
+                self.pos += 1;
+                self.last_char_len = 1;
+                self.column += 1;
+                return i32::from(b);
+            }
+        }
+        self.next_slow()
+    }
+
+    #[inline(never)]
+    fn next_slow(&mut self) -> i32 {
         let rest = self.src.get(self.pos..).unwrap_or(&[]);
         if rest.is_empty() {
             if self.last_char_len > 0 {
@@ -219,6 +234,21 @@ impl Scanner {
     }
 
     fn scan_identifier(&mut self) -> i32 {
+        // ASCII fast path: letters, digits and `_` continue an identifier.
+        let src = &self.src[..];
+        let mut p = self.pos;
+        while let Some(&b) = src.get(p) {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                p += 1;
+            } else {
+                break;
+            }
+        }
+        if p > self.pos {
+            self.column += p - self.pos;
+            self.pos = p;
+            self.last_char_len = 1;
+        }
         let mut ch = self.next();
         let mut i = 1;
         while is_ident_rune(ch, i) {
@@ -358,6 +388,15 @@ impl Scanner {
 
     fn scan_comment(&mut self, mut ch: i32) -> i32 {
         if ch == 0x2F {
+            // Fast path: an all-ASCII line comment ends at the next newline.
+            let src = &self.src[..];
+            let rest = &src[self.pos..];
+            let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+            if end > 0 && rest[..end].is_ascii() {
+                self.pos += end;
+                self.column += end;
+                self.last_char_len = 1;
+            }
             ch = self.next();
             while ch != 0x0A && ch >= 0 {
                 ch = self.next();
@@ -427,6 +466,22 @@ impl Scanner {
         self.tok_end = self.pos - self.last_char_len;
         self.ch = ch;
         tok
+    }
+
+    pub(crate) fn src(&self) -> &std::rc::Rc<[u8]> {
+        &self.src
+    }
+
+    /// The byte range of `token_text` in the source.
+    pub(crate) fn token_range(&self) -> (usize, usize) {
+        let Some(start) = self.tok_pos else {
+            return (0, 0);
+        };
+        let end = self.tok_end.max(start).min(self.src.len());
+        if start > end {
+            return (0, 0);
+        }
+        (start, end)
     }
 
     /// `Scanner.TokenText`.
