@@ -1,6 +1,8 @@
 //! Debugging tool: run the nosplit check on a link set.
 //!
-//! `cargo run -p goobj --release --example nosplit -- MAIN.a IMPORTCFG.LINK [--edges] [--top N] [--json] [--headroom N] [--race]`
+//! `cargo run -p goobj --release --example nosplit -- MAIN.a IMPORTCFG.LINK [--edges] [--top N] [--json] [--headroom N] [--race] [--time] [--cache DIR]`
+//!
+//! `--cache DIR` loads through per-archive summaries kept in DIR (`goobj::SummaryCache`).
 //!
 //! Prints violations in the linker's format (exit 1 if any), `--edges` prints every edge
 //! like `-ldflags=-debugnosplit`, `--top N` the N deepest NOSPLIT chains.
@@ -12,6 +14,7 @@ fn main() {
     let mut pos = Vec::new();
     let (mut edges, mut json, mut timing) = (false, false, false);
     let mut top = 0usize;
+    let mut cache: Option<PathBuf> = None;
     let mut opts = goobj::StackCheckOptions::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -20,13 +23,14 @@ fn main() {
             "--json" => json = true,
             "--time" => timing = true,
             "--race" => opts.race = true,
+            "--cache" => cache = it.next().map(PathBuf::from),
             "--top" => top = it.next().and_then(|s| s.parse().ok()).unwrap_or(10),
             "--headroom" => opts.headroom = it.next().and_then(|s| s.parse().ok()).unwrap_or(0),
             _ => pos.push(a.clone()),
         }
     }
     if pos.len() != 2 {
-        eprintln!("usage: nosplit MAIN.a IMPORTCFG.LINK [--edges] [--top N] [--json] [--headroom N] [--race] [--time]");
+        eprintln!("usage: nosplit MAIN.a IMPORTCFG.LINK [--edges] [--top N] [--json] [--headroom N] [--race] [--time] [--cache DIR]");
         std::process::exit(2);
     }
     let t0 = Instant::now();
@@ -38,7 +42,18 @@ fn main() {
         }
     };
     let libs = goobj::parse_importcfg(&cfg);
-    let set = match goobj::load_link_set(&PathBuf::from(&pos[0]), &libs) {
+    let main = PathBuf::from(&pos[0]);
+    let mut stats = None;
+    let loaded = match &cache {
+        Some(dir) => goobj::SummaryCache::new(dir)
+            .load_link_set(&main, &libs)
+            .map(|(s, st)| {
+                stats = Some(st);
+                s
+            }),
+        None => goobj::load_link_set(&main, &libs),
+    };
+    let set = match loaded {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -68,6 +83,12 @@ fn main() {
             set.num_symbols(),
             report.functions
         );
+        if let Some(st) = stats {
+            eprintln!(
+                "summaries: {} reused, {} built, {} read directly",
+                st.reused, st.built, st.direct
+            );
+        }
         if let Ok(st) = std::fs::read_to_string("/proc/self/status") {
             let f: Vec<&str> = st
                 .lines()
