@@ -132,12 +132,17 @@ impl Watcher {
 
     /// The first finished (not cancelled) `watch-cycle` event after line `skip`.
     fn wait_cycle(&self, skip: usize) -> Value {
+        self.wait_cycle_where(skip, |_| true)
+    }
+
+    /// The first finished `watch-cycle` event after line `skip` that `pred` accepts.
+    fn wait_cycle_where(&self, skip: usize, pred: impl Fn(&Value) -> bool) -> Value {
         self.wait_for("a watch cycle", CYCLE, |ls| {
             ls.iter()
                 .skip(skip)
                 .filter(|l| l.starts_with('{'))
                 .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .find(|e| e["reason"] == "watch-cycle" && e["cancelled"] == false)
+                .find(|e| e["reason"] == "watch-cycle" && e["cancelled"] == false && pred(e))
         })
     }
 
@@ -423,6 +428,38 @@ fn poll_mode_sees_edits_too() {
     w.wait_line("version: v7 ", skip, CYCLE);
     let cycle = w.wait_cycle(skip);
     assert_eq!(cycle["changed"], serde_json::json!(["leaf/leaf.go"]), "{}", w.dump());
+    assert!(w.interrupt().success(), "{}", w.dump());
+    assert_eq!(running(&exe), Vec::<u32>::new());
+}
+
+#[test]
+fn watch_set_follows_embedded_files_and_new_packages() {
+    let (_tmp, dir) = fixture("watchme");
+    let (mut w, exe) = start(&dir, &[]);
+
+    // An embedded file is watched.
+    let skip = w.lines().len();
+    std::fs::write(dir.join("cmd/watchme/banner.txt"), "hello again\n").unwrap();
+    w.wait_line("banner: hello again", skip, CYCLE);
+    let c = w.wait_cycle_where(skip, |c| c["restarted"] == true);
+    assert_eq!(c["changed"], serde_json::json!(["cmd/watchme/banner.txt"]), "{}", w.dump());
+
+    // A new package, then an import of it: the graph grows and so does the
+    // watch set, so an edit of the new package restarts the program.
+    let skip = w.lines().len();
+    std::fs::create_dir_all(dir.join("extra")).unwrap();
+    std::fs::write(dir.join("extra/extra.go"), "package extra\n\nconst Name = \"x1\"\n").unwrap();
+    let main = dir.join("cmd/watchme/main.go");
+    edit(&main, "\"example.com/watchme/leaf\"\n", "\"example.com/watchme/extra\"\n\t\"example.com/watchme/leaf\"\n");
+    edit(&main, "fmt.Println(\"magic:\", leaf.Magic())", "fmt.Println(\"magic:\", leaf.Magic(), extra.Name)");
+    w.wait_line("magic: 41 x1", skip, CYCLE);
+    w.wait_cycle_where(skip, |c| c["restarted"] == true);
+    let skip = w.lines().len();
+    edit(&dir.join("extra/extra.go"), "x1", "x2");
+    w.wait_line("magic: 41 x2", skip, CYCLE);
+    let c = w.wait_cycle_where(skip, |c| c["restarted"] == true);
+    assert_eq!(c["changed"], serde_json::json!(["extra/extra.go"]), "{}", w.dump());
+
     assert!(w.interrupt().success(), "{}", w.dump());
     assert_eq!(running(&exe), Vec::<u32>::new());
 }
