@@ -585,10 +585,9 @@ pub(crate) fn run(args: WatchArgs) -> Result<(), Failure> {
     }
     let c = &args.build.common;
     let json = c.message_format == MessageFormat::Json;
-    let human = HumanReporter::new(
-        if json { Verbosity::Quiet } else { crate::verbosity(c) },
-        c.color,
-    );
+    // Status lines only: Quiet gives it no progress bar of its own (each
+    // cycle's build reporter draws one); `status` checks -q itself.
+    let human = HumanReporter::new(Verbosity::Quiet, c.color);
     let l = settings::load(c)?;
     let reqs = settings::build_requests(&args.build)?;
     let config_files = config_files(&l, &reqs);
@@ -873,8 +872,18 @@ impl Watch {
             self.status(CYAN, "Changed", &what);
         }
         let cancel = Arc::new(AtomicBool::new(false));
+        let c = &self.args.build.common;
+        // Human output: the compiler's errors and warnings, then one status
+        // line per cycle (ours); the per-action lines and the progress bar
+        // only with -v (a bar would be drawn across the program's output,
+        // which starts before the build ends).
+        let inner: Box<dyn EventSink> = match (self.json, c.verbose) {
+            (true, _) => crate::reporter(c),
+            (false, true) => Box::new(HumanReporter::new(Verbosity::Verbose, c.color)),
+            (false, false) => Box::new(HumanReporter::new(Verbosity::Quiet, c.color)),
+        };
         let sink = Arc::new(CycleSink {
-            inner: crate::reporter(&self.args.build.common),
+            inner,
             ran: Mutex::new(BTreeMap::new()),
             artifacts: self.args.run.then(|| Mutex::new(self.tx.clone())),
         });
