@@ -48,7 +48,8 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
                 code: 1,
                 message: Some(format!("internal: no archives for {pkg}")),
             })?;
-            let set = goobj::load_link_set(&main, &libs).map_err(|e| Failure {
+            let summaries = outcome.cache.root().join("nosplit");
+            let set = goobj::load_link_set_cached(&main, &libs, &summaries).map_err(|e| Failure {
                 code: 101,
                 message: Some(format!("{pkg}: nosplit check: {e}")),
             })?;

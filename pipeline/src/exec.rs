@@ -340,7 +340,9 @@ fn run_step(
                 .iter()
                 .map(|(p, d)| (p.clone(), ctx.cache.object_path(d)))
                 .collect();
-            let set = goobj::load_link_set(&ctx.cache.object_path(main), &libs)
+            // Per-archive summaries: a rebuild re-reads only the archives that changed.
+            let summaries = ctx.cache.root().join("nosplit");
+            let set = goobj::load_link_set_cached(&ctx.cache.object_path(main), &libs, &summaries)
                 .map_err(|e| StepError {
                     message: format!("nosplit check: {e}"),
                     command: None,
