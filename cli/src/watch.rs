@@ -10,7 +10,9 @@
 //!   `go.work`) and the config files (`gobuild.toml`, `Cargo.toml`). Each is
 //!   watched non-recursively, so the target directory and `.git` are never
 //!   walked, wherever they live; events under them are dropped anyway. The
-//!   set is recomputed from the new graph after every build.
+//!   set is recomputed from the new graph after every build (kept when a
+//!   load fails; before any load succeeded, every directory of the module
+//!   that holds Go files).
 //! - **What changed** is decided per event path: `.go` (not `_test.go`),
 //!   `.s`, `.S`, `.h`, `.syso`, embedded files and files matching an embed
 //!   pattern, module files, config files, and directories appearing or
@@ -307,6 +309,12 @@ impl WatchSet {
         let mut w = WatchSet::default();
         for r in reqs {
             w.dirs.insert(r.dir.clone());
+            if graphs.is_empty() {
+                // No graph (the load failed): every directory of the module
+                // that holds Go files, until a load succeeds.
+                let root = r.dir.ancestors().find(|d| d.join("go.mod").is_file()).unwrap_or(&r.dir);
+                go_dirs(root, 0, excluded, &mut w.dirs);
+            }
         }
         for f in config_files {
             w.config_files.insert(f.clone());
@@ -399,6 +407,31 @@ impl WatchSet {
         }
         let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
         matches!(ext, "go" | "s" | "S" | "h" | "syso") && !name.ends_with("_test.go")
+    }
+}
+
+/// Directories under `dir` with Go sources, as the go command would see
+/// them (not `.`/`_`-prefixed, `testdata`, `vendor`; not excluded), bounded.
+fn go_dirs(dir: &Path, depth: usize, excluded: &Excluded, out: &mut BTreeSet<PathBuf>) {
+    if depth > 12 || out.len() > 4096 || excluded.contains(dir) {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        match e.file_type() {
+            Ok(t) if t.is_dir() && name != "testdata" && name != "vendor" => {
+                go_dirs(&e.path(), depth + 1, excluded, out)
+            }
+            Ok(t) if t.is_file() && name.ends_with(".go") => {
+                out.insert(dir.to_path_buf());
+            }
+            _ => {}
+        }
     }
 }
 
