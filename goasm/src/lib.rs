@@ -40,6 +40,10 @@ pub use arch::GOARCHES;
 /// The Go toolchain version the generated tables come from.
 pub const GO_VERSION: &str = tables::GO_VERSION;
 
+/// Bumped whenever the scanner's output for some input changes (a fix, a new Go
+/// release's rules): build caches keyed on native symabis include it.
+pub const SCANNER_REVISION: u32 = 2;
+
 /// The Unicode version of the identifier tables (the toolchain's `unicode.Version`).
 pub const UNICODE_VERSION: &str = tables::UNICODE_VERSION;
 

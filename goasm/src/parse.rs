@@ -119,6 +119,7 @@ impl<'a, 'b> Parser<'a, 'b> {
             let mut colon: Option<usize> = None;
             while tok != 0x0A && tok != 0x3B {
                 let first = self.toks.len();
+                let mut saw_lt = false;
                 loop {
                     tok = self.next_token()?;
                     if self.operands.is_empty() && self.toks.len() == first {
@@ -157,8 +158,15 @@ impl<'a, 'b> Parser<'a, 'b> {
                     if tok == i32::from(b')') || tok == i32::from(b']') {
                         nesting -= 1;
                     }
+                    // Only identifiers' texts, and those of tokens after a `<`, are
+                    // ever looked at (names, `SB`, ABI names; symRefAttrs' error).
+                    if tok == i32::from(b'<') {
+                        saw_lt = true;
+                    }
                     let start = self.text.len() as u32;
-                    make_into(&mut self.text, self.lex.text());
+                    if tok == scanner::IDENT || saw_lt {
+                        make_into(&mut self.text, self.lex.text());
+                    }
                     self.toks.push(Tk {
                         tok,
                         start,

@@ -490,7 +490,7 @@ impl<'a> BuildContext<'a> {
         let native = self.profile.symabis == SymabisMode::Native;
         let mut k = self.common_key(if native { None } else { Some(Tool::Asm) }, p);
         if native {
-            k.add("scanner", format!("goasm {}", env!("CARGO_PKG_VERSION")));
+            k.add("scanner", format!("goasm {} r{}", env!("CARGO_PKG_VERSION"), goasm::SCANNER_REVISION));
         }
         self.add_args(&mut k, p, &args, &[]);
         self.add_files(&mut k, p, &p.s_files)?;
