@@ -791,9 +791,20 @@ impl Watch {
         for d in self.set.dirs.difference(&new.dirs) {
             let _ = self.watcher.unwatch(d);
         }
+        let mut failed = Vec::new();
         for d in &added {
             // A directory that does not exist (yet) is seen from its parent.
-            let _ = self.watcher.watch(d, RecursiveMode::NonRecursive);
+            if let Err(e) = self.watcher.watch(d, RecursiveMode::NonRecursive) {
+                if d.is_dir() {
+                    failed.push(format!("{}: {e}", self.shown(d)));
+                }
+            }
+        }
+        if !failed.is_empty() {
+            self.error(&format!(
+                "cannot watch {} (hint: raise fs.inotify.max_user_watches, or use --poll)",
+                failed.join(", ")
+            ));
         }
         self.set = new;
         if let Some(since) = since {

@@ -337,12 +337,7 @@ fn killed_build_leaves_a_usable_cache() {
     let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
     ok(&out);
     let ev = events(&out);
-    let path = ev
-        .iter()
-        .find(|e| e["reason"] == "artifact")
-        .and_then(|e| e["path"].as_str())
-        .expect("artifact")
-        .to_string();
+    let path = artifact(&ev);
     assert!(run_program(&mut Command::new(&path)).contains("30!: 265252859812191058636308480000000"));
     let again = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
     assert_eq!(ran(&events(&again)), vec![]);

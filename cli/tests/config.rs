@@ -17,12 +17,7 @@ fn cargo_workspace_finds_the_go_module_and_writes_under_cargo_target() {
     let out = gobuild(&ws, &["build", "--message-format", "json"]);
     ok(&out);
     let ev = events(&out);
-    let path = ev
-        .iter()
-        .find(|e| e["reason"] == "artifact")
-        .and_then(|e| e["path"].as_str())
-        .expect("an artifact")
-        .to_string();
+    let path = artifact(&ev);
     assert_eq!(Path::new(&path), ws.join("target/gobuild/dev/linux_amd64/hello"));
     // [workspace.metadata.gobuild] set -ldflags -X, [package.metadata.gobuild] a tag.
     let printed = run_program(&mut Command::new(&path));

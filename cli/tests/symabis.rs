@@ -41,7 +41,7 @@ fn assembly_body_edit_does_not_recompile_go() {
         vec![("symabis", ""), ("asm", "sum_amd64.s"), ("pack", ""), ("nosplit", ""), ("link", "")],
         "an assembly body edit must rerun symabis (in-process), asm, pack, nosplit and link only"
     );
-    let exe = ev.iter().find(|e| e["reason"] == "artifact").unwrap()["path"].as_str().unwrap().to_string();
+    let exe = artifact(&ev);
     assert!(run_program(&mut Command::new(&exe)).contains("scale: 41"), "the edit is in the program");
 
     // A new call into Go adds a `ref` line: the compile reruns (new wrapper set).

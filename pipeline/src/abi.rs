@@ -549,7 +549,7 @@ fn asm_sites(p: &GoPackage) -> Vec<AsmSite> {
     let mut v = Vec::new();
     for file in &p.s_files {
         if let Ok(src) = std::fs::read_to_string(p.file(file)) {
-            v.extend(scan_asm(file, &src, &p.import_path));
+            v.extend(scan_asm(file, &src, p.base_path()));
         }
     }
     v
@@ -928,7 +928,7 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
             .ok_or_else(|| report_err(&main_path, format!("no archive for {}", g.packages[p].import_path)))?;
         members.push((p, a));
     }
-    let libs: Vec<(String, PathBuf)> = members[1..].iter().map(|(p, a)| (g.packages[*p].import_path.clone(), a.clone())).collect();
+    let libs: Vec<(String, PathBuf)> = members[1..].iter().map(|(p, a)| (g.packages[*p].base_path().to_string(), a.clone())).collect();
     let ls = goobj::load_link_set(&members[0].1, &libs).map_err(|e| report_err(&main_path, e))?;
     let mode = ls.link_mode();
     let entry = match mode {
@@ -944,7 +944,7 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
     let mut totals = Totals::default();
     for (pi, archive) in &members {
         let p = &g.packages[*pi];
-        let lib_name = if *pi == main { "main" } else { p.import_path.as_str() };
+        let lib_name = if *pi == main { "main" } else { p.base_path() };
         let prefix = goobj::linkset::path_to_prefix(p.compile_path());
         let symabis = b.symabis(*pi).unwrap_or_default();
         let data = std::fs::read(archive).map_err(|e| report_err(&main_path, format!("{}: {e}", archive.display())))?;

@@ -129,7 +129,7 @@ impl BuildOutcome {
         let main_archive = archive(main)?;
         let mut libs = Vec::new();
         for d in crate::plan::link_deps(graph, main) {
-            libs.push((graph.packages[d].import_path.clone(), archive(d)?));
+            libs.push((graph.packages[d].base_path().to_string(), archive(d)?));
         }
         Some((main_archive, libs))
     }
@@ -295,7 +295,9 @@ fn build_loaded(
             ),
         );
     }
-    let actions = ActionGraph::plan(graph, &roots, req.link, nosplit);
+    // -pgo=auto, as go build applies it to main packages.
+    let pgo = crate::plan::pgo_profiles(graph, &mains);
+    let actions = ActionGraph::plan(graph, &roots, req.link, nosplit, pgo, tc.has_preprofile());
     let (tool_digests, include_digests) = BuildContext::digest_toolchain(tc, hasher)?;
     let ctx = BuildContext {
         tc,
@@ -392,8 +394,8 @@ fn check_link_unit_experiments(req: &BuildRequest, graph: &PackageGraph, mains: 
             let mut hit: Vec<&str> = std::iter::once(m)
                 .chain(graph.deps(m))
                 .map(|p| &graph.packages[p])
-                .filter(|p| rule.rule.matches(&p.import_path, p.goroot))
-                .map(|p| p.import_path.as_str())
+                .filter(|p| rule.rule.matches(p.base_path(), p.goroot))
+                .map(|p| p.base_path())
                 .collect();
             if !hit.is_empty() {
                 hit.truncate(5);

@@ -106,12 +106,28 @@ impl GoPackage {
         Path::new(&self.dir).join(name)
     }
 
+    /// The import path without a variant suffix: `go list -deps` names the
+    /// copies of packages built with a main package's PGO profile
+    /// `fmt [cmd/compile]`; the tools only ever see `fmt`.
+    pub fn base_path(&self) -> &str {
+        self.import_path
+            .split_once(" [")
+            .map_or(self.import_path.as_str(), |(base, _)| base)
+    }
+
+    /// For a variant (`fmt [cmd/compile]`), the main package it is built for.
+    pub fn variant_of(&self) -> Option<&str> {
+        self.import_path
+            .split_once(" [")
+            .and_then(|(_, rest)| rest.strip_suffix(']'))
+    }
+
     /// The `-p` path cmd/go compiles the package as (`main` for commands).
     pub fn compile_path(&self) -> &str {
         if self.is_main() {
             "main"
         } else {
-            &self.import_path
+            self.base_path()
         }
     }
 
@@ -189,7 +205,10 @@ impl PackageGraph {
         self.packages[pkg]
             .imports
             .iter()
-            .filter(|i| i.as_str() != "C" && i.as_str() != "unsafe")
+            .filter(|i| {
+                let base = i.split_once(" [").map_or(i.as_str(), |(b, _)| b);
+                base != "C" && base != "unsafe"
+            })
             .filter_map(|i| self.get(i))
             .collect()
     }
@@ -292,22 +311,26 @@ fn imports_c(src: &str) -> bool {
     false
 }
 
-/// Runs `go list -e -deps -json` for the request.
-pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
-    let mut args: Vec<String> = vec![
-        "list".into(),
-        "-e".into(),
-        "-deps".into(),
-        format!("-json={FIELDS}"),
-    ];
+/// `go list ARGS -- PATTERNS` (with the request's tags) in the request's
+/// directory; its raw output.
+fn run_go_list(
+    tc: &Toolchain,
+    req: &LoadRequest,
+    flags: &[&str],
+    env: std::collections::HashMap<String, String>,
+) -> Result<std::process::Output> {
+    let mut args: Vec<String> = std::iter::once("list")
+        .chain(flags.iter().copied())
+        .map(str::to_string)
+        .collect();
     if !req.tags.is_empty() {
         args.push(format!("-tags={}", req.tags.join(",")));
     }
     args.push("--".into());
     args.extend(req.patterns.iter().cloned());
-    let out = duct::cmd(&tc.go, &args)
+    duct::cmd(&tc.go, &args)
         .dir(&req.dir)
-        .full_env(tc.go_env())
+        .full_env(env)
         .stdout_capture()
         .stderr_capture()
         .unchecked()
@@ -315,7 +338,13 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
         .map_err(|e| Error::Tool {
             program: tc.go.display().to_string(),
             message: e.to_string(),
-        })?;
+        })
+}
+
+/// Runs `go list -e -deps -json` for the request.
+pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
+    let fields = format!("-json={FIELDS}");
+    let out = run_go_list(tc, req, &["-e", "-deps", &fields], tc.go_env())?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         // `go list -e` reports package errors in the JSON; a failure here is
@@ -353,20 +382,7 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
 fn cgo_only_packages(tc: &Toolchain, req: &LoadRequest) -> Option<Error> {
     let mut env = tc.go_env();
     env.insert("CGO_ENABLED".into(), "1".into());
-    let mut args = vec!["list".to_string(), "-e".into(), "-json=ImportPath,CgoFiles".into()];
-    if !req.tags.is_empty() {
-        args.push(format!("-tags={}", req.tags.join(",")));
-    }
-    args.push("--".into());
-    args.extend(req.patterns.iter().cloned());
-    let out = duct::cmd(&tc.go, &args)
-        .dir(&req.dir)
-        .full_env(env)
-        .stdout_capture()
-        .stderr_null()
-        .unchecked()
-        .run()
-        .ok()?;
+    let out = run_go_list(tc, req, &["-e", "-json=ImportPath,CgoFiles"], env).ok()?;
     serde_json::Deserializer::from_slice(&out.stdout)
         .into_iter::<GoPackage>()
         .filter_map(|p| p.ok())

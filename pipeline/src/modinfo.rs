@@ -35,6 +35,8 @@ pub struct BuildSettings {
     pub arch_level: Option<(String, String)>,
     /// The raw GOEXPERIMENT, when set.
     pub goexperiment: String,
+    /// The PGO profile the program was built with (`-pgo`; its base name under trimpath).
+    pub pgo: Option<String>,
 }
 
 /// The `BuildInfo.String()` text for main package `main` of `graph`.
@@ -60,11 +62,8 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
     for (_, m) in deps {
         format_mod(&mut out, "dep", m);
     }
-    let mut set = |k: &str, v: &str| {
-        let k = if quote_key(k) { go_quote(k.as_bytes()) } else { k.to_string() };
-        let v = if quote_value(v) { go_quote(v.as_bytes()) } else { v.to_string() };
-        out.push_str(&format!("build\t{k}={v}\n"));
-    };
+    let mut settings: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: &str| settings.push((k.to_string(), v.to_string()));
     if !s.asmflags.is_empty() {
         set("-asmflags", &s.asmflags);
     }
@@ -95,6 +94,16 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
         if !v.is_empty() {
             set(k, v);
         }
+    }
+    if let Some(pgo) = &s.pgo {
+        // cmd/go appends -pgo last, then sorts the settings by key.
+        set("-pgo", pgo);
+        settings.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    for (k, v) in settings {
+        let k = if quote_key(&k) { go_quote(k.as_bytes()) } else { k };
+        let v = if quote_value(&v) { go_quote(v.as_bytes()) } else { v };
+        out.push_str(&format!("build\t{k}={v}\n"));
     }
     out
 }

@@ -6,6 +6,7 @@
 //! action runs, and what enters its cache key, is [`crate::stages`]' business.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use crate::load::PackageGraph;
 
@@ -27,6 +28,9 @@ pub enum ActionKind {
     },
     /// Append the assembled objects to the compiled archive.
     Pack,
+    /// Turn a main package's `default.pgo` into the compiler's preprocessed
+    /// profile (`preprofile`, Go 1.23+).
+    Preprofile,
     /// Check the NOSPLIT stack budget over a main package's whole link set.
     Nosplit,
     /// Link a main package into a program.
@@ -41,6 +45,7 @@ impl ActionKind {
             ActionKind::Compile => "compile",
             ActionKind::Asm { .. } => "asm",
             ActionKind::Pack => "pack",
+            ActionKind::Preprofile => "preprofile",
             ActionKind::Nosplit => "nosplit",
             ActionKind::Link => "link",
         }
@@ -73,6 +78,47 @@ pub struct ActionGraph {
     pub links: Vec<ActionId>,
     /// Nosplit actions, one per requested main package (when planned).
     pub nosplits: Vec<ActionId>,
+    /// Per package: the PGO profile it is compiled with (`-pgo=auto`).
+    pub pgo: HashMap<usize, PathBuf>,
+    /// Per profile: its preprofile action (Go 1.23+).
+    pub preprofile: HashMap<PathBuf, ActionId>,
+}
+
+/// `-pgo=auto` as cmd/go applies it (`setPGOProfilePath`): a main package
+/// with a `default.pgo` in its directory is built, with all its
+/// dependencies, with that profile. When the requested mains do not all
+/// share one profile, `go list` names the copies built for one main
+/// `pkg [main]`; those get that main's profile and the plain ones none.
+pub fn pgo_profiles(graph: &PackageGraph, mains: &[usize]) -> HashMap<usize, PathBuf> {
+    let profile = |m: usize| {
+        let f = Path::new(&graph.packages[m].dir).join("default.pgo");
+        f.is_file().then_some(f)
+    };
+    let by_main: Vec<(usize, Option<PathBuf>)> = mains.iter().map(|&m| (m, profile(m))).collect();
+    let mut out = HashMap::new();
+    if by_main.iter().all(|(_, p)| p.is_none()) {
+        return out;
+    }
+    let shared = by_main
+        .first()
+        .and_then(|(_, p)| p.clone())
+        .filter(|p| by_main.iter().all(|(_, q)| q.as_ref() == Some(p)));
+    for (m, p) in &by_main {
+        if let Some(p) = p {
+            out.insert(*m, p.clone());
+            for d in graph.deps(*m) {
+                let dp = &graph.packages[d];
+                let mine = match dp.variant_of() {
+                    Some(v) => v == graph.packages[*m].import_path,
+                    None => shared.is_some(),
+                };
+                if mine {
+                    out.insert(d, p.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 impl ActionGraph {
@@ -80,10 +126,38 @@ impl ActionGraph {
     /// among them, its nosplit check (when `nosplit`) and its link (when
     /// `link`; the link waits for the check).
     ///
-    /// Dependencies of nosplit and link: `[main archive, link deps' archives
-    /// in [`link_deps`] order]`, and link's last one is the nosplit check.
-    pub fn plan(graph: &PackageGraph, roots: &[usize], link: bool, nosplit: bool) -> ActionGraph {
+    /// Nosplit and link depend on the archives of the main package and of its
+    /// [`link_deps`]; link also on the nosplit check. Stages find each
+    /// dependency's action through the maps below, never by position.
+    pub fn plan(
+        graph: &PackageGraph,
+        roots: &[usize],
+        link: bool,
+        nosplit: bool,
+        pgo: HashMap<usize, PathBuf>,
+        preprofile: bool,
+    ) -> ActionGraph {
         let mut g = ActionGraph::default();
+        if preprofile {
+            let mut files: Vec<&PathBuf> = pgo.values().collect();
+            files.sort();
+            files.dedup();
+            for f in files {
+                let main = pgo
+                    .iter()
+                    .filter(|(_, p)| *p == f)
+                    .map(|(m, _)| *m)
+                    .find(|m| graph.packages[*m].is_main())
+                    .unwrap_or(0);
+                let id = g.push(Action {
+                    kind: ActionKind::Preprofile,
+                    pkg: main,
+                    deps: vec![],
+                });
+                g.preprofile.insert(f.clone(), id);
+            }
+        }
+        g.pgo = pgo;
         // Every package the roots need, in graph order (dependencies first).
         let mut needed = vec![false; graph.packages.len()];
         for &r in roots {
@@ -101,8 +175,10 @@ impl ActionGraph {
             if !graph.packages[r].is_main() {
                 continue;
             }
-            let mut deps = vec![g.archive[&r]];
-            deps.extend(link_deps(graph, r).into_iter().map(|d| g.archive[&d]));
+            let deps: Vec<ActionId> = std::iter::once(r)
+                .chain(link_deps(graph, r))
+                .filter_map(|d| g.archive.get(&d).copied())
+                .collect();
             let mut link_deps = deps.clone();
             if nosplit {
                 let id = g.push(Action {
@@ -134,9 +210,12 @@ impl ActionGraph {
     fn add_package(&mut self, graph: &PackageGraph, pkg: usize) {
         let p = &graph.packages[pkg];
         let has_asm = !p.s_files.is_empty();
+        // Dependencies come first in `go list -deps` order, so every import
+        // is planned already (compile_imports and prepare_compile agree on
+        // the order).
         let mut compile_deps: Vec<ActionId> = compile_imports(graph, pkg)
             .into_iter()
-            .map(|i| self.compile[&i])
+            .filter_map(|i| self.compile.get(&i).copied())
             .collect();
         if has_asm {
             let s = self.push(Action {
@@ -146,6 +225,9 @@ impl ActionGraph {
             });
             self.symabis.insert(pkg, s);
             compile_deps.push(s);
+        }
+        if let Some(pp) = self.pgo.get(&pkg).and_then(|f| self.preprofile.get(f)) {
+            compile_deps.push(*pp);
         }
         let c = self.push(Action {
             kind: ActionKind::Compile,
@@ -189,7 +271,7 @@ impl ActionGraph {
 
 /// Does the package compile to an archive? (`unsafe` is built into the compiler.)
 pub fn has_archive(graph: &PackageGraph, pkg: usize) -> bool {
-    graph.packages[pkg].import_path != "unsafe"
+    graph.packages[pkg].base_path() != "unsafe"
 }
 
 /// The packages whose archives a main package links, besides its own, in
@@ -209,7 +291,11 @@ pub fn compile_imports(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
     let mut v = graph.imports(pkg);
     let p = &graph.packages[pkg];
     if p.is_main() && p.import_path != "runtime" {
-        if let Some(rt) = graph.get("runtime") {
+        // The copy of runtime built for this main (PGO), if `go list` made one.
+        let rt = graph
+            .get(&format!("runtime [{}]", p.import_path))
+            .or_else(|| graph.get("runtime"));
+        if let Some(rt) = rt {
             if !v.contains(&rt) {
                 v.push(rt);
             }

@@ -220,7 +220,11 @@ impl<'a> BuildContext<'a> {
         hasher: &FileHasher,
     ) -> Result<ToolchainDigests> {
         let mut tools = HashMap::new();
-        for t in [Tool::Asm, Tool::Compile, Tool::Link] {
+        let mut wanted = vec![Tool::Asm, Tool::Compile, Tool::Link];
+        if tc.has_preprofile() && tc.tool(Tool::Preprofile).is_file() {
+            wanted.push(Tool::Preprofile);
+        }
+        for t in wanted {
             let path = tc.tool(t);
             let d = hasher.digest(&path).map_err(|_| Error::Toolchain {
                 message: format!(
@@ -248,6 +252,18 @@ impl<'a> BuildContext<'a> {
         Ok((tools, includes))
     }
 
+    /// The action a map of the plan holds for a package (an internal error,
+    /// not a panic, if the plan lacks it).
+    fn planned(&self, map: &HashMap<usize, ActionId>, pkg: usize) -> Result<ActionId> {
+        map.get(&pkg).copied().ok_or_else(|| Error::Tool {
+            program: "cargo gobuild".into(),
+            message: format!(
+                "internal: no planned action for {}",
+                self.graph.packages[pkg].import_path
+            ),
+        })
+    }
+
     fn pkg(&self, action: &Action) -> &'a GoPackage {
         &self.graph.packages[action.pkg]
     }
@@ -267,7 +283,7 @@ impl<'a> BuildContext<'a> {
             });
         }
         for rule in &self.profile.package_rules {
-            if rule.matches(&p.import_path, p.goroot) {
+            if rule.matches(p.base_path(), p.goroot) {
                 flags.extend(match which {
                     FlagKind::Gc => rule.gcflags.iter().cloned(),
                     FlagKind::Asm => rule.asmflags.iter().cloned(),
@@ -286,9 +302,9 @@ impl<'a> BuildContext<'a> {
                     "{}@{}{}",
                     m.path,
                     m.version,
-                    p.import_path.strip_prefix(&m.path).unwrap_or("")
+                    p.base_path().strip_prefix(&m.path).unwrap_or("")
                 ),
-                _ => p.import_path.clone(),
+                _ => p.base_path().to_string(),
             };
             rewrite.push_str(&format!("{}=>{};", p.dir, to));
         }
@@ -450,6 +466,34 @@ impl<'a> BuildContext<'a> {
                 })
             }
             ActionKind::Link => self.prepare_link(action, identity, &out),
+            ActionKind::Preprofile => {
+                let profile = self
+                    .actions
+                    .preprofile
+                    .iter()
+                    .find(|(_, a)| **a == id)
+                    .map(|(f, _)| f.clone())
+                    .ok_or_else(|| Error::Tool {
+                        program: "cargo gobuild".into(),
+                        message: "internal: preprofile action without a profile".into(),
+                    })?;
+                let mut k = KeyInputs::default();
+                k.add("tool", self.tool_digests.get(&Tool::Preprofile).map(|d| d.to_hex()).unwrap_or_default());
+                k.add("profile", self.hasher.digest(&profile)?.to_hex());
+                let args = vec![
+                    "-o".to_string(),
+                    format!("{WORK}/pgo.preprofile"),
+                    "-i".into(),
+                    profile.display().to_string(),
+                ];
+                Ok(Prepared {
+                    identity: format!("preprofile {}", profile.display()),
+                    inputs: k,
+                    step: Step::Tool(self.tool_command(Tool::Preprofile, args, &self.pkg(action).dir)),
+                    work_files: vec![],
+                    outputs: vec!["pgo.preprofile".into()],
+                })
+            }
             ActionKind::Nosplit => {
                 let (main, libs) = self.link_set(action, &out)?;
                 let mut k = KeyInputs::default();
@@ -578,7 +622,7 @@ impl<'a> BuildContext<'a> {
             args.push("-std".into());
         }
         let mut ext = p.non_go_files() + p.s_files.len() + p.syso_files.len();
-        if p.standard && COMPLETE_EXCEPTIONS.contains(&p.import_path.as_str()) {
+        if p.standard && COMPLETE_EXCEPTIONS.contains(&p.base_path()) {
             ext += 1;
         }
         if ext == 0 {
@@ -593,10 +637,28 @@ impl<'a> BuildContext<'a> {
             args.extend(["-goversion".into(), tc.goversion().to_string()]);
         }
         let mut work_files = Vec::new();
+        if let Some(profile) = self.actions.pgo.get(&action.pkg) {
+            match self.actions.preprofile.get(profile) {
+                Some(pp) => {
+                    let d = out(*pp)?.get("pgo.preprofile")?;
+                    k.add("pgo", d.to_hex());
+                    args.push(format!("-pgoprofile={WORK}/pgo.preprofile"));
+                    work_files.push(("pgo.preprofile".to_string(), WorkFile::Object(d)));
+                }
+                None => {
+                    // Go 1.22: the compiler reads default.pgo itself.
+                    k.add("pgo", self.hasher.digest(profile)?.to_hex());
+                    args.push(format!("-pgoprofile={}", profile.display()));
+                }
+            }
+        }
         if has_asm {
             args.extend(["-symabis".into(), format!("{WORK}/symabis")]);
-            let s = out(*action.deps.last().expect("compile with asm depends on symabis"))?
-                .get("symabis")?;
+            let sid = self.actions.symabis.get(&action.pkg).ok_or_else(|| Error::Tool {
+                program: "cargo gobuild".into(),
+                message: format!("internal: no symabis action for {}", p.import_path),
+            })?;
+            let s = out(*sid)?.get("symabis")?;
             // The compile key holds the symabis *content*, not the .s files.
             k.add("symabis", s.to_hex());
             work_files.push(("symabis".to_string(), WorkFile::Object(s)));
@@ -612,19 +674,21 @@ impl<'a> BuildContext<'a> {
         // the linker's implicit runtime dependency for main packages.
         let mut cfg = String::from("# import config\n");
         for (from, to) in &p.import_map {
+            // A PGO variant (`fmt [cmd/compile]`) is `fmt` to the compiler.
+            let to = to.split_once(" [").map_or(to.as_str(), |(base, _)| base);
             if from != to {
                 cfg.push_str(&format!("importmap {from}={to}\n"));
-                k.add(format!("importmap {from}"), to.clone());
+                k.add(format!("importmap {from}"), to.to_string());
             }
         }
         let imports = compile_imports(self.graph, action.pkg);
-        for (i, dep_pkg) in imports.iter().enumerate() {
-            let dep = out(action.deps[i])?;
+        for dep_pkg in &imports {
+            let dep = out(self.planned(&self.actions.compile, *dep_pkg)?)?;
             let dp = &self.graph.packages[*dep_pkg];
             let archive = dep.get("_pkg_.a")?;
             cfg.push_str(&format!(
                 "packagefile {}={}\n",
-                dp.import_path,
+                dp.base_path(),
                 self.cache.object_path(&archive).display()
             ));
             let export = dep.export.ok_or_else(|| Error::Tool {
@@ -706,12 +770,12 @@ impl<'a> BuildContext<'a> {
         action: &Action,
         out: &dyn Fn(ActionId) -> Result<&'o ActionOutput>,
     ) -> Result<(ContentDigest, Vec<(String, ContentDigest)>)> {
-        let main = out(action.deps[0])?.get("_pkg_.a")?;
+        let main = out(self.planned(&self.actions.archive, action.pkg)?)?.get("_pkg_.a")?;
         let mut libs = Vec::new();
-        for (dep_pkg, dep) in link_deps(self.graph, action.pkg).iter().zip(&action.deps[1..]) {
+        for dep_pkg in link_deps(self.graph, action.pkg) {
             libs.push((
-                self.graph.packages[*dep_pkg].import_path.clone(),
-                out(*dep)?.get("_pkg_.a")?,
+                self.graph.packages[dep_pkg].base_path().to_string(),
+                out(self.planned(&self.actions.archive, dep_pkg)?)?.get("_pkg_.a")?,
             ));
         }
         Ok((main, libs))
@@ -737,7 +801,7 @@ impl<'a> BuildContext<'a> {
             ));
             k.add(format!("archive {path}"), d.to_hex());
         }
-        let info = modinfo::build_info(self.graph, action.pkg, &self.build_settings());
+        let info = modinfo::build_info(self.graph, action.pkg, &self.build_settings(action.pkg));
         cfg.push_str(&modinfo::importcfg_line(&info));
         k.add("modinfo", info);
 
@@ -800,9 +864,16 @@ impl<'a> BuildContext<'a> {
         })
     }
 
-    /// The build settings recorded in the program's build info.
-    pub fn build_settings(&self) -> modinfo::BuildSettings {
+    /// The build settings recorded in the build info of main package `main`.
+    pub fn build_settings(&self, main: usize) -> modinfo::BuildSettings {
         let tc = self.tc;
+        let pgo = self.actions.pgo.get(&main).map(|f| {
+            if self.profile.trimpath {
+                f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            } else {
+                f.display().to_string()
+            }
+        });
         modinfo::BuildSettings {
             asmflags: self.profile.asmflags.join(" "),
             gcflags: self.profile.gcflags.join(" "),
@@ -815,6 +886,7 @@ impl<'a> BuildContext<'a> {
                 .arch_level()
                 .map(|(k, v)| (k.to_string(), v.to_string())),
             goexperiment: tc.goexperiment().to_string(),
+            pgo,
         }
     }
 }

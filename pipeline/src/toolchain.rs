@@ -114,6 +114,8 @@ pub enum Tool {
     Compile,
     /// `link`
     Link,
+    /// `preprofile` (Go 1.23+: PGO profiles for the compiler)
+    Preprofile,
 }
 
 impl Tool {
@@ -123,6 +125,7 @@ impl Tool {
             Tool::Asm => "asm",
             Tool::Compile => "compile",
             Tool::Link => "link",
+            Tool::Preprofile => "preprofile",
         }
     }
 }
@@ -322,6 +325,12 @@ impl Toolchain {
         }
         env.push(("GOEXPERIMENT".to_string(), self.goexperiment().to_string()));
         env
+    }
+
+    /// Does this Go preprocess PGO profiles with the `preprofile` tool
+    /// (1.23+), rather than hand `default.pgo` to the compiler?
+    pub fn has_preprofile(&self) -> bool {
+        self.version >= GoVersion { major: 1, minor: 23, patch: 0 }
     }
 
     /// The C compiler name cmd/go passes as `-extld` (CC, else the platform default).

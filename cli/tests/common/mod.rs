@@ -140,3 +140,14 @@ pub fn run_program(cmd: &mut Command) -> String {
         .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     ok(&out)
 }
+
+/// The path of the one program a build wrote (its `artifact` event).
+pub fn artifact(events: &[Value]) -> String {
+    let arts: Vec<&str> = events
+        .iter()
+        .filter(|e| e["reason"] == "artifact")
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert_eq!(arts.len(), 1, "expected one artifact: {events:?}");
+    arts[0].to_string()
+}
