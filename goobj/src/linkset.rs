@@ -324,6 +324,21 @@ impl LinkSet {
     }
 
     pub fn is_abi_wrapper(&self, s: SymId) -> bool {
+        if self.go_minor <= 22 {
+            // No ABIWrapper flag before Go 1.23: a compiler-generated function
+            // (FuncIDWrapper in its FuncInfo) whose name also exists in the other ABI.
+            const FUNC_ID_WRAPPER: u8 = 22;
+            let ver = self.version(s);
+            return (ver == 0 || ver == 1)
+                && self.is_text(s)
+                && self
+                    .auxs(s)
+                    .iter()
+                    .find(|(t, _)| *t == crate::reader::aux::FUNC_INFO)
+                    .and_then(|&(_, fi)| self.data(fi).get(8).copied())
+                    == Some(FUNC_ID_WRAPPER)
+                && self.lookup_bytes(self.name_bytes(s), 1 - ver) != 0;
+        }
         self.flags(s).2 & crate::reader::symflag2::abi_wrapper(self.go_minor) != 0
     }
 

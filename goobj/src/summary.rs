@@ -178,12 +178,13 @@ fn summarize_member(m: &Member<'_>) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Aux kinds whose targets the check never reads.
-fn unread_aux(t: u8) -> bool {
-    matches!(
-        t,
-        aux::FUNC_INFO
-            | aux::FUNCDATA
+/// Aux kinds whose targets the check never reads (FuncInfo is read for Go 1.22 objects,
+/// which mark ABI wrappers only by their FuncID).
+fn unread_aux(t: u8, go_minor: u32) -> bool {
+    (t == aux::FUNC_INFO && go_minor > 22)
+        || matches!(
+            t,
+            aux::FUNCDATA
             | aux::DWARF_INFO
             | aux::DWARF_LOC
             | aux::DWARF_RANGES
@@ -192,8 +193,71 @@ fn unread_aux(t: u8) -> bool {
             | aux::PCFILE
             | aux::PCLINE
             | aux::PCINLINE
-            | aux::PCDATA
-    )
+                | aux::PCDATA
+        )
+}
+
+/// DWARF symbols (targets of DWARF aux entries) whose relocations the dead-code pass can
+/// do without: every relocation is R_USETYPE (never followed), or points to the function
+/// the DWARF symbol belongs to (reachable already: its aux entries are how the DWARF
+/// symbol gets marked), to another DWARF symbol of the same function, or to a `go:info.`
+/// symbol (type DIEs the linker generates, abstract functions) whose own relocations in
+/// this object are of the same sort. Then following them marks nothing but DWARF
+/// symbols, which the check never looks at.
+fn dwarf_relocs_to_strip(o: &GoObject<'_>, minor: u32) -> Option<Vec<bool>> {
+    let nalldef = o.nalldef() as usize;
+    let usetype = crate::reloc::RelocTable::for_go(minor).map_or(0, |t| t.r_usetype);
+    const NONE: u32 = u32::MAX;
+    const MANY: u32 = u32::MAX - 1;
+    let mut owner = vec![NONE; o.nallsym() as usize];
+    for i in 0..o.nalldef() {
+        for a in o.auxs(i).ok()? {
+            if !(aux::DWARF_INFO..=aux::DWARF_LINES).contains(&a.typ) {
+                continue;
+            }
+            if let Some(li) = o.local_index(a.sym) {
+                let w = &mut owner[li as usize];
+                *w = if *w == NONE || *w == i { i } else { MANY };
+            }
+        }
+    }
+    let go_info = |li: u32| o.sym_name_bytes(li).starts_with(b"go:info.");
+    // `go:info.` definitions of this object whose relocations only lead to `go:info.`
+    // symbols (or are R_USETYPE).
+    let plain_info = |li: u32| -> bool {
+        if li >= nalldef as u32 {
+            return true;
+        }
+        match o.relocs(li) {
+            Ok(mut rs) => rs.all(|r| {
+                r.base_type() == usetype
+                    || o
+                        .local_index(r.sym)
+                        .is_some_and(|t| go_info(t) && owner[t as usize] == NONE)
+            }),
+            Err(_) => false,
+        }
+    };
+    let mut strip = vec![false; nalldef];
+    for d in 0..nalldef {
+        let w = owner[d];
+        if w == NONE || w == MANY {
+            continue;
+        }
+        let ok = o.relocs(d as u32).ok()?.all(|r| {
+            if r.base_type() == usetype {
+                return true;
+            }
+            let Some(t) = o.local_index(r.sym) else {
+                return false;
+            };
+            t == w
+                || owner[t as usize] == w
+                || (owner[t as usize] == NONE && go_info(t) && plain_info(t))
+        });
+        strip[d] = ok && usetype != 0;
+    }
+    Some(strip)
 }
 
 /// The compacted object (see the module documentation).
@@ -219,6 +283,7 @@ fn compact(o: &GoObject<'_>) -> Option<Vec<u8>> {
             return None;
         }
     }
+    let strip = dwarf_relocs_to_strip(o, minor)?;
     // Which definitions are referenced how (by local index).
     const BY_RELOC: u8 = 1;
     const BY_KEPT_AUX: u8 = 2;
@@ -231,15 +296,17 @@ fn compact(o: &GoObject<'_>) -> Option<Vec<u8>> {
         if text {
             keep_data[i as usize] = false;
         }
-        for r in o.relocs(i).ok()? {
-            if let Some(li) = o.local_index(r.sym) {
-                used[li as usize] |= BY_RELOC;
+        if !strip[i as usize] {
+            for r in o.relocs(i).ok()? {
+                if let Some(li) = o.local_index(r.sym) {
+                    used[li as usize] |= BY_RELOC;
+                }
             }
         }
         for a in o.auxs(i).ok()? {
             if let Some(li) = o.local_index(a.sym) {
                 let nosplit_pcsp = a.typ == aux::PCSP && text && flag & symflag::NOSPLIT != 0;
-                used[li as usize] |= if unread_aux(a.typ) && !nosplit_pcsp {
+                used[li as usize] |= if unread_aux(a.typ, minor) && !nosplit_pcsp {
                     BY_UNREAD_AUX
                 } else {
                     BY_KEPT_AUX
@@ -258,7 +325,7 @@ fn compact(o: &GoObject<'_>) -> Option<Vec<u8>> {
         let drop = hashed
             && u == BY_UNREAD_AUX
             && !crate::reloc::is_text_kind(o.sym_flags(i).0, minor)
-            && o.nreloc(i).ok()? == 0
+            && (strip[i as usize] || o.nreloc(i).ok()? == 0)
             && o.auxs(i).ok()?.next().is_none();
         if drop {
             new_idx.push(None);
@@ -352,7 +419,7 @@ fn compact(o: &GoObject<'_>) -> Option<Vec<u8>> {
         ridx.push(relocs.len() as u32 / RELOC_SIZE as u32);
         aidx.push(auxs.len() as u32 / AUX_SIZE as u32);
         didx.push(data.len() as u32);
-        for r in o.relocs(i).ok()? {
+        for r in o.relocs(i).ok()?.filter(|_| !strip[i as usize]) {
             let t = remap(r.sym);
             relocs.extend_from_slice(&(r.off as u32).to_le_bytes());
             relocs.push(r.size);

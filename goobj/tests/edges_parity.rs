@@ -49,6 +49,19 @@ fn check_program_args(
         "{name}/{goarch}: edge sets differ\n{}",
         set_diff(&linker, &ours)
     );
+    // The same through per-archive summaries: built, then reused.
+    let sums = tempfile::tempdir().expect("tempdir");
+    for round in 0..2 {
+        let (cset, stats) = b.links[0].load_cached(sums.path());
+        let creport = goobj::stack_check(&cset, &goobj::StackCheckOptions::default());
+        assert_eq!(
+            creport.format_edges(),
+            report.format_edges(),
+            "{name}/{goarch}: edges through summaries (round {round}, {stats:?})"
+        );
+        assert_eq!(stats.direct, 0, "{stats:?}");
+        assert_eq!(if round == 0 { stats.reused } else { stats.built }, 0, "{stats:?}");
+    }
     eprintln!(
         "{name}/{goarch} ({}): {} edges identical",
         go_version(),

@@ -249,6 +249,15 @@ fn run(goarch: &str) {
         let linker_ok = out.join(format!("c{i:03}")).exists();
         let set = step.load();
         let report = goobj::stack_check(&set, &goobj::StackCheckOptions::default());
+        // Through per-archive summaries (shared by all cases: only the main archive and
+        // the case's package are new each time).
+        let (cset, _) = step.load_cached(&dir.path().join("summaries"));
+        let creport = goobj::stack_check(&cset, &goobj::StackCheckOptions::default());
+        assert_eq!(
+            (creport.format_violations(), creport.format_edges()),
+            (report.format_violations(), report.format_edges()),
+            "c{i:03}: report through summaries differs"
+        );
         if linker_ok != report.ok() {
             failures.push(format!(
                 "c{i:03} (kind {}, {:?}): linker {} but we say {}\n{}",

@@ -78,6 +78,13 @@ impl LinkStep {
         goobj::load_link_set(&self.main, &self.libs())
             .unwrap_or_else(|e| panic!("load link set of {}: {e}", self.main_pkg))
     }
+
+    /// Loads through per-archive summaries in `dir` (goobj::SummaryCache).
+    pub fn load_cached(&self, dir: &Path) -> (goobj::LinkSet, goobj::CacheStats) {
+        goobj::SummaryCache::new(dir)
+            .load_link_set(&self.main, &self.libs())
+            .unwrap_or_else(|e| panic!("cached load of {}: {e}", self.main_pkg))
+    }
 }
 
 #[derive(Debug)]
