@@ -234,6 +234,8 @@ enum Text {
     Static(&'static [u8]),
     Src(Rc<[u8]>, usize, usize),
     Shared(Rc<[u8]>),
+    /// A range of `Input::fast_src` (a token of the fast path's current line).
+    Fast(usize, usize),
 }
 
 enum Reader {
@@ -370,6 +372,11 @@ pub(crate) struct Input<'a> {
     macro_filter: [u64; 4],
     /// The text of the last token, held without copying.
     text: Text,
+    /// The fast path's tokens of the current line (kind, text range in
+    /// `fast_src`), and how many were returned.
+    fast: Vec<(Tok, u32, u32)>,
+    fast_pos: usize,
+    fast_src: Rc<[u8]>,
     peek: Option<(Tok, Text)>,
     loader: &'a CachingLoader<'a>,
     expanded: usize,
@@ -411,6 +418,9 @@ impl<'a> Input<'a> {
             macros,
             macro_filter,
             text: Text::Static(b""),
+            fast: Vec::new(),
+            fast_pos: 0,
+            fast_src: Rc::from(&[][..]),
             peek: None,
             loader,
             expanded: 0,
@@ -431,7 +441,14 @@ impl<'a> Input<'a> {
 
     /// The line of the current reader.
     pub(crate) fn line(&self) -> usize {
-        self.top().map(Reader::line).unwrap_or(0)
+        let line = self.top().map(Reader::line).unwrap_or(0);
+        // The fast path has already scanned the newline ending its line; until that
+        // newline is returned, report the line the ordinary way would.
+        if self.fast_pos < self.fast.len() {
+            line.saturating_sub(1)
+        } else {
+            line
+        }
     }
 
     /// Text of the last token returned by [`Input::next`].
@@ -440,7 +457,146 @@ impl<'a> Input<'a> {
             Text::Static(s) => s,
             Text::Src(src, start, end) => &src[*start..*end],
             Text::Shared(t) => t,
+            Text::Fast(start, end) => &self.fast_src[*start..*end],
         }
+    }
+
+    /// The fast path for a plain line: when the top reader is a file, the rest of
+    /// its current line is plain ASCII that the scanner would split into simple
+    /// tokens (identifiers that are not macros, decimal and hex integers,
+    /// punctuation, a trailing non-`//go:build` line comment), tokenize it here in
+    /// one pass into `fast`, and leave the scanner just before the line's newline
+    /// in exactly the state it would be in had it scanned those tokens. Anything
+    /// else (`#`, strings, other numbers, block comments, non-ASCII, macros, an
+    /// unterminated last line) goes the general way.
+    fn fast_line(&mut self) -> bool {
+        self.fast.clear();
+        self.fast_pos = 0;
+        let ok = self.fast_line_tokens();
+        if !ok {
+            self.fast.clear();
+        }
+        ok
+    }
+
+    fn fast_line_tokens(&mut self) -> bool {
+        if self.peek.is_some() || !self.enabled() {
+            return false;
+        }
+        let Some(Reader::File(t)) = self.stack.last() else {
+            return false;
+        };
+        let Some(start) = t.sc.lookahead_start() else {
+            return false;
+        };
+        let src = t.sc.src();
+        let Some(nl) = src[start..].iter().position(|&b| b == b'\n') else {
+            return false;
+        };
+        let nl = start + nl;
+        let line = &src[..nl];
+        let at = |i: usize| -> u8 {
+            if i < nl {
+                src[i]
+            } else {
+                b'\n'
+            }
+        };
+        let mut i = start;
+        while i < nl {
+            let b = line[i];
+            match b {
+                b' ' | b'\t' | b'\r' => {
+                    i += 1;
+                    continue;
+                }
+                b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                    let mut j = i + 1;
+                    while j < nl && (line[j].is_ascii_alphanumeric() || line[j] == b'_') {
+                        j += 1;
+                    }
+                    if at(j) >= 0x80 {
+                        return false;
+                    }
+                    let name = &line[i..j];
+                    if filter_has(&self.macro_filter, name) && self.macros.contains_key(name) {
+                        return false;
+                    }
+                    self.fast.push((scanner::IDENT, i as u32, j as u32));
+                    i = j;
+                    continue;
+                }
+                b'0'..=b'9' => {
+                    let mut j;
+                    if b == b'0' && (at(i + 1) | 0x20) == b'x' {
+                        j = i + 2;
+                        while j < nl && line[j].is_ascii_hexdigit() {
+                            j += 1;
+                        }
+                        if j == i + 2 {
+                            return false;
+                        }
+                    } else {
+                        j = i + 1;
+                        while j < nl && line[j].is_ascii_digit() {
+                            j += 1;
+                        }
+                    }
+                    let c = at(j);
+                    if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c >= 0x80 {
+                        return false;
+                    }
+                    self.fast.push((scanner::INT, i as u32, j as u32));
+                    i = j;
+                    continue;
+                }
+                b'.' => {
+                    if at(i + 1).is_ascii_digit() {
+                        return false;
+                    }
+                }
+                b'/' => match at(i + 1) {
+                    b'/' => {
+                        if is_go_build(&line[i..nl]) || !line[i..nl].is_ascii() {
+                            return false;
+                        }
+                        break;
+                    }
+                    b'*' => return false,
+                    _ => {}
+                },
+                b'-' | b'@' | b'>' | b'<' => {
+                    let (second, combined) = match b {
+                        b'-' => (b'>', scanner::ARR),
+                        b'@' => (b'>', scanner::ROT),
+                        b'<' => (b'<', scanner::LSH),
+                        _ => (b'>', scanner::RSH),
+                    };
+                    if at(i + 1) == second {
+                        self.fast.push((combined, i as u32, i as u32 + 2));
+                        i += 2;
+                        continue;
+                    }
+                }
+                b'#' | b'"' | b'\'' | b'`' | b'\\' => return false,
+                0x21..=0x7E => {}
+                _ => return false,
+            }
+            self.fast.push((i32::from(b), i as u32, i as u32 + 1));
+            i += 1;
+        }
+        self.fast.push((0x0A, nl as u32, nl as u32 + 1));
+        self.fast_src = src.clone();
+        let Some(Reader::File(t)) = self.stack.last_mut() else {
+            return false;
+        };
+        if nl > start {
+            t.sc.skip_to_newline(nl);
+        }
+        // The newline itself the ordinary way (line count, the next lookahead).
+        let tok = t.next();
+        debug_assert_eq!(tok, 0x0A);
+        tok == 0x0A
     }
 
     fn error(&self, kind: ScanError) -> Error {
@@ -494,6 +650,20 @@ impl<'a> Input<'a> {
     pub(crate) fn next(&mut self) -> Result<Tok, Error> {
         if let Some((tok, text)) = self.peek.take() {
             self.text = text;
+            return Ok(tok);
+        }
+        if self.fast_pos < self.fast.len() {
+            let (tok, start, end) = self.fast[self.fast_pos];
+            self.fast_pos += 1;
+            self.beginning_of_line = tok == 0x0A;
+            self.text = Text::Fast(start as usize, end as usize);
+            return Ok(tok);
+        }
+        if self.beginning_of_line && self.fast_line() {
+            let (tok, start, end) = self.fast[0];
+            self.fast_pos = 1;
+            self.beginning_of_line = tok == 0x0A;
+            self.text = Text::Fast(start as usize, end as usize);
             return Ok(tok);
         }
         let mut nesting = 0;
@@ -692,7 +862,11 @@ impl<'a> Input<'a> {
         };
         let tok = self.stack_next();
         if tok != i32::from(b'(') {
-            self.peek = Some((tok, self.text.clone()));
+            let text = match &self.text {
+                Text::Fast(start, end) => Text::Src(self.fast_src.clone(), *start, *end),
+                t => t.clone(),
+            };
+            self.peek = Some((tok, text));
             let r = self.slice(vec![make(scanner::MACRO_NAME, &m.name)].into());
             return self.push(r);
         }

@@ -468,6 +468,29 @@ impl Scanner {
         tok
     }
 
+    /// Where the lookahead character starts, if it is a plain ASCII character (the
+    /// state between tokens the fast path starts from).
+    pub(crate) fn lookahead_start(&self) -> Option<usize> {
+        if self.last_char_len != 1 || !(0..0x80).contains(&self.ch) {
+            return None;
+        }
+        self.pos.checked_sub(1)
+    }
+
+    /// Consume the plain ASCII characters from the lookahead up to the newline at
+    /// `nl`, and the newline as the new lookahead: the state `next` would leave.
+    /// The caller checked that `src[lookahead_start()..nl]` is ASCII without a
+    /// newline and `src[nl]` is one.
+    pub(crate) fn skip_to_newline(&mut self, nl: usize) {
+        let before_newline = self.column + (nl - self.pos);
+        self.line += 1;
+        self.last_line_len = before_newline + 1;
+        self.column = 0;
+        self.pos = nl + 1;
+        self.last_char_len = 1;
+        self.ch = 0x0A;
+    }
+
     pub(crate) fn src(&self) -> &std::rc::Rc<[u8]> {
         &self.src
     }

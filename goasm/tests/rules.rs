@@ -351,3 +351,47 @@ fn statement_errors() {
     // Blanks before '#' are fine.
     assert_eq!(scan(&o, "  # define X\n").unwrap(), "");
 }
+
+#[test]
+fn error_lines_on_plain_lines_and_version_rules() {
+    // Lines the lexer's fast path takes: errors still carry their own line (checked
+    // against asm -gensymabis of go1.26).
+    let o = opts("amd64", "p");
+    assert_eq!(
+        err(&o, "TEXT a(SB),0,$0\n\tMOVQ AX,\n"),
+        (2, ScanError::MissingOperand)
+    );
+    assert_eq!(
+        err(&o, "// c\n\nx:\n\tMOVQ AX, BX:CX:DX\n"),
+        (4, ScanError::InvalidColon)
+    );
+    assert_eq!(
+        err(&o, "TEXT b(SB),0,$0\n\tMOVQ AX, BX"),
+        (2, ScanError::UnexpectedEof)
+    );
+    let (line, _) = err(&o, "\n  $1\n");
+    assert_eq!(line, 2);
+    assert_eq!(
+        ok("amd64", "p", "TEXT ·c(SB),0,$0 // x\n\tCALL x<>(SB)\n\tMOVQ $-1, y+8(SB) // y\n\tJMP 0x10(PC); RET\n"),
+        "def p.c ABI0\nref y ABI0\n"
+    );
+    // Go-version rules: runtime/internal/syscall could use ABI selectors in 1.22
+    // only; loong64 took instruction suffixes from 1.24.
+    let src = "TEXT ·f<ABIInternal>(SB),0,$0\n";
+    let mut o = opts("amd64", "runtime/internal/syscall");
+    o.go_version = Some((1, 22));
+    assert_eq!(
+        scan(&o, src).unwrap(),
+        "def runtime/internal/syscall.f ABIInternal\n"
+    );
+    o.go_version = Some((1, 26));
+    assert_eq!(
+        scan(&o, src).unwrap(),
+        "def runtime/internal/syscall.f ABI0\n"
+    );
+    let mut o = opts("loong64", "p");
+    o.go_version = Some((1, 23));
+    assert_eq!(scan(&o, "VADDV.B ·x(SB)\n").unwrap(), "");
+    o.go_version = Some((1, 24));
+    assert_eq!(scan(&o, "VADDV.B ·x(SB)\n").unwrap(), "ref p.x ABI0\n");
+}
