@@ -67,6 +67,18 @@ pub(crate) fn make(tok: Tok, text: &[u8]) -> Token {
     }
 }
 
+/// ASCII bytes that continue an identifier: letters, digits, `_`.
+static IDENT_CONT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_';
+        i += 1;
+    }
+    t
+};
+
 fn filter_bit(name: &[u8]) -> usize {
     let first = name.first().copied().unwrap_or(0) as usize;
     let last = name.last().copied().unwrap_or(0) as usize;
@@ -512,7 +524,7 @@ impl<'a> Input<'a> {
                 }
                 b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
                     let mut j = i + 1;
-                    while j < nl && (line[j].is_ascii_alphanumeric() || line[j] == b'_') {
+                    while j < nl && IDENT_CONT[usize::from(line[j])] {
                         j += 1;
                     }
                     if at(j) >= 0x80 {
@@ -648,15 +660,15 @@ impl<'a> Input<'a> {
 
     /// `Input.Next`.
     pub(crate) fn next(&mut self) -> Result<Tok, Error> {
-        if let Some((tok, text)) = self.peek.take() {
-            self.text = text;
-            return Ok(tok);
-        }
         if self.fast_pos < self.fast.len() {
             let (tok, start, end) = self.fast[self.fast_pos];
             self.fast_pos += 1;
             self.beginning_of_line = tok == 0x0A;
             self.text = Text::Fast(start as usize, end as usize);
+            return Ok(tok);
+        }
+        if let Some((tok, text)) = self.peek.take() {
+            self.text = text;
             return Ok(tok);
         }
         if self.beginning_of_line && self.fast_line() {
