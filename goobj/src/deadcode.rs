@@ -137,7 +137,12 @@ impl Pass<'_> {
         let ps = self.ptr();
         let minor = self.ls.go_minor;
         let swiss = minor >= 26
-            || (minor >= 24 && !self.ls.experiments.split([':', ',']).any(|e| e == "noswissmap"));
+            || (minor >= 24
+                && !self
+                    .ls
+                    .experiments
+                    .split([':', ','])
+                    .any(|e| e == "noswissmap"));
         if !swiss {
             return 4 * ps + 8;
         }
@@ -333,8 +338,8 @@ fn inittasks(ls: &LinkSet, root: &str) -> Option<Vec<SymId>> {
 /// Packages the linker lays out first (`isRuntimeDepPkg` of the release: a package list
 /// and prefixes up to Go 1.24, `objabi.LookupPkgSpecial(pkg).Runtime` since Go 1.25).
 fn is_runtime_pkg(p: &str, go_minor: u32) -> bool {
-    let (pkgs, prefixes) = crate::tables::runtime_pkgs(go_minor)
-        .unwrap_or(crate::tables::RUNTIME_PKGS_GO126);
+    let (pkgs, prefixes) =
+        crate::tables::runtime_pkgs(go_minor).unwrap_or(crate::tables::RUNTIME_PKGS_GO126);
     pkgs.contains(&p) || (prefixes.iter().any(|x| p.starts_with(x)) && !p.ends_with("_test"))
 }
 

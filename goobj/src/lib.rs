@@ -45,5 +45,5 @@ pub use linkset::{
     LinkSet, SymId,
 };
 pub use reader::{parse_archive_objects, Archive, GoObject};
-pub use summary::{load_link_set_cached, CacheStats, SummaryCache};
 pub use stackcheck::{stack_check, Chain, Edge, Frame, StackCheckOptions, StackReport, Violation};
+pub use summary::{load_link_set_cached, CacheStats, SummaryCache};

@@ -553,7 +553,10 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
 pub(crate) fn load_link_set_with(
     main: &Path,
     libs: &[(String, PathBuf)],
-    mut cache: Option<(&crate::summary::SummaryCache, &mut crate::summary::CacheStats)>,
+    mut cache: Option<(
+        &crate::summary::SummaryCache,
+        &mut crate::summary::CacheStats,
+    )>,
 ) -> Result<LinkSet, Error> {
     let files: HashMap<&str, &PathBuf> = libs.iter().map(|(p, f)| (p.as_str(), f)).collect();
     let mut ls = LinkSet {
@@ -780,7 +783,10 @@ pub(crate) fn load_link_set_with(
         Error::LinkSet(format!(
             "objects built by {} (header {header_line:?}); this reader supports go1.{}",
             ls.go_version,
-            match (crate::tables::RELEASES.first(), crate::tables::RELEASES.last()) {
+            match (
+                crate::tables::RELEASES.first(),
+                crate::tables::RELEASES.last()
+            ) {
                 (Some(a), Some(b)) => format!("{a} to go1.{b}"),
                 _ => "?".into(),
             }

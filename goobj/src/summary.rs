@@ -25,8 +25,8 @@
 
 use crate::error::Error;
 use crate::reader::{
-    archive_members, aux, blk, cgo_directives, is_object_member, pkgidx, symflag, GoObject,
-    Member, SymRef, AUX_SIZE, HASH64_SIZE, HASH_SIZE, HEADER_SIZE, RELOC_SIZE, SYM_SIZE,
+    archive_members, aux, blk, cgo_directives, is_object_member, pkgidx, symflag, GoObject, Member,
+    SymRef, AUX_SIZE, HASH64_SIZE, HASH_SIZE, HEADER_SIZE, RELOC_SIZE, SYM_SIZE,
 };
 use std::path::{Path, PathBuf};
 
@@ -76,14 +76,28 @@ impl Key {
     }
 }
 
-/// 64-bit checksum of the payload (multiply-rotate over 8-byte words, with a final mix).
+/// 64-bit checksum of the payload: four independent multiply-rotate lanes over 32-byte
+/// blocks (fast enough to verify every summary on every load), then a final mix.
 pub(crate) fn checksum(b: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h: u64 = 0x243F_6A88_85A3_08D3 ^ b.len() as u64;
-    let mut chunks = b.chunks_exact(8);
+    let mut lanes = [
+        0x243F_6A88_85A3_08D3 ^ b.len() as u64,
+        0x1319_8A2E_0370_7344,
+        0xA409_3822_299F_31D0,
+        0x082E_FA98_EC4E_6C89,
+    ];
+    let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    let mut blocks = b.chunks_exact(32);
+    for c in &mut blocks {
+        for (k, l) in lanes.iter_mut().enumerate() {
+            *l = (*l ^ word(&c[8 * k..])).wrapping_mul(K).rotate_left(29);
+        }
+    }
+    let mut h =
+        lanes[0] ^ lanes[1].rotate_left(17) ^ lanes[2].rotate_left(31) ^ lanes[3].rotate_left(47);
+    let mut chunks = blocks.remainder().chunks_exact(8);
     for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+        h = (h ^ word(c)).wrapping_mul(K).rotate_left(29);
     }
     let mut last = [0u8; 8];
     last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
@@ -185,14 +199,14 @@ fn unread_aux(t: u8, go_minor: u32) -> bool {
         || matches!(
             t,
             aux::FUNCDATA
-            | aux::DWARF_INFO
-            | aux::DWARF_LOC
-            | aux::DWARF_RANGES
-            | aux::DWARF_LINES
-            | aux::PCSP
-            | aux::PCFILE
-            | aux::PCLINE
-            | aux::PCINLINE
+                | aux::DWARF_INFO
+                | aux::DWARF_LOC
+                | aux::DWARF_RANGES
+                | aux::DWARF_LINES
+                | aux::PCSP
+                | aux::PCFILE
+                | aux::PCLINE
+                | aux::PCINLINE
                 | aux::PCDATA
         )
 }
@@ -231,8 +245,7 @@ fn dwarf_relocs_to_strip(o: &GoObject<'_>, minor: u32) -> Option<Vec<bool>> {
         match o.relocs(li) {
             Ok(mut rs) => rs.all(|r| {
                 r.base_type() == usetype
-                    || o
-                        .local_index(r.sym)
+                    || o.local_index(r.sym)
                         .is_some_and(|t| go_info(t) && owner[t as usize] == NONE)
             }),
             Err(_) => false,
@@ -260,6 +273,15 @@ fn dwarf_relocs_to_strip(o: &GoObject<'_>, minor: u32) -> Option<Vec<bool>> {
     Some(strip)
 }
 
+/// Type descriptors and itabs (and anything named `type:`): the dead-code pass decodes
+/// them.
+fn is_typeish(o: &GoObject<'_>, i: u32) -> bool {
+    let (_, flag, flag2) = o.sym_flags(i);
+    flag & symflag::GO_TYPE != 0
+        || flag2 & crate::reader::symflag2::ITAB != 0
+        || o.sym_name_bytes(i).starts_with(b"type:")
+}
+
 /// The compacted object (see the module documentation).
 fn compact(o: &GoObject<'_>) -> Option<Vec<u8>> {
     let b = o.bytes();
@@ -284,55 +306,67 @@ fn compact(o: &GoObject<'_>) -> Option<Vec<u8>> {
         }
     }
     let strip = dwarf_relocs_to_strip(o, minor)?;
-    // Which definitions are referenced how (by local index).
-    const BY_RELOC: u8 = 1;
-    const BY_KEPT_AUX: u8 = 2;
-    const BY_UNREAD_AUX: u8 = 4;
-    let mut used = vec![0u8; nall];
-    let mut keep_data = vec![true; nalldef as usize];
+    // Which symbols the check may read the contents of (READ), or must keep because a
+    // call names them (CALLED); by local index.
+    const READ: u8 = 1;
+    const CALLED: u8 = 2;
+    let table = crate::reloc::RelocTable::for_go(minor)?;
+    let mut need = vec![0u8; nall];
+    let mut is_text = vec![false; nall];
+    let mut typeish = vec![false; nall];
+    for i in 0..o.nallsym() {
+        let (kind, _, _) = o.sym_flags(i);
+        is_text[i as usize] = crate::reloc::is_text_kind(kind, minor);
+        typeish[i as usize] = is_typeish(o, i);
+    }
     for i in 0..nalldef {
-        let (kind, flag, _) = o.sym_flags(i);
-        let text = crate::reloc::is_text_kind(kind, minor);
-        if text {
-            keep_data[i as usize] = false;
-        }
+        let (_, flag, _) = o.sym_flags(i);
+        let text = is_text[i as usize];
         if !strip[i as usize] {
             for r in o.relocs(i).ok()? {
-                if let Some(li) = o.local_index(r.sym) {
-                    used[li as usize] |= BY_RELOC;
+                let Some(li) = o.local_index(r.sym) else {
+                    continue;
+                };
+                let t = r.base_type();
+                if table.is_direct_call(t) || t == table.r_callind {
+                    need[li as usize] |= CALLED;
+                }
+                if typeish[i as usize] || t == table.r_usenamedmethod || t == table.r_useifacemethod
+                {
+                    // Type descriptors' names and method types, interface method names,
+                    // generic method names (decoded by the dead-code pass).
+                    need[li as usize] |= READ;
                 }
             }
         }
         for a in o.auxs(i).ok()? {
             if let Some(li) = o.local_index(a.sym) {
                 let nosplit_pcsp = a.typ == aux::PCSP && text && flag & symflag::NOSPLIT != 0;
-                used[li as usize] |= if unread_aux(a.typ, minor) && !nosplit_pcsp {
-                    BY_UNREAD_AUX
-                } else {
-                    BY_KEPT_AUX
-                };
+                if !unread_aux(a.typ, minor) || nosplit_pcsp {
+                    need[li as usize] |= READ;
+                }
             }
         }
     }
-    // New local indices: hashed definitions that are leaves only reached through unread
-    // aux entries are dropped.
+    // Contents are kept for what may be read; functions and everything else keep one
+    // byte (only "has content" matters, for duplicate resolution). Hashed definitions
+    // that are leaves nobody reads or calls are dropped: reaching them has no effect.
+    let mut keep_data = vec![false; nalldef as usize];
     let mut new_idx: Vec<Option<u32>> = Vec::with_capacity(nall);
     let mut kept: Vec<u32> = Vec::with_capacity(nall);
     let (mut kh64, mut kh) = (0u32, 0u32);
     for i in 0..nall as u32 {
         let hashed = i >= ndef && i < ndef + nh64 + nh;
-        let u = used[i as usize];
-        let drop = hashed
-            && u == BY_UNREAD_AUX
-            && !crate::reloc::is_text_kind(o.sym_flags(i).0, minor)
+        let n = need[i as usize];
+        let leaf = i < nalldef
             && (strip[i as usize] || o.nreloc(i).ok()? == 0)
             && o.auxs(i).ok()?.next().is_none();
-        if drop {
+        if hashed && leaf && n == 0 && !is_text[i as usize] && !typeish[i as usize] {
             new_idx.push(None);
             continue;
         }
-        if i < nalldef && u & (BY_RELOC | BY_KEPT_AUX) == 0 && u & BY_UNREAD_AUX != 0 {
-            keep_data[i as usize] = false;
+        if i < nalldef {
+            keep_data[i as usize] = !is_text[i as usize] && (n & READ != 0 || typeish[i as usize]);
         }
         if hashed && i < ndef + nh64 {
             kh64 += 1;
@@ -366,9 +400,8 @@ fn compact(o: &GoObject<'_>) -> Option<Vec<u8>> {
     out.extend_from_slice(&b[..HEADER_SIZE]);
     out.extend_from_slice(&b[HEADER_SIZE..strings_end]);
     let mut offsets = [0u32; blk::N];
-    let block = |k: usize| -> Option<&[u8]> {
-        b.get(h.offsets[k] as usize..h.offsets[k + 1] as usize)
-    };
+    let block =
+        |k: usize| -> Option<&[u8]> { b.get(h.offsets[k] as usize..h.offsets[k + 1] as usize) };
     for k in [blk::AUTOLIB, blk::PKG_IDX, blk::FILE] {
         offsets[k] = out.len() as u32;
         out.extend_from_slice(block(k)?);
@@ -472,10 +505,41 @@ fn compact(o: &GoObject<'_>) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Bytes of a summary: a read-only map of the summary file, or built in memory.
+#[derive(Debug)]
+pub(crate) enum SummaryBytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for SummaryBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            SummaryBytes::Mapped(m) => m,
+            SummaryBytes::Owned(v) => v,
+        }
+    }
+}
+
+impl SummaryBytes {
+    /// Maps a summary file (all of it is read right away: the checksum covers it).
+    fn open(path: &Path) -> Option<SummaryBytes> {
+        let f = std::fs::File::open(path).ok()?;
+        // SAFETY: a read-only private map. Summaries are replaced by rename, never
+        // rewritten in place, so the mapped file doesn't change under us; a file truncated
+        // by someone else could fault (SIGBUS), never corrupt our memory.
+        match unsafe { memmap2::MmapOptions::new().populate().map(&f) } {
+            Ok(m) => Some(SummaryBytes::Mapped(m)),
+            Err(_) => std::fs::read(path).ok().map(SummaryBytes::Owned),
+        }
+    }
+}
+
 /// A validated summary: its bytes and where each member is.
 #[derive(Debug)]
 pub(crate) struct Summary {
-    pub bytes: Vec<u8>,
+    pub bytes: SummaryBytes,
     /// (name, offset in the original archive, range in `bytes`).
     members: Vec<(String, u64, std::ops::Range<usize>)>,
 }
@@ -494,7 +558,7 @@ impl Summary {
     }
 
     /// Parses and validates summary bytes against the archive's key.
-    fn parse(bytes: Vec<u8>, key: &Key) -> Option<Summary> {
+    fn parse(bytes: SummaryBytes, key: &Key) -> Option<Summary> {
         if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
             return None;
         }
@@ -598,7 +662,13 @@ impl SummaryCache {
             .unwrap_or_default();
         let base: String = base
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(40)
             .collect();
         self.dir.join(format!("{h:016x}-{base}.sum"))
@@ -606,10 +676,14 @@ impl SummaryCache {
 
     /// The summary of an archive: from the cache when valid, else built (and stored).
     /// None if the archive can't be summarized (the caller reads it directly).
-    pub(crate) fn get(&self, archive: &Path, stats: &mut CacheStats) -> Result<Option<Summary>, Error> {
+    pub(crate) fn get(
+        &self,
+        archive: &Path,
+        stats: &mut CacheStats,
+    ) -> Result<Option<Summary>, Error> {
         let key = Key::of(archive)?;
         let sp = self.summary_path(archive);
-        if let Ok(bytes) = std::fs::read(&sp) {
+        if let Some(bytes) = SummaryBytes::open(&sp) {
             if let Some(s) = Summary::parse(bytes, &key) {
                 stats.reused += 1;
                 return Ok(Some(s));
@@ -622,7 +696,7 @@ impl SummaryCache {
         // Summarize only archives whose Go objects all summarize: otherwise read directly
         // (the loader then reports any problem with the archive's own offsets).
         let built = build(archive, &key, &data)?;
-        let Some(s) = built.and_then(|b| Summary::parse(b, &key)) else {
+        let Some(s) = built.and_then(|b| Summary::parse(SummaryBytes::Owned(b), &key)) else {
             stats.direct += 1;
             return Ok(None);
         };
@@ -639,9 +713,11 @@ impl SummaryCache {
         }
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = self
-            .dir
-            .join(format!(".tmp-{}-{n}-{:x}", std::process::id(), checksum(bytes)));
+        let tmp = self.dir.join(format!(
+            ".tmp-{}-{n}-{:x}",
+            std::process::id(),
+            checksum(bytes)
+        ));
         let ok = (|| -> std::io::Result<()> {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp)?;

@@ -60,7 +60,15 @@ fn check_program_args(
             "{name}/{goarch}: edges through summaries (round {round}, {stats:?})"
         );
         assert_eq!(stats.direct, 0, "{stats:?}");
-        assert_eq!(if round == 0 { stats.reused } else { stats.built }, 0, "{stats:?}");
+        assert_eq!(
+            if round == 0 {
+                stats.reused
+            } else {
+                stats.built
+            },
+            0,
+            "{stats:?}"
+        );
     }
     eprintln!(
         "{name}/{goarch} ({}): {} edges identical",
@@ -80,11 +88,7 @@ fn demo_dir() -> tempfile::TempDir {
 
 fn nethttp_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        d.path().join("go.mod"),
-        go_mod("example.com/nethttp"),
-    )
-    .expect("write");
+    std::fs::write(d.path().join("go.mod"), go_mod("example.com/nethttp")).expect("write");
     std::fs::write(
         d.path().join("main.go"),
         "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n)\n\nfunc main() {\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, \"hi\") })\n\t_ = http.ListenAndServe(\"127.0.0.1:0\", nil)\n}\n",

@@ -62,7 +62,9 @@ fn reused_rebuilt_and_never_trusted_when_corrupt() {
     let files = summaries(&cache);
     assert_eq!(files.len(), n, "one summary per archive: {files:?}");
     assert!(
-        !files.iter().any(|f| f.file_name().unwrap().to_string_lossy().starts_with(".tmp")),
+        !files
+            .iter()
+            .any(|f| f.file_name().unwrap().to_string_lossy().starts_with(".tmp")),
         "temporary files left behind"
     );
 
@@ -86,7 +88,11 @@ fn reused_rebuilt_and_never_trusted_when_corrupt() {
     assert_eq!(edges(&set), want);
     assert_eq!((st.reused, st.built), (n - 4, 4), "{st:?}");
     let (_, st) = step.load_cached(&cache);
-    assert_eq!((st.reused, st.built), (n, 0), "rebuilt summaries are reused");
+    assert_eq!(
+        (st.reused, st.built),
+        (n, 0),
+        "rebuilt summaries are reused"
+    );
 }
 
 #[test]
@@ -101,7 +107,17 @@ fn changed_archive_is_summarized_again() {
     // An extra archive member the loader ignores (not an object file name).
     let name = "junk/";
     let body = b"x\n";
-    data.extend_from_slice(format!("{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", 0, 0, 0, 644, body.len()).as_bytes());
+    data.extend_from_slice(
+        format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            644,
+            body.len()
+        )
+        .as_bytes(),
+    );
     data.extend_from_slice(body);
     std::fs::write(&step.main, &data).expect("write");
     let (set, st) = step.load_cached(&cache);

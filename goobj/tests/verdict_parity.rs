@@ -171,10 +171,7 @@ fn gen_case(i: usize) -> Case {
 
 fn write_module(root: &std::path::Path, cases: &[Case]) {
     let mut files = HashMap::new();
-    files.insert(
-        "go.mod".to_string(),
-        go_mod("example.com/vcases"),
-    );
+    files.insert("go.mod".to_string(), go_mod("example.com/vcases"));
     for (i, c) in cases.iter().enumerate() {
         let pkg = format!("c{i:03}");
         let mut go = format!("package {pkg}\n\n");
