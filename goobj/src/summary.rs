@@ -626,9 +626,12 @@ impl Summary {
 }
 
 /// A directory of archive summaries (see the module documentation).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SummaryCache {
     dir: PathBuf,
+    /// A summary could not be stored: stop summarizing (building a summary costs more than
+    /// reading the archive directly, and it would be built again next time).
+    unwritable: std::sync::atomic::AtomicBool,
 }
 
 /// How a cached load went.
@@ -645,7 +648,10 @@ pub struct CacheStats {
 impl SummaryCache {
     /// A cache in `dir` (created when the first summary is written).
     pub fn new(dir: impl Into<PathBuf>) -> SummaryCache {
-        SummaryCache { dir: dir.into() }
+        SummaryCache {
+            dir: dir.into(),
+            unwritable: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -689,6 +695,10 @@ impl SummaryCache {
                 return Ok(Some(s));
             }
         }
+        if self.unwritable.load(std::sync::atomic::Ordering::Relaxed) {
+            stats.direct += 1;
+            return Ok(None);
+        }
         let data = std::fs::read(archive).map_err(|source| Error::Io {
             path: archive.to_path_buf(),
             source,
@@ -701,15 +711,18 @@ impl SummaryCache {
             return Ok(None);
         };
         stats.built += 1;
-        self.store(&sp, &s.bytes);
+        if !self.store(&sp, &s.bytes) {
+            self.unwritable
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(Some(s))
     }
 
-    /// Writes a summary atomically (temporary file + rename); failures are ignored (the
+    /// Writes a summary atomically (temporary file + rename); false if that failed (the
     /// summary is rebuilt next time).
-    fn store(&self, dest: &Path, bytes: &[u8]) {
+    fn store(&self, dest: &Path, bytes: &[u8]) -> bool {
         if std::fs::create_dir_all(&self.dir).is_err() {
-            return;
+            return false;
         }
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -729,6 +742,7 @@ impl SummaryCache {
         if ok.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
+        ok.is_ok()
     }
 
     /// [`crate::load_link_set`] through the cache.
@@ -753,6 +767,46 @@ pub fn load_link_set_cached(
     SummaryCache::new(summary_dir)
         .load_link_set(main, libs)
         .map(|(s, _)| s)
+}
+
+/// Fuzzing entry point (not API): summarizes `data` as an archive, reads the summary back
+/// and parses its objects; then reads `data` itself as a summary file (with its checksum
+/// fixed up, so that the member parser is reached). Must never panic.
+#[doc(hidden)]
+pub fn fuzz_summary(data: &[u8]) {
+    let key = Key {
+        path: "fuzz.a".into(),
+        size: data.len() as u64,
+        mtime_ns: 0,
+        inode: 0,
+    };
+    let check = |s: &Summary| {
+        for m in s.members() {
+            if let Ok(o) = GoObject::parse_member(m.data, m.offset) {
+                for i in 0..o.nalldef().min(4096) {
+                    let _ = o.relocs(i).map(|r| r.count());
+                    let _ = o.auxs(i).map(|a| a.count());
+                    let _ = o.data(i);
+                }
+            }
+            let _ = cgo_directives(m.data);
+        }
+    };
+    if let Ok(Some(b)) = build(Path::new("fuzz.a"), &key, data) {
+        let s = Summary::parse(SummaryBytes::Owned(b), &key).expect("own summary must parse");
+        check(&s);
+    }
+    let mut b = data.to_vec();
+    if b.len() >= HEADER_LEN && &b[..8] == MAGIC {
+        let len = (b.len() - HEADER_LEN) as u64;
+        b[12..20].copy_from_slice(&len.to_le_bytes());
+        let c = checksum(&b[HEADER_LEN..]);
+        b[20..28].copy_from_slice(&c.to_le_bytes());
+    }
+    // Any key: the parser must reject or accept without panicking.
+    if let Some(s) = Summary::parse(SummaryBytes::Owned(b), &key) {
+        check(&s);
+    }
 }
 
 #[cfg(test)]

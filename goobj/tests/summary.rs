@@ -133,5 +133,7 @@ fn unwritable_cache_still_loads() {
     std::fs::write(&f, b"").expect("write");
     let (set, st) = step.load_cached(&f);
     assert_eq!(edges(&set), edges(&step.load()));
-    assert!(st.built > 0, "{st:?}");
+    // After the first summary fails to be stored, archives are read directly.
+    assert_eq!((st.built, st.reused), (1, 0), "{st:?}");
+    assert!(st.direct > 10, "{st:?}");
 }

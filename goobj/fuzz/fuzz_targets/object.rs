@@ -1,5 +1,6 @@
 //! Fuzzes the archive and object readers: any input must give Ok or an Err, never a panic.
-//! The input is tried both as a whole archive and as a bare archive member.
+//! The input is tried both as a whole archive and as a bare archive member, and through
+//! the archive summarizer and the summary reader.
 #![no_main]
 use goobj::reader::{parse_archive_objects, GoObject};
 use libfuzzer_sys::fuzz_target;
@@ -49,4 +50,6 @@ fuzz_target!(|data: &[u8]| {
         walk(&o);
     }
     let _ = goobj::reader::cgo_directives(data);
+    // Archive summaries: building one from arbitrary archives, and reading summary files.
+    goobj::summary::fuzz_summary(data);
 });
