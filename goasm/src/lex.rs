@@ -10,6 +10,9 @@
 //! process (work) directory, then the directory of the top-level `.s` file, then the
 //! `-I` directories.
 //!
+//! Plain lines take a fast path ([`Input`]'s `fast_line`) that produces the same
+//! tokens and scanner state in one pass.
+//!
 //! Where the Go lexer would exhaust memory (exponentially growing function-like macro
 //! expansions) we stop with [`ScanError::ExpansionTooLarge`].
 

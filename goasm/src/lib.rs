@@ -12,6 +12,16 @@
 //! - `arch`: register names per GOARCH (`internal/arch`, generated into `tables`);
 //! - `experiment`: the `GOEXPERIMENT_*` macros the assembler predefines for runtime
 //!   packages (`internal/buildcfg`).
+//! - `version`: what differs between Go 1.22 and 1.27 (see [`Options::go_version`]):
+//!   `allowAsmABIPkgs`, the GOEXPERIMENT flags and baseline, register names,
+//!   instruction suffixes, the Unicode version.
+//!
+//! Speed: tokens carry no allocations (texts are ranges of the shared sources or
+//! shared macro texts), each file is read once per run, and plain lines (ASCII
+//! identifiers that are not macros, integers, punctuation, a trailing comment) are
+//! tokenized in one pass that leaves the scanner exactly where the general path would;
+//! everything else (directives, macros, strings, other numbers, non-ASCII) takes the
+//! general path, so output and errors are unchanged.
 //!
 //! The scanner never panics and bounds every recursion (macro nesting, include depth,
 //! macro expansion size).

@@ -28,6 +28,13 @@ fuzz_target!(|data: &[u8]| {
         pkgpath: (!pkg.is_empty()).then(|| pkg.to_string()),
         defines: vec!["GOOS_linux".into(), format!("GOARCH_{goarch}"), "V=·v".into()],
         shared: sel & 0x40 != 0,
+        // The top bit also varies the modelled Go release.
+        go_version: match (sel >> 7, rest.len() % 3) {
+            (0, _) => None,
+            (_, 0) => Some((1, 22)),
+            (_, 1) => Some((1, 24)),
+            _ => Some((1, 27)),
+        },
         ..Default::default()
     };
     let mut loader = goasm::MemLoader::new();
