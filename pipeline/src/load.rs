@@ -101,6 +101,11 @@ impl GoPackage {
         self.name == "main"
     }
 
+    /// No Go files to compile in this configuration (cgo files included)?
+    pub fn has_no_go_files(&self) -> bool {
+        self.go_files.is_empty() && self.cgo_files.is_empty()
+    }
+
     /// Absolute path of a file of the package.
     pub fn file(&self, name: &str) -> PathBuf {
         Path::new(&self.dir).join(name)
@@ -191,12 +196,19 @@ impl PackageGraph {
         self.index.get(import_path).copied()
     }
 
-    /// The packages the patterns matched (not only dependencies).
+    /// The packages the patterns matched (not only dependencies). Like
+    /// go build, a package matched only by a wildcard that has no Go files
+    /// for this build (test-only, or excluded by build constraints) is left
+    /// out; named literally, it is an error (see `check`).
     pub fn roots(&self) -> impl Iterator<Item = usize> + '_ {
         self.packages
             .iter()
             .enumerate()
             .filter(|(_, p)| !p.dep_only)
+            .filter(|(_, p)| {
+                let wildcard_only = p.match_.iter().all(|m| m.contains("..."));
+                !(p.has_no_go_files() && p.error.is_none() && wildcard_only)
+            })
             .map(|(i, _)| i)
     }
 
@@ -231,6 +243,22 @@ impl PackageGraph {
             });
         }
         let mut errors = Vec::new();
+        for i in self.roots() {
+            let p = &self.packages[i];
+            if p.has_no_go_files() && p.error.is_none() {
+                let cgo = cgo_files(p);
+                if !cgo.is_empty() {
+                    return Err(Error::Cgo {
+                        package: p.import_path.clone(),
+                        files: cgo,
+                    });
+                }
+                errors.push(format!(
+                    "package {}: build constraints exclude all Go files in {}",
+                    p.import_path, p.dir
+                ));
+            }
+        }
         for p in &self.packages {
             if let Some(e) = &p.error {
                 if e.err.contains("build constraints exclude all Go files") {
