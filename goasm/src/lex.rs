@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::scanner::{self, Scanner, Tok};
+use crate::scanner::{self, Scanner, Source, Tok};
 use crate::util;
 use crate::{CachingLoader, Error, ScanError};
 
@@ -182,7 +182,7 @@ struct Tokenizer {
 }
 
 impl Tokenizer {
-    fn new(name: &[u8], src: Rc<[u8]>) -> Self {
+    fn new(name: &[u8], src: Source) -> Self {
         Tokenizer {
             sc: Scanner::new(src),
             tok: scanner::EOF,
@@ -247,7 +247,7 @@ struct Slice {
 #[derive(Clone)]
 enum Text {
     Static(&'static [u8]),
-    Src(Rc<[u8]>, usize, usize),
+    Src(Source, usize, usize),
     Shared(Rc<[u8]>),
     /// A range of `Input::fast_src` (a token of the fast path's current line).
     Fast(usize, usize),
@@ -344,7 +344,7 @@ struct Macro {
 
 /// Tokenize a `-D` name or value (`lex.Tokenize`).
 pub(crate) fn tokenize(s: &[u8]) -> Vec<Token> {
-    let mut t = Tokenizer::new(b"command line", s.into());
+    let mut t = Tokenizer::new(b"command line", s.to_vec().into());
     let mut out = Vec::new();
     loop {
         let tok = t.next();
@@ -391,7 +391,7 @@ pub(crate) struct Input<'a> {
     /// `fast_src`), and how many were returned.
     fast: Vec<(Tok, u32, u32)>,
     fast_pos: usize,
-    fast_src: Rc<[u8]>,
+    fast_src: Source,
     peek: Option<(Tok, Text)>,
     loader: &'a CachingLoader<'a>,
     expanded: usize,
@@ -401,7 +401,7 @@ pub(crate) struct Input<'a> {
 impl<'a> Input<'a> {
     pub(crate) fn new(
         name: &[u8],
-        src: Rc<[u8]>,
+        src: Source,
         include_dirs: &[Vec<u8>],
         predefined: &[Predefined],
         loader: &'a CachingLoader<'a>,
@@ -435,7 +435,7 @@ impl<'a> Input<'a> {
             text: Text::Static(b""),
             fast: Vec::new(),
             fast_pos: 0,
-            fast_src: Rc::from(&[][..]),
+            fast_src: Source::default(),
             peek: None,
             loader,
             expanded: 0,
@@ -1081,7 +1081,7 @@ mod tests {
         let defines: Vec<String> = defines.iter().map(|s| s.to_string()).collect();
         let pre = predefine(&defines)?;
         let loader = CachingLoader::new(loader);
-        let mut input = Input::new(b"x.s", src.as_bytes().into(), &[], &pre, &loader);
+        let mut input = Input::new(b"x.s", src.as_bytes().to_vec().into(), &[], &pre, &loader);
         let mut out = Vec::new();
         loop {
             let t = input.next()?;
@@ -1217,7 +1217,7 @@ mod tests {
         let l = CachingLoader::new(&l);
         let mut input = Input::new(
             b"x.s",
-            b"#include \"h.h\"\n".as_slice().into(),
+            b"#include \"h.h\"\n".to_vec().into(),
             &dirs,
             &pre,
             &l,

@@ -308,13 +308,20 @@ impl SourceLoader for FsLoader {
             Some(d) if p.is_relative() => d.join(p),
             _ => p,
         };
-        match std::fs::metadata(&p) {
+        // os.Open, then reading: a directory opens (and reads as empty), and a read
+        // error after a successful open only stops the Go scanner.
+        let mut f = std::fs::File::open(&p).map_err(|e| go_io_error(&e))?;
+        let len = match f.metadata() {
             Ok(m) if m.is_dir() => return Ok(Vec::new()),
-            Ok(_) => {}
-            Err(e) => return Err(go_io_error(&e)),
+            Ok(m) => m.len() as usize,
+            Err(_) => 0,
+        };
+        let mut buf = Vec::with_capacity(len + 1);
+        use std::io::Read;
+        if f.read_to_end(&mut buf).is_err() {
+            buf.clear();
         }
-        // A read error after a successful open only stops the Go scanner.
-        Ok(std::fs::read(&p).unwrap_or_default())
+        Ok(buf)
     }
 }
 
@@ -369,7 +376,7 @@ pub(crate) struct CachingLoader<'a> {
     cache: std::cell::RefCell<LoadCache>,
 }
 
-type LoadCache = HashMap<Vec<u8>, Result<Rc<[u8]>, String>, util::FxBuild>;
+type LoadCache = HashMap<Vec<u8>, Result<scanner::Source, String>, util::FxBuild>;
 
 impl<'a> CachingLoader<'a> {
     pub(crate) fn new(inner: &'a dyn SourceLoader) -> Self {
@@ -379,11 +386,11 @@ impl<'a> CachingLoader<'a> {
         }
     }
 
-    pub(crate) fn load(&self, path: &[u8]) -> Result<Rc<[u8]>, String> {
+    pub(crate) fn load(&self, path: &[u8]) -> Result<scanner::Source, String> {
         if let Some(r) = self.cache.borrow().get(path) {
             return r.clone();
         }
-        let r = self.inner.load(path).map(Rc::from);
+        let r = self.inner.load(path).map(Rc::new);
         self.cache.borrow_mut().insert(path.to_vec(), r.clone());
         r
     }

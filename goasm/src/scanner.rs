@@ -148,9 +148,12 @@ fn is_hex(ch: i32) -> bool {
     is_decimal(ch) || (0x61..=0x66).contains(&lower(ch))
 }
 
+/// A file's contents, shared by its scanner and the token texts taken from it.
+pub(crate) type Source = std::rc::Rc<Vec<u8>>;
+
 /// The scanner state over one in-memory source.
 pub(crate) struct Scanner {
-    src: std::rc::Rc<[u8]>,
+    src: Source,
     pos: usize,
     last_char_len: usize,
     column: usize,
@@ -162,7 +165,7 @@ pub(crate) struct Scanner {
 }
 
 impl Scanner {
-    pub(crate) fn new(src: std::rc::Rc<[u8]>) -> Self {
+    pub(crate) fn new(src: Source) -> Self {
         Scanner {
             src,
             pos: 0,
@@ -491,7 +494,7 @@ impl Scanner {
         self.ch = 0x0A;
     }
 
-    pub(crate) fn src(&self) -> &std::rc::Rc<[u8]> {
+    pub(crate) fn src(&self) -> &Source {
         &self.src
     }
 
@@ -533,7 +536,7 @@ mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<(Tok, String)> {
-        let mut sc = Scanner::new(s.as_bytes().into());
+        let mut sc = Scanner::new(s.as_bytes().to_vec().into());
         let mut out = vec![];
         loop {
             let t = sc.scan();
@@ -589,7 +592,7 @@ mod tests {
 
     #[test]
     fn bom_and_invalid_utf8() {
-        let mut sc = Scanner::new(b"\xEF\xBB\xBFa\xFFb".as_slice().into());
+        let mut sc = Scanner::new(b"\xEF\xBB\xBFa\xFFb".to_vec().into());
         assert_eq!(sc.scan(), IDENT);
         assert_eq!(sc.token_text(), b"a");
         assert_eq!(sc.scan(), RUNE_ERROR);
