@@ -759,6 +759,13 @@ impl SummaryCache {
 
 /// Loads a link set like [`crate::load_link_set`], reading per-archive summaries from
 /// `summary_dir` (and writing the missing ones): a rebuild reads only changed archives.
+///
+/// The result is a link set *for the stack check*: [`crate::stack_check`] reports exactly
+/// what it reports on [`crate::load_link_set`]'s, but symbols nobody reads or calls
+/// (content-hashed pc-value tables, strings...) are absent, DWARF symbols have no
+/// relocations and most contents are cut (see the module documentation); use
+/// [`crate::load_link_set`] to inspect symbols. Summaries are never removed: the caller
+/// owns `summary_dir` (one file per archive path ever checked).
 pub fn load_link_set_cached(
     main: &Path,
     libs: &[(String, PathBuf)],
