@@ -31,8 +31,12 @@ struct Pass<'a> {
     used_in_iface: Vec<bool>,
     wq: Vec<SymId>,
     /// Interface methods called: func type → method names.
-    iface_method: HashMap<SymId, HashSet<String>>,
-    generic_iface_method: HashSet<String>,
+    /// Interface methods called: (func type, method name id).
+    iface_method: HashSet<(SymId, u32), FastHash>,
+    /// Method names called through generic code (name ids).
+    generic_iface_method: HashSet<u32, FastHash>,
+    /// Method names interned (the markable loop compares ids, not strings).
+    names: HashMap<String, u32, FastHash>,
     markable: Vec<MethodRef>,
     reflect_seen: bool,
     pkginits: Vec<SymId>,
@@ -40,8 +44,12 @@ struct Pass<'a> {
     replaced: HashMap<SymId, Vec<SymId>>,
 }
 
+type FastHash = std::hash::BuildHasherDefault<crate::linkset::IdHasher>;
+
 struct MethodRef {
-    name: String,
+    /// Interned name (see `Pass::intern`).
+    name: u32,
+    exported: bool,
     typ: SymId,
     src: SymId,
     r: usize,
@@ -259,11 +267,13 @@ impl Pass<'_> {
                     let ir = self.ls.relocs(rs);
                     let name = self.type_name(&ir, r.add as usize);
                     let typ = self.reloc_sym(&ir, r.add as i32 + 4);
-                    self.iface_method.entry(typ).or_default().insert(name);
+                    let name = self.intern(name);
+                    self.iface_method.insert((typ, name));
                     continue;
                 }
                 if ty == usenamedmethod {
                     let name = String::from_utf8_lossy(self.ls.data(rs)).into_owned();
+                    let name = self.intern(name);
                     self.generic_iface_method.insert(name);
                     continue;
                 }
@@ -290,7 +300,10 @@ impl Pass<'_> {
                 let sigs = self.type_methods(s, &relocs);
                 for (k, (name, typ)) in sigs.into_iter().enumerate() {
                     if let Some(&r) = methods.get(k) {
+                        let exported = name.chars().next().is_some_and(char::is_uppercase);
+                        let name = self.intern(name);
                         self.markable.push(MethodRef {
+                            exported,
                             name,
                             typ,
                             src: s,
@@ -300,6 +313,11 @@ impl Pass<'_> {
                 }
             }
         }
+    }
+
+    fn intern(&mut self, name: String) -> u32 {
+        let n = self.names.len() as u32;
+        *self.names.entry(name).or_insert(n)
     }
 
     fn mark_method(&mut self, m: &MethodRef) {
@@ -352,8 +370,9 @@ pub fn deadcode(ls: &LinkSet, entry: &str, mode: crate::linkset::LinkMode) -> Re
         reachable: vec![false; n],
         used_in_iface: ls.used_in_iface.clone(),
         wq: Vec::new(),
-        iface_method: HashMap::new(),
-        generic_iface_method: HashSet::new(),
+        iface_method: HashSet::default(),
+        generic_iface_method: HashSet::default(),
+        names: HashMap::default(),
         markable: Vec::new(),
         reflect_seen: false,
         pkginits: Vec::new(),
@@ -388,11 +407,8 @@ pub fn deadcode(ls: &LinkSet, entry: &str, mode: crate::linkset::LinkMode) -> Re
         let markable = std::mem::take(&mut d.markable);
         let mut rem = Vec::new();
         for m in markable {
-            let exported = m.name.chars().next().is_some_and(char::is_uppercase);
-            if (d.reflect_seen && exported)
-                || d.iface_method
-                    .get(&m.typ)
-                    .is_some_and(|n| n.contains(&m.name))
+            if (d.reflect_seen && m.exported)
+                || d.iface_method.contains(&(m.typ, m.name))
                 || d.generic_iface_method.contains(&m.name)
             {
                 d.mark_method(&m);
