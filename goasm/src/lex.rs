@@ -662,14 +662,19 @@ impl<'a> Input<'a> {
     }
 
     /// `Input.Next`.
+    #[inline]
     pub(crate) fn next(&mut self) -> Result<Tok, Error> {
-        if self.fast_pos < self.fast.len() {
-            let (tok, start, end) = self.fast[self.fast_pos];
+        if let Some(&(tok, start, end)) = self.fast.get(self.fast_pos) {
             self.fast_pos += 1;
             self.beginning_of_line = tok == 0x0A;
             self.text = Text::Fast(start as usize, end as usize);
             return Ok(tok);
         }
+        self.next_general()
+    }
+
+    #[inline(never)]
+    fn next_general(&mut self) -> Result<Tok, Error> {
         if let Some((tok, text)) = self.peek.take() {
             self.text = text;
             return Ok(tok);

@@ -71,6 +71,7 @@ impl<'a, 'b> Parser<'a, 'b> {
         Ok(())
     }
 
+    #[inline]
     fn next_token(&mut self) -> Result<Tok, Error> {
         loop {
             let tok = self.lex.next()?;
