@@ -100,9 +100,10 @@ fn filter_has(f: &[u64; 4], name: &[u8]) -> bool {
 }
 
 /// `lex.Make`, appending the text to `out`.
+#[inline]
 pub(crate) fn make_into(out: &mut Vec<u8>, text: &[u8]) {
     if text.is_ascii() {
-        out.extend_from_slice(text);
+        out.extend(text.iter().copied());
         return;
     }
     let mut i = 0;

@@ -71,7 +71,7 @@ impl<'a, 'b> Parser<'a, 'b> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_token(&mut self) -> Result<Tok, Error> {
         loop {
             let tok = self.lex.next()?;
