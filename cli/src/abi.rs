@@ -96,7 +96,7 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
             })?;
             let pkg = &outcome.session.graph.packages[m].import_path;
             let elf = match outcome.artifacts.iter().find(|a| &a.package == pkg) {
-                Some(a) => Some(abi::check_elf(&a.path, &report)?),
+                Some(a) => Some(abi::check_elf(&a.path, &report.expectations())?),
                 None => None,
             };
             programs.push((req.profile.name.clone(), report, elf));

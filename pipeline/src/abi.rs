@@ -26,6 +26,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -36,6 +37,7 @@ use crate::events::{Emitter, Level};
 use crate::exec::ExecSummary;
 use crate::load::{GoPackage, PackageGraph};
 use crate::plan::ActionGraph;
+use crate::stages::ActionOutput;
 
 // ---------------------------------------------------------------------------
 // Lint levels (profile settings)
@@ -688,8 +690,8 @@ pub struct Built<'a> {
     pub graph: &'a PackageGraph,
     /// The planned actions.
     pub actions: &'a ActionGraph,
-    /// What ran.
-    pub summary: &'a ExecSummary,
+    /// Per action, its outputs (as the executor fills them).
+    pub results: &'a [OnceLock<ActionOutput>],
     /// Where the outputs are.
     pub cache: &'a Cache,
     /// GOOS.
@@ -700,7 +702,7 @@ pub struct Built<'a> {
 
 impl Built<'_> {
     fn output(&self, id: Option<&crate::plan::ActionId>, name: &str) -> Option<PathBuf> {
-        let d = self.summary.results.get(id?.0)?.get()?.outputs.get(name)?;
+        let d = self.results.get(id?.0)?.get()?.outputs.get(name)?;
         Some(self.cache.object_path(d))
     }
 
@@ -728,7 +730,7 @@ impl crate::build::BuildOutcome {
         Built {
             graph: &self.session.graph,
             actions: &self.actions,
-            summary: &self.summary,
+            results: &self.summary.results,
             cache: &self.cache,
             goos: self.session.toolchain.goos(),
             goarch: self.session.toolchain.goarch(),
@@ -897,6 +899,141 @@ pub struct ProgramReport {
     /// the ABIInternal one is kept (then it is `NAME`).
     #[serde(skip)]
     pub pairs: Vec<(String, bool)>,
+}
+
+/// What the ELF check expects of a linked program: the ABI pairs the
+/// linker must name apart, and the wrappers (and their targets) it keeps.
+/// Small and serializable: the abi-report action computes it beside the link.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct ElfExpectations {
+    /// `(name, ABIInternal kept)` for each kept ABI0 function with an ABIInternal twin.
+    pub pairs: Vec<(String, bool)>,
+    /// The wrappers of the program's packages.
+    pub wrappers: Vec<ExpectedWrapper>,
+    /// Why the report could not be made (the check is then skipped with a warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One wrapper, as the ELF check needs it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ExpectedWrapper {
+    /// Link symbol.
+    pub symbol: String,
+    /// The wrapper's ABI.
+    pub from: String,
+    /// The wrapped function's ABI.
+    pub to: String,
+    /// `ABIInternal→ABI0` or `ABI0→ABIInternal`.
+    pub direction: String,
+    /// Kept by the linker?
+    pub linked: bool,
+    /// Its target kept by the linker?
+    pub target_linked: bool,
+    /// Its package.
+    pub package: String,
+}
+
+impl ElfExpectations {
+    /// Reads the abi-report action's output.
+    pub fn read(path: &Path) -> Result<ElfExpectations> {
+        let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let e: ElfExpectations = serde_json::from_slice(&data).map_err(|e| Error::Check {
+            message: format!("{}: unreadable ABI expectations: {e}", path.display()),
+        })?;
+        match e.error {
+            Some(msg) => Err(Error::Check { message: msg }),
+            None => Ok(e),
+        }
+    }
+}
+
+impl ProgramReport {
+    /// What the ELF check of this program expects.
+    pub fn expectations(&self) -> ElfExpectations {
+        ElfExpectations {
+            pairs: self.pairs.clone(),
+            wrappers: self
+                .packages
+                .iter()
+                .flat_map(|p| {
+                    p.wrappers.iter().map(|w| ExpectedWrapper {
+                        symbol: w.symbol.clone(),
+                        from: w.from.clone(),
+                        to: w.to.clone(),
+                        direction: w.direction.clone(),
+                        linked: w.linked,
+                        target_linked: w.target_linked,
+                        package: p.package.clone(),
+                    })
+                })
+                .collect(),
+            error: None,
+        }
+    }
+}
+
+/// The ELF check's expectations alone, without the full report: one load
+/// of the link set through the object summaries the nosplit stage keeps
+/// (`<cache>/nosplit`), the linker's reachability, and a pass over its text
+/// symbols. Cheap enough to run beside the link on every rebuild.
+pub fn elf_expectations(b: &Built<'_>, main: usize) -> Result<ElfExpectations> {
+    let g = b.graph;
+    let main_path = g.packages[main].import_path.clone();
+    let main_archive = b
+        .archive(main)
+        .ok_or_else(|| report_err(&main_path, "no archive for the main package"))?;
+    let mut libs = Vec::new();
+    for p in crate::plan::link_deps(g, main) {
+        let a = b
+            .archive(p)
+            .ok_or_else(|| report_err(&main_path, format!("no archive for {}", g.packages[p].import_path)))?;
+        libs.push((g.packages[p].base_path().to_string(), a));
+    }
+    let ls = goobj::load_link_set_cached(&main_archive, &libs, &b.cache.root().join("nosplit"))
+        .map_err(|e| report_err(&main_path, e))?;
+    let mode = ls.link_mode();
+    let entry = match mode {
+        goobj::LinkMode::Internal => format!("_rt0_{}_{}", ls.goarch, ls.goos),
+        goobj::LinkMode::External => "main".to_string(),
+    };
+    let reach = goobj::deadcode::deadcode(&ls, &entry, mode);
+    let reachable = |s: goobj::SymId| reach.reachable.get(s as usize).copied().unwrap_or(false);
+    let mut pairs = BTreeSet::new();
+    let mut wrappers = Vec::new();
+    for s in 1..ls.num_symbols() as goobj::SymId {
+        let ver = ls.version(s);
+        if !(0..=1).contains(&ver) || !ls.is_text(s) {
+            continue;
+        }
+        let name = ls.name(s);
+        let other = ls.lookup(name, 1 - ver);
+        // mangleABIName: see program_report.
+        if ver == 0 && reachable(s) && other != 0 && ls.is_text(other) {
+            pairs.insert((name.to_string(), reachable(other)));
+        }
+        if ls.is_abi_wrapper(s) {
+            let (from, to) = (abi_name(ver as u16), abi_name(1 - ver as u16));
+            let package = match ls.defining_package(s).unwrap_or("") {
+                "main" => main_path.clone(),
+                p => p.to_string(),
+            };
+            wrappers.push(ExpectedWrapper {
+                symbol: name.to_string(),
+                from: from.to_string(),
+                to: to.to_string(),
+                direction: format!("{from}→{to}"),
+                linked: reachable(s),
+                target_linked: other != 0 && reachable(other),
+                package,
+            });
+        }
+    }
+    Ok(ElfExpectations {
+        pairs: pairs.into_iter().collect(),
+        wrappers,
+        error: None,
+    })
 }
 
 fn report_err(pkg: &str, e: impl std::fmt::Display) -> Error {
@@ -1187,7 +1324,7 @@ impl ElfCheck {
 /// Checks a linked program against the report: every ABI pair carries two
 /// names (`NAME`, `NAME.abi0`), every linked wrapper is present, no global
 /// name is defined twice.
-pub fn check_elf(program: &Path, report: &ProgramReport) -> Result<ElfCheck> {
+pub fn check_elf(program: &Path, report: &ElfExpectations) -> Result<ElfCheck> {
     use object::{Object, ObjectSymbol, SymbolKind};
     let data = std::fs::read(program).map_err(|e| Error::io(program, e))?;
     let mut check = ElfCheck {
@@ -1244,8 +1381,8 @@ pub fn check_elf(program: &Path, report: &ProgramReport) -> Result<ElfCheck> {
             ));
         }
     }
-    for p in &report.packages {
-        for w in &p.wrappers {
+    {
+        for w in &report.wrappers {
             let abi0 = format!("{}.abi0", w.symbol);
             let (elf_name, target_name) = if w.from == "ABI0" { (abi0, w.symbol.clone()) } else { (w.symbol.clone(), abi0) };
             if w.linked {
@@ -1258,14 +1395,14 @@ pub fn check_elf(program: &Path, report: &ProgramReport) -> Result<ElfCheck> {
                     }),
                     None => check.problems.push(format!(
                         "the {} wrapper of {} (package {}) is missing from the program: no text symbol `{elf_name}`",
-                        w.direction, w.symbol, p.package
+                        w.direction, w.symbol, w.package
                     )),
                 }
             }
             if w.target_linked && !text.contains_key(&target_name) {
                 check.problems.push(format!(
                     "{} ({}, package {}) is missing from the program: no text symbol `{target_name}`",
-                    w.symbol, w.to, p.package
+                    w.symbol, w.to, w.package
                 ));
             }
         }
@@ -1294,7 +1431,7 @@ pub fn run_lints(b: &Built<'_>, levels: &LintLevels, base: &Path, em: &Emitter<'
             continue;
         }
         // Only packages whose compile completed (their sources are sound).
-        if b.actions.compile.get(&pi).and_then(|id| b.summary.results[id.0].get()).is_none() {
+        if b.actions.compile.get(&pi).and_then(|id| b.results[id.0].get()).is_none() {
             continue;
         }
         let symabis = b.symabis(pi).unwrap_or_default();
@@ -1326,7 +1463,7 @@ pub fn after_build(
     let b = Built {
         graph: &session.graph,
         actions,
-        summary,
+        results: &summary.results,
         cache,
         goos: session.toolchain.goos(),
         goarch: session.toolchain.goarch(),
@@ -1340,7 +1477,13 @@ pub fn after_build(
             continue;
         }
         let Some(main) = session.graph.get(&a.package) else { continue };
-        let check = program_report(&b, main).and_then(|r| check_elf(&a.path, &r));
+        // The expectations were computed beside the link (the abi-report
+        // action); only the symbol table is read here.
+        let expected = match actions.abi_reports.get(&main).and_then(|id| b.output(Some(id), "abi-expect.json")) {
+            Some(path) => ElfExpectations::read(&path),
+            None => elf_expectations(&b, main),
+        };
+        let check = expected.and_then(|e| check_elf(&a.path, &e));
         match check {
             Ok(c) if c.skipped.is_some() => em.diag(
                 Level::Note,
@@ -1460,14 +1603,14 @@ mod tests {
             totals: Totals::default(),
             pairs: vec![("example.com/p.Pair".into(), true)],
         };
-        let c = check_elf(&exe, &report).unwrap();
+        let c = check_elf(&exe, &report.expectations()).unwrap();
         assert!(c.skipped.is_none());
         assert!(!c.ok());
         assert!(c.problems.iter().any(|p| p.contains("no `example.com/p.Pair.abi0`")), "{:?}", c.problems);
         assert!(c.problems.iter().any(|p| p.contains("no `example.com/p.Pair`")), "{:?}", c.problems);
         assert!(c.problems.iter().any(|p| p.contains("wrapper of example.com/p.Gone (package example.com/p) is missing")), "{:?}", c.problems);
         let empty = ProgramReport { packages: vec![], pairs: vec![], ..report };
-        assert!(check_elf(&exe, &empty).unwrap().ok());
+        assert!(check_elf(&exe, &empty.expectations()).unwrap().ok());
     }
 
     #[test]

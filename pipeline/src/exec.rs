@@ -227,7 +227,7 @@ fn run_action(
             }
         }
     };
-    match run_step(ctx, &prep, opts.keep_work_dirs) {
+    match run_step(ctx, &prep, opts.keep_work_dirs, results) {
         Ok((entry, command)) => {
             let stored = ctx
                 .cache
@@ -271,6 +271,7 @@ fn run_step(
     ctx: &BuildContext<'_>,
     prep: &Prepared,
     keep: bool,
+    results: &[OnceLock<ActionOutput>],
 ) -> std::result::Result<(Entry, Option<String>), StepError> {
     let mut work = ctx.cache.temp_dir()?;
     if keep {
@@ -364,6 +365,31 @@ fn run_step(
             let dest = wd.join("report.json");
             let json = serde_json::to_vec(&report).map_err(|e| StepError {
                 message: format!("nosplit report: {e}"),
+                command: None,
+            })?;
+            std::fs::write(&dest, json).at(&dest)?;
+        }
+        Step::AbiReport { main } => {
+            let built = crate::abi::Built {
+                graph: ctx.graph,
+                actions: ctx.actions,
+                results,
+                cache: ctx.cache,
+                goos: ctx.tc.goos(),
+                goarch: ctx.tc.goarch(),
+            };
+            // A report that cannot be made is not the program's fault: the
+            // post-link check then says so and is skipped.
+            let expect = match crate::abi::elf_expectations(&built, *main) {
+                Ok(e) => e,
+                Err(e) => crate::abi::ElfExpectations {
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                },
+            };
+            let dest = wd.join("abi-expect.json");
+            let json = serde_json::to_vec(&expect).map_err(|e| StepError {
+                message: format!("abi report: {e}"),
                 command: None,
             })?;
             std::fs::write(&dest, json).at(&dest)?;

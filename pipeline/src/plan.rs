@@ -33,6 +33,9 @@ pub enum ActionKind {
     Preprofile,
     /// Check the NOSPLIT stack budget over a main package's whole link set.
     Nosplit,
+    /// Work out what the linked program's symbol table must show (ABI
+    /// pairs, kept wrappers), beside the link, for the post-link check.
+    AbiReport,
     /// Link a main package into a program.
     Link,
 }
@@ -47,6 +50,7 @@ impl ActionKind {
             ActionKind::Pack => "pack",
             ActionKind::Preprofile => "preprofile",
             ActionKind::Nosplit => "nosplit",
+            ActionKind::AbiReport => "abi-report",
             ActionKind::Link => "link",
         }
     }
@@ -82,6 +86,8 @@ pub struct ActionGraph {
     pub pgo: HashMap<usize, PathBuf>,
     /// Per profile: its preprofile action (Go 1.23+).
     pub preprofile: HashMap<PathBuf, ActionId>,
+    /// Per main package: its abi-report action (planned with the link).
+    pub abi_reports: HashMap<usize, ActionId>,
 }
 
 /// `-pgo=auto` as cmd/go applies it (`setPGOProfilePath`): a main package
@@ -190,6 +196,14 @@ impl ActionGraph {
                 link_deps.push(id);
             }
             if link {
+                // After the nosplit check (whose object summaries it reuses),
+                // beside the link.
+                let report = g.push(Action {
+                    kind: ActionKind::AbiReport,
+                    pkg: r,
+                    deps: link_deps.clone(),
+                });
+                g.abi_reports.insert(r, report);
                 let id = g.push(Action {
                     kind: ActionKind::Link,
                     pkg: r,

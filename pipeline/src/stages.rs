@@ -144,6 +144,11 @@ pub enum Step {
         /// GOOS, GOARCH and the headroom.
         options: goobj::StackCheckOptions,
     },
+    /// The expectations of the post-link ABI check, in-process.
+    AbiReport {
+        /// The main package.
+        main: usize,
+    },
     /// Scan assembly for symabis in-process.
     NativeSymabis {
         /// The scanner's options.
@@ -466,6 +471,30 @@ impl<'a> BuildContext<'a> {
                 })
             }
             ActionKind::Link => self.prepare_link(action, identity, &out),
+            ActionKind::AbiReport => {
+                let (main, libs) = self.link_set(action, &out)?;
+                let mut k = KeyInputs::default();
+                k.add("step", format!("abi-report {}", env!("CARGO_PKG_VERSION")));
+                k.add("target", format!("{}/{}", self.tc.goos(), self.tc.goarch()));
+                k.add("main", main.to_hex());
+                for (path, d) in &libs {
+                    k.add(format!("archive {path}"), d.to_hex());
+                }
+                // The report reads the symabis of the link set's packages too.
+                for p in std::iter::once(action.pkg).chain(link_deps(self.graph, action.pkg)) {
+                    if let Some(sid) = self.actions.symabis.get(&p) {
+                        let d = out(*sid)?.get("symabis")?;
+                        k.add(format!("symabis {}", self.graph.packages[p].import_path), d.to_hex());
+                    }
+                }
+                Ok(Prepared {
+                    identity,
+                    inputs: k,
+                    step: Step::AbiReport { main: action.pkg },
+                    work_files: vec![],
+                    outputs: vec!["abi-expect.json".into()],
+                })
+            }
             ActionKind::Preprofile => {
                 let profile = self
                     .actions
