@@ -538,9 +538,15 @@ fn new_watcher(tx: Sender<Msg>, poll: Option<Duration>) -> notify::Result<FsWatc
         let _ = tx.send(Msg::Fs(ev));
     };
     Ok(match poll {
+        // notify's poller compares mtimes in whole seconds: a same-size save
+        // within the second of the previous one would be lost. Comparing
+        // contents too catches it (the watched set is only the workspace's
+        // package directories, not recursive).
         Some(interval) => Box::new(notify::PollWatcher::new(
             handler,
-            notify::Config::default().with_poll_interval(interval),
+            notify::Config::default()
+                .with_poll_interval(interval)
+                .with_compare_contents(true),
         )?),
         None => Box::new(notify::RecommendedWatcher::new(handler, notify::Config::default())?),
     })
