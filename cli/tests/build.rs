@@ -86,6 +86,15 @@ fn rebuilds_run_only_what_changed() {
     let ev = json(&dir);
     assert_eq!(ran(&ev), vec![], "touch reran actions");
 
+    // A comment appended to a file: the compile reruns, but its archive
+    // differs only in its build ID, so the checks and the link are reused.
+    let mut with_comment = content.clone();
+    with_comment.extend_from_slice(b"\n// a comment changes no code\n");
+    std::fs::write(&main_go, &with_comment).unwrap();
+    let ev = json(&dir);
+    let r: Vec<String> = ran(&ev).into_iter().map(|(a, p, _)| format!("{a} {p}")).collect();
+    assert_eq!(r, vec!["compile example.com/demo/cmd/demo"], "a comment edit must not relink");
+
     // A Go edit that keeps the export data: that compile, then link only.
     let sum_go = dir.join("sum/sum.go");
     let src = std::fs::read_to_string(&sum_go).unwrap();

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{IoContext, Result};
 
 /// Bump when the meaning of keys or entries changes.
-pub const CACHE_VERSION: &str = "gobuild-cache-v1";
+pub const CACHE_VERSION: &str = "gobuild-cache-v2";
 
 /// A BLAKE3 digest, typed by what it is a digest of.
 pub struct Digest<K> {
@@ -206,6 +206,10 @@ pub struct Entry {
     pub export: Option<ExportDigest>,
     /// What the tool printed on stdout and stderr (warnings, `-d=abiwrap`).
     pub output: String,
+    /// For a package archive: its digest with the build ID blanked (what
+    /// the link, the nosplit check and the ABI report are keyed on).
+    #[serde(default)]
+    pub code: Option<ContentDigest>,
 }
 
 /// The cache directory.
@@ -420,6 +424,7 @@ mod tests {
             outputs: [("out".to_string(), obj)].into_iter().collect(),
             export: None,
             output: String::new(),
+            code: None,
         };
         assert!(cache.lookup(&key).is_none());
         cache.store_entry(&key, &entry).unwrap();

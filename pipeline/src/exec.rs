@@ -212,6 +212,7 @@ fn run_action(
             ActionOutput {
                 outputs: entry.outputs,
                 export: entry.export,
+                code: entry.code,
             },
             true,
         ));
@@ -244,6 +245,7 @@ fn run_action(
                 ActionOutput {
                     outputs: entry.outputs,
                     export: entry.export,
+                    code: entry.code,
                 },
                 false,
             ))
@@ -407,6 +409,7 @@ fn run_step(
         outputs: Default::default(),
         export: None,
         output,
+        code: None,
     };
     for name in &prep.outputs {
         let path = wd.join(name);
@@ -421,6 +424,10 @@ fn run_step(
             message: format!("{e} (hint: did the tool write {name}?)"),
             command: command.clone(),
         })?;
+        if name == "_pkg_.a" {
+            let data = std::fs::read(ctx.cache.object_path(&d)).at(ctx.cache.object_path(&d))?;
+            entry.code = stages::archive_code_digest(&data);
+        }
         entry.outputs.insert(name.clone(), d);
     }
     if matches!(prep.step, Step::Pack { .. }) {

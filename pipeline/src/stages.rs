@@ -180,9 +180,22 @@ pub struct ActionOutput {
     pub outputs: BTreeMap<String, ContentDigest>,
     /// For compile: digest of the export data.
     pub export: Option<ExportDigest>,
+    /// For a package archive: its digest with the build ID blanked.
+    pub code: Option<ContentDigest>,
 }
 
 impl ActionOutput {
+    /// The digest the link-set stages key an archive on: the archive
+    /// modulo its build ID (an edit that leaves the generated code alone,
+    /// such as a comment, then reuses the check and the link), else its
+    /// content digest.
+    fn archive_key(&self) -> Result<ContentDigest> {
+        match self.code {
+            Some(d) => Ok(d),
+            None => self.get("_pkg_.a"),
+        }
+    }
+
     fn get(&self, name: &str) -> Result<ContentDigest> {
         self.outputs.get(name).copied().ok_or_else(|| Error::Tool {
             program: "cargo gobuild".into(),
@@ -472,12 +485,10 @@ impl<'a> BuildContext<'a> {
             }
             ActionKind::Link => self.prepare_link(action, identity, &out),
             ActionKind::AbiReport => {
-                let (main, libs) = self.link_set(action, &out)?;
                 let mut k = KeyInputs::default();
                 k.add("step", format!("abi-report {}", env!("CARGO_PKG_VERSION")));
                 k.add("target", format!("{}/{}", self.tc.goos(), self.tc.goarch()));
-                k.add("main", main.to_hex());
-                for (path, d) in &libs {
+                for (path, d) in self.link_set_keys(action, &out)? {
                     k.add(format!("archive {path}"), d.to_hex());
                 }
                 // The report reads the symabis of the link set's packages too.
@@ -527,8 +538,7 @@ impl<'a> BuildContext<'a> {
                 let (main, libs) = self.link_set(action, &out)?;
                 let mut k = KeyInputs::default();
                 k.add("step", format!("nosplit (goobj {})", env!("CARGO_PKG_VERSION")));
-                k.add("main", main.to_hex());
-                for (path, d) in &libs {
+                for (path, d) in self.link_set_keys(action, &out)? {
                     k.add(format!("archive {path}"), d.to_hex());
                 }
                 let options = goobj::StackCheckOptions {
@@ -792,6 +802,21 @@ impl<'a> BuildContext<'a> {
         })
     }
 
+    /// The key digests (archives modulo build IDs) of a main package's link
+    /// set, in the order of [`Self::link_set`].
+    fn link_set_keys<'o>(
+        &self,
+        action: &Action,
+        out: &dyn Fn(ActionId) -> Result<&'o ActionOutput>,
+    ) -> Result<Vec<(String, ContentDigest)>> {
+        let mut v = Vec::new();
+        for p in std::iter::once(action.pkg).chain(link_deps(self.graph, action.pkg)) {
+            let d = out(self.planned(&self.actions.archive, p)?)?.archive_key()?;
+            v.push((self.graph.packages[p].base_path().to_string(), d));
+        }
+        Ok(v)
+    }
+
     /// The archives of a main package's link set: its own, and per link
     /// dependency (import path, archive).
     fn link_set<'o>(
@@ -828,6 +853,10 @@ impl<'a> BuildContext<'a> {
                 "packagefile {path}={}\n",
                 self.cache.object_path(d).display()
             ));
+        }
+        // Keyed on the archives modulo their build IDs, which the program
+        // does not contain: an edit that leaves the code alone relinks nothing.
+        for (path, d) in self.link_set_keys(action, out)? {
             k.add(format!("archive {path}"), d.to_hex());
         }
         let info = modinfo::build_info(self.graph, action.pkg, &self.build_settings(action.pkg));
@@ -967,6 +996,42 @@ pub fn pack_append(archive: &mut Vec<u8>, name: &str, data: &[u8]) {
     if data.len() % 2 == 1 {
         archive.push(b'\n');
     }
+}
+
+/// The digest of a package archive with its build ID blanked: the ID
+/// (`build id "..."` in `__.PKGDEF`, derived from the action key) is
+/// replaced by zeros wherever it occurs. Two archives with equal digests
+/// differ at most in their build IDs, which no linked program contains.
+pub fn archive_code_digest(archive: &[u8]) -> Option<ContentDigest> {
+    let mut ar = ar::Archive::new(archive);
+    let mut id = None;
+    while let Some(entry) = ar.next_entry() {
+        let mut entry = entry.ok()?;
+        if entry.header().identifier() != b"__.PKGDEF" {
+            continue;
+        }
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).ok()?;
+        for line in data.split(|b| *b == b'\n') {
+            if let Some(rest) = line.strip_prefix(b"build id \"") {
+                id = rest.strip_suffix(b"\"").map(<[u8]>::to_vec);
+                break;
+            }
+        }
+        break;
+    }
+    let id = id.filter(|i| !i.is_empty())?;
+    let mut blanked = archive.to_vec();
+    let mut i = 0;
+    while i + id.len() <= blanked.len() {
+        if blanked[i..i + id.len()] == id[..] {
+            blanked[i..i + id.len()].fill(0);
+            i += id.len();
+        } else {
+            i += 1;
+        }
+    }
+    Some(ContentDigest::of(&blanked))
 }
 
 /// The digest of a package archive's export data (`__.PKGDEF`) with its
