@@ -440,23 +440,12 @@ fn run_step(
 /// The in-process symabis scan (the work directory holds the empty go_asm.h
 /// and comes first in the include path, as `-I $WORK/` does for asm).
 fn native_symabis(
-    options: &stages::NativeSymabisOptions,
+    options: &goasm::Options,
     work: &Path,
     files: &[std::path::PathBuf],
 ) -> std::result::Result<Vec<u8>, String> {
-    let mut include_dirs = vec![work.to_path_buf()];
-    include_dirs.extend(options.include_dirs.iter().cloned());
-    let opts = goasm::Options {
-        goos: options.goos.clone(),
-        goarch: options.goarch.clone(),
-        include_dirs,
-        defines: options.defines.clone(),
-        pkgpath: options.pkgpath.clone(),
-        goexperiment: options.goexperiment.clone(),
-        shared: false,
-        work_dir: Some(options.dir.clone()),
-        go_version: options.go_version,
-    };
+    let mut opts = options.clone();
+    opts.include_dirs.insert(0, work.to_path_buf());
     goasm::gensymabis(&opts, files)
         .map(String::into_bytes)
         .map_err(|e| e.to_string())

@@ -102,27 +102,6 @@ pub enum WorkFile {
     Object(ContentDigest),
 }
 
-/// The flags of an in-process symabis scan (those of `asm -gensymabis`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NativeSymabisOptions {
-    /// GOOS.
-    pub goos: String,
-    /// GOARCH.
-    pub goarch: String,
-    /// `-I` directories after the file's own directory.
-    pub include_dirs: Vec<PathBuf>,
-    /// `-D` values (`NAME` or `NAME=VALUE`), in order.
-    pub defines: Vec<String>,
-    /// `-p`.
-    pub pkgpath: Option<String>,
-    /// GOEXPERIMENT (the assembler defines `GOEXPERIMENT_*` from it).
-    pub goexperiment: Option<String>,
-    /// The directory asm runs in (the package directory).
-    pub dir: PathBuf,
-    /// The toolchain's Go release (major, minor): the assembler's rules differ per release.
-    pub go_version: Option<(u32, u32)>,
-}
-
 /// What an action does once its key missed.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -151,8 +130,10 @@ pub enum Step {
     },
     /// Scan assembly for symabis in-process.
     NativeSymabis {
-        /// The scanner's options.
-        options: NativeSymabisOptions,
+        /// The scanner's options, as `asm -gensymabis` gets them, but for the
+        /// work directory (with the empty go_asm.h) that goes first in the
+        /// include path at run time.
+        options: goasm::Options,
         /// The `.s` files.
         files: Vec<PathBuf>,
     },
@@ -597,7 +578,7 @@ impl<'a> BuildContext<'a> {
             all_defines.extend(extra_defines);
             all_defines.extend(defines[2..].iter().cloned());
             Step::NativeSymabis {
-                options: NativeSymabisOptions {
+                options: goasm::Options {
                     goos: self.tc.goos().to_string(),
                     goarch: self.tc.goarch().to_string(),
                     include_dirs,
@@ -605,7 +586,9 @@ impl<'a> BuildContext<'a> {
                     pkgpath: Some(p.compile_path().to_string()),
                     goexperiment: Some(self.tc.goexperiment().to_string())
                         .filter(|e| !e.is_empty()),
-                    dir: PathBuf::from(&p.dir),
+                    shared: false,
+                    // asm runs in the package directory.
+                    work_dir: Some(PathBuf::from(&p.dir)),
                     go_version: Some((self.tc.version.major, self.tc.version.minor)),
                 },
                 files,
