@@ -140,7 +140,10 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
     if !failed_checks.is_empty() {
         return Err(Failure {
             code: 101,
-            message: Some(format!("ABI check of the linked program failed: {}", failed_checks.join("\n"))),
+            message: Some(format!(
+                "ABI check of the linked program failed: {}",
+                failed_checks.join("\n")
+            )),
         });
     }
     Ok(())
@@ -239,12 +242,19 @@ fn render(profile: &str, r: &ProgramReport, elf: Option<&ElfCheck>, all: bool) -
         }
         if !p.cross_calls.is_empty() {
             s.push_str("    calls crossing an ABI boundary:\n");
-            let mut rows = vec![vec![s_("CALLER"), s_("→ CALLEE"), s_("THROUGH"), s_("CALLS")]];
+            let mut rows = vec![vec![
+                s_("CALLER"),
+                s_("→ CALLEE"),
+                s_("THROUGH"),
+                s_("CALLS"),
+            ]];
             for c in &p.cross_calls {
                 rows.push(vec![
                     format!("{} <{}>", c.caller, c.caller_abi),
                     format!("→ {} <{}>", c.callee, c.callee_abi),
-                    c.via.clone().unwrap_or_else(|| "direct (caller uses the callee's ABI)".into()),
+                    c.via
+                        .clone()
+                        .unwrap_or_else(|| "direct (caller uses the callee's ABI)".into()),
                     c.calls.to_string(),
                 ]);
             }
@@ -254,8 +264,20 @@ fn render(profile: &str, r: &ProgramReport, elf: Option<&ElfCheck>, all: bool) -
     }
     let std: Vec<&abi::PackageReport> = r.packages.iter().filter(|p| p.goroot).collect();
     if !all && !std.is_empty() {
-        s.push_str(&format!("\n  standard library ({} packages; --all for details):\n", std.len()));
-        let mut rows = vec![vec![s_("PACKAGE"), s_("ASM DEFS"), s_("→ABI0"), s_("→ABIInternal"), s_("LINKED"), s_("BYTES"), s_("VIA WRAPPER"), s_("DIRECT")]];
+        s.push_str(&format!(
+            "\n  standard library ({} packages; --all for details):\n",
+            std.len()
+        ));
+        let mut rows = vec![vec![
+            s_("PACKAGE"),
+            s_("ASM DEFS"),
+            s_("→ABI0"),
+            s_("→ABIInternal"),
+            s_("LINKED"),
+            s_("BYTES"),
+            s_("VIA WRAPPER"),
+            s_("DIRECT"),
+        ]];
         for p in std {
             let t = &p.totals;
             rows.push(vec![
@@ -274,9 +296,10 @@ fn render(profile: &str, r: &ProgramReport, elf: Option<&ElfCheck>, all: bool) -
     s.push_str(&format!("\n  program totals: {}\n", totals_line(&r.totals)));
     match elf {
         None => s.push_str("  program checks: not linked\n"),
-        Some(e) if e.skipped.is_some() => {
-            s.push_str(&format!("  program checks: skipped ({})\n", e.skipped.as_deref().unwrap_or("")))
-        }
+        Some(e) if e.skipped.is_some() => s.push_str(&format!(
+            "  program checks: skipped ({})\n",
+            e.skipped.as_deref().unwrap_or("")
+        )),
         Some(e) => {
             s.push_str(&format!(
                 "  program checks ({}): {} text symbols, {} ABI pairs named NAME/NAME.abi0, {} wrappers present: {}\n",
@@ -292,18 +315,30 @@ fn render(profile: &str, r: &ProgramReport, elf: Option<&ElfCheck>, all: bool) -
             let own: Vec<&abi::ElfWrapper> = e
                 .wrappers
                 .iter()
-                .filter(|w| all || r.packages.iter().any(|p| !p.goroot && p.wrappers.iter().any(|x| x.symbol == w.symbol)))
+                .filter(|w| {
+                    all || r
+                        .packages
+                        .iter()
+                        .any(|p| !p.goroot && p.wrappers.iter().any(|x| x.symbol == w.symbol))
+                })
                 .collect();
             if !own.is_empty() {
                 s.push_str("    wrapper sizes in the program:\n");
                 let mut rows = vec![vec![s_("ELF SYMBOL"), s_("DIRECTION"), s_("SIZE")]];
                 for w in own {
-                    rows.push(vec![w.elf_name.clone(), w.direction.clone(), w.size.to_string()]);
+                    rows.push(vec![
+                        w.elf_name.clone(),
+                        w.direction.clone(),
+                        w.size.to_string(),
+                    ]);
                 }
                 s.push_str(&table(&rows, "      "));
             }
             let total: u64 = e.wrappers.iter().map(|w| w.size).sum();
-            s.push_str(&format!("    all wrappers: {} symbols, {total} bytes\n", e.wrappers.len()));
+            s.push_str(&format!(
+                "    all wrappers: {} symbols, {total} bytes\n",
+                e.wrappers.len()
+            ));
         }
     }
     s.push('\n');

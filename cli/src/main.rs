@@ -269,7 +269,11 @@ fn cmd_clean(c: CommonArgs) -> Result<(), Failure> {
     let r = HumanReporter::new(verbosity(&c), c.color);
     // Take the build lock so a running build is not cut from under it.
     let lock = pipeline::cache::DirLock::acquire(&dir, || {
-        r.status(anstyle::Style::new(), "Blocking", "waiting for a running build to finish")
+        r.status(
+            anstyle::Style::new(),
+            "Blocking",
+            "waiting for a running build to finish",
+        )
     })?;
     let mut removed = 0u64;
     for e in std::fs::read_dir(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))? {

@@ -49,10 +49,11 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
                 message: Some(format!("internal: no archives for {pkg}")),
             })?;
             let summaries = outcome.cache.root().join("nosplit");
-            let set = goobj::load_link_set_cached(&main, &libs, &summaries).map_err(|e| Failure {
-                code: 101,
-                message: Some(format!("{pkg}: nosplit check: {e}")),
-            })?;
+            let set =
+                goobj::load_link_set_cached(&main, &libs, &summaries).map_err(|e| Failure {
+                    code: 101,
+                    message: Some(format!("{pkg}: nosplit check: {e}")),
+                })?;
             let tc = &outcome.session.toolchain;
             let opts = goobj::StackCheckOptions {
                 goarch: tc.goarch().to_string(),
@@ -101,7 +102,10 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
                 }
             }
             if !report.ok() {
-                over.push(format!("# {pkg}\n{}", report.format_violations().trim_end()));
+                over.push(format!(
+                    "# {pkg}\n{}",
+                    report.format_violations().trim_end()
+                ));
             }
         }
     }

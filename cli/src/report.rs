@@ -84,13 +84,11 @@ impl HumanReporter {
         let color = match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                match std::env::var("CARGO_TERM_COLOR").as_deref() {
-                    Ok("always") => true,
-                    Ok("never") => false,
-                    _ => tty && std::env::var_os("NO_COLOR").is_none(),
-                }
-            }
+            ColorChoice::Auto => match std::env::var("CARGO_TERM_COLOR").as_deref() {
+                Ok("always") => true,
+                Ok("never") => false,
+                _ => tty && std::env::var_os("NO_COLOR").is_none(),
+            },
         };
         let bar = (tty && verbosity != Verbosity::Quiet).then(|| {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -208,9 +206,11 @@ impl EventSink for HumanReporter {
                 message,
             } => match level {
                 Level::Error => self.line(message.trim_end()),
-                Level::Warning => {
-                    self.line(&format!("{}: {}", self.styled(YELLOW, "warning"), message.trim_end()))
-                }
+                Level::Warning => self.line(&format!(
+                    "{}: {}",
+                    self.styled(YELLOW, "warning"),
+                    message.trim_end()
+                )),
                 Level::Output => {
                     if self.verbosity > Verbosity::Quiet {
                         let pkg = package.unwrap_or_default();

@@ -74,7 +74,14 @@ fn apply_overrides(
     b: Option<&BuildArgs>,
 ) -> Result<(), Failure> {
     let mut set = |key: &str, flag: &str, value: ConfigValue| -> Result<(), Failure> {
-        r.set(key, Setting { value, origin: cli(flag) }).map_err(Failure::from)
+        r.set(
+            key,
+            Setting {
+                value,
+                origin: cli(flag),
+            },
+        )
+        .map_err(Failure::from)
     };
     if let Some(v) = &c.goos {
         set("goos", "--goos", ConfigValue::Str(v.clone()))?;
@@ -89,14 +96,18 @@ fn apply_overrides(
         ("ldflags", "--ldflags", &b.ldflags),
     ] {
         if let Some(s) = v {
-            let words = shell_words::split(s)
-                .map_err(|e| config_failure(format!("{flag} {s:?}: {e}")))?;
+            let words =
+                shell_words::split(s).map_err(|e| config_failure(format!("{flag} {s:?}: {e}")))?;
             pipeline::config::check_flags(&words, flag).map_err(config_failure)?;
             set(key, flag, ConfigValue::List(words))?;
         }
     }
     if let Some(t) = &b.tags {
-        let tags = t.split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+        let tags = t
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
         set("tags", "--tags", ConfigValue::List(tags))?;
     }
     if b.trimpath {
@@ -134,10 +145,13 @@ pub fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
     let (name, _) = profile_name(c);
     let mut resolved = l.config.resolve(&name)?;
     apply_overrides(&mut resolved, c, Some(args))?;
-    let output = args
-        .output
-        .as_ref()
-        .map(|o| if o.is_absolute() { o.clone() } else { l.cwd.join(o) });
+    let output = args.output.as_ref().map(|o| {
+        if o.is_absolute() {
+            o.clone()
+        } else {
+            l.cwd.join(o)
+        }
+    });
     let package_experiments: Vec<PackageExperiments> = l
         .config
         .package_rules
@@ -150,22 +164,23 @@ pub fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
             })
         })
         .collect();
-    let base = |r: &ResolvedProfile, dir: PathBuf, patterns: Vec<String>, label: String| BuildRequest {
-        dir,
-        patterns,
-        target_dir: l.ws.target_dir.clone(),
-        profile: r.profile.clone(),
-        toolchain: toolchain_request(&l.config, r),
-        jobs: jobs(c),
-        output: output.clone(),
-        link: true,
-        nosplit: true,
-        exe_name: None,
-        keep_work_dirs: c.verbose,
-        label,
-        experiments_origin: r.values.get("experiments").map(|s| s.origin.to_string()),
-        package_experiments: package_experiments.clone(),
-    };
+    let base =
+        |r: &ResolvedProfile, dir: PathBuf, patterns: Vec<String>, label: String| BuildRequest {
+            dir,
+            patterns,
+            target_dir: l.ws.target_dir.clone(),
+            profile: r.profile.clone(),
+            toolchain: toolchain_request(&l.config, r),
+            jobs: jobs(c),
+            output: output.clone(),
+            link: true,
+            nosplit: true,
+            exe_name: None,
+            keep_work_dirs: c.verbose,
+            label,
+            experiments_origin: r.values.get("experiments").map(|s| s.origin.to_string()),
+            package_experiments: package_experiments.clone(),
+        };
 
     let dirs = module_dirs(&l)?;
     if args.packages.is_empty() && !l.config.targets.is_empty() {
@@ -271,12 +286,22 @@ pub fn cmd_profiles(c: &CommonArgs, explain: bool) -> Result<(), Failure> {
             ),
         };
         let mark = if *name == selected { "*" } else { " " };
-        let flags = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(" ") };
+        let flags = |v: &[String]| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(" ")
+            }
+        };
         rows.push(vec![
             format!("{mark}{name}"),
             r.chain[1..].join(" < "),
             target,
-            if r.experiments.is_empty() { "-".into() } else { r.experiments.clone() },
+            if r.experiments.is_empty() {
+                "-".into()
+            } else {
+                r.experiments.clone()
+            },
             effective,
             flags(&r.profile.gcflags),
             flags(&r.profile.ldflags),
@@ -287,14 +312,26 @@ pub fn cmd_profiles(c: &CommonArgs, explain: bool) -> Result<(), Failure> {
         if explain {
             let mut d = format!("[profile.{name}] inherits {}\n", r.chain.join(" < "));
             for (k, s) in &r.values {
-                d.push_str(&format!("  {k:<17} = {:<28} # {}\n", s.value.to_string(), s.origin));
+                d.push_str(&format!(
+                    "  {k:<17} = {:<28} # {}\n",
+                    s.value.to_string(),
+                    s.origin
+                ));
             }
             details.push(d);
         }
     }
     let header = [
-        " PROFILE", "INHERITS", "TARGET", "EXPERIMENTS", "EFFECTIVE", "GCFLAGS", "LDFLAGS",
-        "TRIMPATH", "SYMABIS", "HEADROOM",
+        " PROFILE",
+        "INHERITS",
+        "TARGET",
+        "EXPERIMENTS",
+        "EFFECTIVE",
+        "GCFLAGS",
+        "LDFLAGS",
+        "TRIMPATH",
+        "SYMABIS",
+        "HEADROOM",
     ];
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in &rows {
@@ -317,7 +354,10 @@ pub fn cmd_profiles(c: &CommonArgs, explain: bool) -> Result<(), Failure> {
         println!("{}", line(row));
     }
     println!("\n* selected: `{selected}` (from {selected_origin})");
-    println!("config sources, later wins: {}", l.config.sources.join(" < "));
+    println!(
+        "config sources, later wins: {}",
+        l.config.sources.join(" < ")
+    );
     if !l.config.targets.is_empty() {
         println!("targets:");
         for t in &l.config.targets {
@@ -325,8 +365,14 @@ pub fn cmd_profiles(c: &CommonArgs, explain: bool) -> Result<(), Failure> {
                 "  {} ({}){}{}  # {}",
                 t.name.as_deref().unwrap_or("-"),
                 t.package,
-                t.profile.as_deref().map(|p| format!(" profile {p}")).unwrap_or_default(),
-                t.experiments.as_deref().map(|e| format!(" experiments {e}")).unwrap_or_default(),
+                t.profile
+                    .as_deref()
+                    .map(|p| format!(" profile {p}"))
+                    .unwrap_or_default(),
+                t.experiments
+                    .as_deref()
+                    .map(|e| format!(" experiments {e}"))
+                    .unwrap_or_default(),
                 t.origin
             );
         }

@@ -101,7 +101,10 @@ fn go_env_target() -> Option<(String, String, String)> {
 
 /// `go env GOVERSION`, if `go` runs.
 fn go_env_version() -> Option<String> {
-    let out = Command::new("go").args(["env", "GOVERSION"]).output().ok()?;
+    let out = Command::new("go")
+        .args(["env", "GOVERSION"])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }

@@ -172,7 +172,10 @@ enum Msg {
     Fs(notify::Result<notify::Event>),
     Signal(i32),
     /// A program was linked and installed (`fresh`: its bytes changed).
-    Artifact { path: PathBuf, fresh: bool },
+    Artifact {
+        path: PathBuf,
+        fresh: bool,
+    },
     Built(Box<CycleResult>),
 }
 
@@ -252,7 +255,7 @@ fn run_cycle(reqs: &[BuildRequest], sink: &dyn EventSink, cancel: &AtomicBool) -
                 let f = Failure::from(e);
                 RequestResult {
                     graph,
-                        cancelled: false,
+                    cancelled: false,
                     failed,
                     error: f.message,
                     ran: 0,
@@ -295,7 +298,8 @@ impl Excluded {
     }
 
     fn contains(&self, p: &Path) -> bool {
-        self.dirs.iter().any(|d| p.starts_with(d)) || p.components().any(|c| c.as_os_str() == ".git")
+        self.dirs.iter().any(|d| p.starts_with(d))
+            || p.components().any(|c| c.as_os_str() == ".git")
     }
 }
 
@@ -312,7 +316,11 @@ impl WatchSet {
             if graphs.is_empty() {
                 // No graph (the load failed): every directory of the module
                 // that holds Go files, until a load succeeds.
-                let root = r.dir.ancestors().find(|d| d.join("go.mod").is_file()).unwrap_or(&r.dir);
+                let root = r
+                    .dir
+                    .ancestors()
+                    .find(|d| d.join("go.mod").is_file())
+                    .unwrap_or(&r.dir);
                 go_dirs(root, 0, excluded, &mut w.dirs);
             }
         }
@@ -398,7 +406,11 @@ impl WatchSet {
         if matches!(name, "go.mod" | "go.sum" | "go.work" | "go.work.sum") {
             return true;
         }
-        if self.embed_globs.iter().any(|(d, g)| d == parent && g.matches(name)) {
+        if self
+            .embed_globs
+            .iter()
+            .any(|(d, g)| d == parent && g.matches(name))
+        {
             return true;
         }
         if is_dir_event || path.is_dir() {
@@ -416,7 +428,9 @@ fn go_dirs(dir: &Path, depth: usize, excluded: &Excluded, out: &mut BTreeSet<Pat
     if depth > 12 || out.len() > 4096 || excluded.contains(dir) {
         return;
     }
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let name = e.file_name();
         let name = name.to_string_lossy();
@@ -548,7 +562,10 @@ fn new_watcher(tx: Sender<Msg>, poll: Option<Duration>) -> notify::Result<FsWatc
                 .with_poll_interval(interval)
                 .with_compare_contents(true),
         )?),
-        None => Box::new(notify::RecommendedWatcher::new(handler, notify::Config::default())?),
+        None => Box::new(notify::RecommendedWatcher::new(
+            handler,
+            notify::Config::default(),
+        )?),
     })
 }
 
@@ -606,12 +623,9 @@ pub(crate) fn run(args: WatchArgs) -> Result<(), Failure> {
     let signals = Arc::new(AtomicUsize::new(0));
     let force = Arc::new(AtomicBool::new(false));
     {
-        let mut sigs = signal_hook::iterator::Signals::new([
-            libc::SIGINT,
-            libc::SIGTERM,
-            libc::SIGHUP,
-        ])
-        .map_err(|e| anyhow::anyhow!("installing signal handlers: {e}"))?;
+        let mut sigs =
+            signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])
+                .map_err(|e| anyhow::anyhow!("installing signal handlers: {e}"))?;
         let (tx, signals, force) = (tx.clone(), signals.clone(), force.clone());
         std::thread::spawn(move || {
             for s in sigs.forever() {
@@ -700,7 +714,11 @@ pub(crate) fn run(args: WatchArgs) -> Result<(), Failure> {
 /// `gobuild.toml`/`Cargo.toml` and every `Cargo.toml` between it and the
 /// Go modules.
 fn config_files(l: &settings::Loaded, reqs: &[BuildRequest]) -> Vec<PathBuf> {
-    let mut v: BTreeSet<PathBuf> = l.ws.config_sources.iter().filter_map(|s| s.path.clone()).collect();
+    let mut v: BTreeSet<PathBuf> =
+        l.ws.config_sources
+            .iter()
+            .filter_map(|s| s.path.clone())
+            .collect();
     v.insert(l.ws.root.join("gobuild.toml"));
     v.insert(l.ws.root.join("Cargo.toml"));
     for r in reqs {
@@ -718,7 +736,11 @@ fn config_files(l: &settings::Loaded, reqs: &[BuildRequest]) -> Vec<PathBuf> {
 fn mains(graphs: &[&PackageGraph]) -> Vec<String> {
     let mut v: Vec<String> = graphs
         .iter()
-        .flat_map(|g| g.roots().filter(|r| g.packages[*r].is_main()).map(|r| g.packages[r].import_path.clone()))
+        .flat_map(|g| {
+            g.roots()
+                .filter(|r| g.packages[*r].is_main())
+                .map(|r| g.packages[r].import_path.clone())
+        })
         .collect();
     v.sort();
     v.dedup();
@@ -815,7 +837,9 @@ impl Watch {
         self.set = new;
         if let Some(since) = since {
             for d in &added {
-                let Ok(rd) = std::fs::read_dir(d) else { continue };
+                let Ok(rd) = std::fs::read_dir(d) else {
+                    continue;
+                };
                 for e in rd.flatten() {
                     let p = e.path();
                     let recent = e
@@ -846,7 +870,11 @@ impl Watch {
             Ok(ev) => ev,
             Err(e) => {
                 // Lost track of something (e.g. a watch limit): re-check all.
-                self.status(YELLOW, "Warning", &format!("file watcher: {e}; re-checking everything"));
+                self.status(
+                    YELLOW,
+                    "Warning",
+                    &format!("file watcher: {e}; re-checking everything"),
+                );
                 self.rescan = true;
                 self.last_change = Some(Instant::now());
                 if let Some(b) = &self.building {
@@ -869,7 +897,9 @@ impl Watch {
         let (dir_event, names) = match ev.kind {
             FsKind::Access(_) => return,
             FsKind::Create(CreateKind::Folder) | FsKind::Remove(RemoveKind::Folder) => (true, true),
-            FsKind::Create(_) | FsKind::Remove(_) | FsKind::Modify(ModifyKind::Name(_)) => (false, true),
+            FsKind::Create(_) | FsKind::Remove(_) | FsKind::Modify(ModifyKind::Name(_)) => {
+                (false, true)
+            }
             _ => (false, false),
         };
         for p in ev.paths {
@@ -899,7 +929,11 @@ impl Watch {
                 }
                 Err(f) => {
                     self.pending.clear();
-                    self.error(f.message.as_deref().unwrap_or("the configuration could not be loaded"));
+                    self.error(
+                        f.message
+                            .as_deref()
+                            .unwrap_or("the configuration could not be loaded"),
+                    );
                     return;
                 }
             }
@@ -912,12 +946,21 @@ impl Watch {
             let _ = std::io::stderr().write_all(b"\x1b[H\x1b[2J\x1b[3J");
         }
         if self.cycle > 1 {
-            let mut what = changed.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            let mut what = changed
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
             if changed.len() > 5 {
                 what.push_str(&format!(" and {} more", changed.len() - 5));
             }
             if rescan {
-                what = if what.is_empty() { "(rescan)".into() } else { format!("{what} (rescan)") };
+                what = if what.is_empty() {
+                    "(rescan)".into()
+                } else {
+                    format!("{what} (rescan)")
+                };
             }
             self.status(CYAN, "Changed", &what);
         }
@@ -937,7 +980,12 @@ impl Watch {
             ran: Mutex::new(BTreeMap::new()),
             artifacts: self.args.run.then(|| Mutex::new(self.tx.clone())),
         });
-        let (reqs, c, s, tx) = (self.reqs.clone(), cancel.clone(), sink.clone(), self.tx.clone());
+        let (reqs, c, s, tx) = (
+            self.reqs.clone(),
+            cancel.clone(),
+            sink.clone(),
+            self.tx.clone(),
+        );
         std::thread::spawn(move || {
             let r = run_cycle(&reqs, s.as_ref(), &c);
             let _ = tx.send(Msg::Built(Box::new(r)));
@@ -969,7 +1017,8 @@ impl Watch {
             return;
         };
         let duration = started.elapsed().as_secs_f64();
-        let graphs: Vec<&PackageGraph> = r.results.iter().filter_map(|x| x.graph.as_ref()).collect();
+        let graphs: Vec<&PackageGraph> =
+            r.results.iter().filter_map(|x| x.graph.as_ref()).collect();
         let all_graphs = graphs.len() == r.results.len();
         self.update_watches(&graphs, Some(started_at));
         if all_graphs && !graphs.is_empty() {
@@ -977,7 +1026,11 @@ impl Watch {
         }
         let cancelled = r.results.iter().any(|x| x.cancelled);
         let failed = r.results.iter().any(|x| x.failed || x.error.is_some());
-        let error: Vec<&str> = r.results.iter().filter_map(|x| x.error.as_deref()).collect();
+        let error: Vec<&str> = r
+            .results
+            .iter()
+            .filter_map(|x| x.error.as_deref())
+            .collect();
         for e in &error {
             self.error(e);
         }
@@ -1007,15 +1060,37 @@ impl Watch {
         } else {
             let list: Vec<String> = counts
                 .iter()
-                .map(|(a, n)| if *n > 1 { format!("{a} ×{n}") } else { a.to_string() })
+                .map(|(a, n)| {
+                    if *n > 1 {
+                        format!("{a} ×{n}")
+                    } else {
+                        a.to_string()
+                    }
+                })
                 .collect();
-            format!("{} actions ran: {}", counts.values().sum::<usize>(), list.join(", "))
+            format!(
+                "{} actions ran: {}",
+                counts.values().sum::<usize>(),
+                list.join(", ")
+            )
         };
         if cancelled {
-            self.status(YELLOW, "Cancelled", "files changed during the build; starting over");
+            self.status(
+                YELLOW,
+                "Cancelled",
+                "files changed during the build; starting over",
+            );
         } else if success {
-            let tail = if note.is_empty() { String::new() } else { format!("; {note}") };
-            self.status(GREEN, "Rebuilt", &format!("in {duration:.2}s ({actions}){tail}"));
+            let tail = if note.is_empty() {
+                String::new()
+            } else {
+                format!("; {note}")
+            };
+            self.status(
+                GREEN,
+                "Rebuilt",
+                &format!("in {duration:.2}s ({actions}){tail}"),
+            );
         } else {
             let tail = match &self.program {
                 Some(p) if restarted => format!(
@@ -1025,7 +1100,11 @@ impl Watch {
                 Some(p) => format!("; the previous program keeps running (pid {})", p.pid),
                 None => String::new(),
             };
-            self.status(RED, "Failed", &format!("after {duration:.2}s{tail}; waiting for changes"));
+            self.status(
+                RED,
+                "Failed",
+                &format!("after {duration:.2}s{tail}; waiting for changes"),
+            );
         }
     }
 
@@ -1060,11 +1139,22 @@ impl Watch {
         let note = if !fresh && self.program.is_some() {
             ("program unchanged, not restarted".to_string(), false)
         } else {
-            let verb = if self.program.is_some() { "restarted" } else { "started" };
+            let verb = if self.program.is_some() {
+                "restarted"
+            } else {
+                "started"
+            };
             self.stop_program("restart");
             let ok = self.start_program(&path);
             let pid = self.program.as_ref().map(|p| p.pid).unwrap_or_default();
-            (if ok { format!("{verb} {} (pid {pid})", file_name(&path)) } else { String::new() }, ok)
+            (
+                if ok {
+                    format!("{verb} {} (pid {pid})", file_name(&path))
+                } else {
+                    String::new()
+                },
+                ok,
+            )
         };
         if let Some(b) = &mut self.building {
             b.note = note.0;
@@ -1093,12 +1183,19 @@ impl Watch {
                 (None, Some(sig)) => format!("on signal {sig}"),
                 _ => String::new(),
             };
-            self.status(CYAN, "Exited", &format!("program (pid {pid}) {how}; waiting for changes"));
+            self.status(
+                CYAN,
+                "Exited",
+                &format!("program (pid {pid}) {how}; waiting for changes"),
+            );
         } else if s.killed {
             self.status(
                 YELLOW,
                 "Killed",
-                &format!("program (pid {pid}) did not stop within {:?} of SIGTERM", self.args.stop_timeout),
+                &format!(
+                    "program (pid {pid}) did not stop within {:?} of SIGTERM",
+                    self.args.stop_timeout
+                ),
             );
         }
     }
@@ -1115,7 +1212,9 @@ impl Watch {
     fn main_loop(&mut self) -> Result<(), Failure> {
         let first_signal = loop {
             let timeout = match (self.building.is_some(), self.last_change) {
-                (false, Some(t)) if !self.pending.is_empty() || self.rescan || self.config_changed => {
+                (false, Some(t))
+                    if !self.pending.is_empty() || self.rescan || self.config_changed =>
+                {
                     (t + self.args.debounce).saturating_duration_since(Instant::now())
                 }
                 _ => Duration::from_millis(200),
@@ -1202,7 +1301,8 @@ mod tests {
         w.dirs.insert("/m/leaf".into());
         w.embed_files.insert("/m/leaf/static/a.css".into());
         w.embed_dirs.insert("/m/leaf/static".into());
-        w.embed_globs.push(("/m/leaf".into(), glob::Pattern::new("*.txt").unwrap()));
+        w.embed_globs
+            .push(("/m/leaf".into(), glob::Pattern::new("*.txt").unwrap()));
         w.config_files.insert("/m/gobuild.toml".into());
         w
     }
@@ -1218,14 +1318,20 @@ mod tests {
         assert!(yes("/m/go.sum"));
         assert!(yes("/m/gobuild.toml"));
         assert!(yes("/m/leaf/static/a.css"));
-        assert!(yes("/m/leaf/static/new.png"), "a new file in an embedded directory");
+        assert!(
+            yes("/m/leaf/static/new.png"),
+            "a new file in an embedded directory"
+        );
         assert!(yes("/m/leaf/version.txt"), "matches an embed pattern");
         assert!(!yes("/m/leaf/leaf_test.go"));
         assert!(!yes("/m/leaf/.leaf.go.swp"));
         assert!(!yes("/m/leaf/leaf.go~"));
         assert!(!yes("/m/leaf/4913"));
         assert!(!yes("/m/README.md"));
-        assert!(w.relevant(Path::new("/m/newpkg"), true), "a new directory may be a package");
+        assert!(
+            w.relevant(Path::new("/m/newpkg"), true),
+            "a new directory may be a package"
+        );
         assert!(!w.relevant(Path::new("/m/.git"), true));
         assert!(!w.relevant(Path::new("/m/testdata"), true));
     }

@@ -51,7 +51,11 @@ pub fn locate(
 ) -> pipeline::Result<Workspace> {
     let cargo_manifest = match manifest_path {
         Some(m) => {
-            let m = if m.is_absolute() { m.to_path_buf() } else { cwd.join(m) };
+            let m = if m.is_absolute() {
+                m.to_path_buf()
+            } else {
+                cwd.join(m)
+            };
             if !m.is_file() {
                 return Err(pipeline::Error::Config(format!(
                     "--manifest-path {} does not exist (hint: point it at a Cargo.toml)",
@@ -79,8 +83,8 @@ pub fn locate(
                 ))
             })?;
         let root = meta.workspace_root.clone().into_std_path_buf();
-        let target = explicit_target
-            .unwrap_or_else(|| meta.target_directory.clone().into_std_path_buf());
+        let target =
+            explicit_target.unwrap_or_else(|| meta.target_directory.clone().into_std_path_buf());
         let sources = vec![ConfigSource::file(
             &root.join("Cargo.toml"),
             &["workspace", "metadata", "gobuild"],
@@ -88,7 +92,11 @@ pub fn locate(
         let member_dirs: Vec<PathBuf> = meta
             .workspace_packages()
             .iter()
-            .filter_map(|p| p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()))
+            .filter_map(|p| {
+                p.manifest_path
+                    .parent()
+                    .map(|d| d.as_std_path().to_path_buf())
+            })
             .collect();
         return Ok(Workspace {
             root,
@@ -131,7 +139,10 @@ pub fn package_source(ws: &Workspace, go_dir: &Path) -> pipeline::Result<Option<
         return Ok(None);
     };
     let m = pkg_dir.join("Cargo.toml");
-    Ok(Some(ConfigSource::file(&m, &["package", "metadata", "gobuild"])?))
+    Ok(Some(ConfigSource::file(
+        &m,
+        &["package", "metadata", "gobuild"],
+    )?))
 }
 
 /// The Go module directories to build when the current directory is not
@@ -158,7 +169,9 @@ fn find_go_mods(dir: &Path, depth: usize, target: &Path, out: &mut Vec<PathBuf>)
         out.push(dir.to_path_buf());
         return;
     }
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let name = e.file_name();
         let name = name.to_string_lossy();

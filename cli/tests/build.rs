@@ -25,21 +25,35 @@ fn fixture_behaves_like_go_build() {
     let t = target_arg();
     ok(&gobuild(
         &dir,
-        &["build", "-q", "--target-dir", &t, "-o", ours.to_str().unwrap(), "./cmd/demo"],
+        &[
+            "build",
+            "-q",
+            "--target-dir",
+            &t,
+            "-o",
+            ours.to_str().unwrap(),
+            "./cmd/demo",
+        ],
     ));
-    ok(&go(&dir, &["build", "-o", theirs.to_str().unwrap(), "./cmd/demo"], &[]));
+    ok(&go(
+        &dir,
+        &["build", "-o", theirs.to_str().unwrap(), "./cmd/demo"],
+        &[],
+    ));
     let a = run_program(&mut Command::new(&ours));
     let b = run_program(&mut Command::new(&theirs));
     assert_eq!(a, b);
-    assert!(a.contains("add: 42") && a.contains("apply: 22") && a.contains("scale: 40"), "{a}");
+    assert!(
+        a.contains("add: 42") && a.contains("apply: 22") && a.contains("scale: 40"),
+        "{a}"
+    );
     assert!(a.contains("embedded: demo-embedded-v1"), "{a}");
 
     // The build info reads back with `go version -m`, like go build's.
     let m = ok(&go(&dir, &["version", "-m", ours.to_str().unwrap()], &[]));
     let g = ok(&go(&dir, &["version", "-m", theirs.to_str().unwrap()], &[]));
-    let lines = |s: &str| -> Vec<String> {
-        s.lines().skip(1).map(|l| l.trim().to_string()).collect()
-    };
+    let lines =
+        |s: &str| -> Vec<String> { s.lines().skip(1).map(|l| l.trim().to_string()).collect() };
     assert_eq!(lines(&m), lines(&g), "go version -m differs");
     assert!(m.contains("path\texample.com/demo/cmd/demo"), "{m}");
 }
@@ -48,7 +62,10 @@ fn fixture_behaves_like_go_build() {
 fn default_output_goes_under_target_gobuild_profile_target() {
     let (_tmp, dir) = fixture("demo");
     let t = target_arg();
-    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+    let out = gobuild(
+        &dir,
+        &["build", "--message-format", "json", "--target-dir", &t],
+    );
     ok(&out);
     let ev = events(&out);
     let art: Vec<_> = ev.iter().filter(|e| e["reason"] == "artifact").collect();
@@ -67,7 +84,10 @@ fn rebuilds_run_only_what_changed() {
     let (_tmp, dir) = fixture("demo");
     let t = target_arg();
     let json = |dir: &Path| {
-        let out = gobuild(dir, &["build", "--message-format", "json", "--target-dir", &t]);
+        let out = gobuild(
+            dir,
+            &["build", "--message-format", "json", "--target-dir", &t],
+        );
         ok(&out);
         events(&out)
     };
@@ -92,8 +112,15 @@ fn rebuilds_run_only_what_changed() {
     with_comment.extend_from_slice(b"\n// a comment changes no code\n");
     std::fs::write(&main_go, &with_comment).unwrap();
     let ev = json(&dir);
-    let r: Vec<String> = ran(&ev).into_iter().map(|(a, p, _)| format!("{a} {p}")).collect();
-    assert_eq!(r, vec!["compile example.com/demo/cmd/demo"], "a comment edit must not relink");
+    let r: Vec<String> = ran(&ev)
+        .into_iter()
+        .map(|(a, p, _)| format!("{a} {p}"))
+        .collect();
+    assert_eq!(
+        r,
+        vec!["compile example.com/demo/cmd/demo"],
+        "a comment edit must not relink"
+    );
 
     // A Go edit that keeps the export data: that compile, then link only.
     let sum_go = dir.join("sum/sum.go");
@@ -125,7 +152,10 @@ fn rebuilds_run_only_what_changed() {
         .filter(|(a, _, _)| a == "compile")
         .map(|(_, p, _)| p)
         .collect();
-    assert_eq!(compiled, vec!["example.com/demo/sum", "example.com/demo/cmd/demo"]);
+    assert_eq!(
+        compiled,
+        vec!["example.com/demo/sum", "example.com/demo/cmd/demo"]
+    );
 }
 
 #[test]
@@ -136,7 +166,10 @@ fn verbose_says_why_an_action_ran_and_prints_commands() {
     let f = dir.join("cmd/demo/main.go");
     let src = std::fs::read_to_string(&f).unwrap();
     std::fs::write(&f, src.replace("30!:", "30! =")).unwrap();
-    let out = gobuild(&dir, &["build", "-v", "--target-dir", &t, "--color", "never"]);
+    let out = gobuild(
+        &dir,
+        &["build", "-v", "--target-dir", &t, "--color", "never"],
+    );
     ok(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -147,7 +180,10 @@ fn verbose_says_why_an_action_ran_and_prints_commands() {
         .lines()
         .find(|l| l.contains("Running `") && l.contains("/compile "))
         .unwrap_or_else(|| panic!("no compile command in {err}"));
-    assert!(compile_line.contains("-p main") && compile_line.contains("-importcfg"), "{compile_line}");
+    assert!(
+        compile_line.contains("-p main") && compile_line.contains("-importcfg"),
+        "{compile_line}"
+    );
 }
 
 #[test]
@@ -161,9 +197,21 @@ fn goroot_programs_behave_like_go_build() {
         let pkg = format!("cmd/{prog}");
         ok(&gobuild(
             dir,
-            &["build", "-q", "--target-dir", &t, "-o", ours.to_str().unwrap(), &pkg],
+            &[
+                "build",
+                "-q",
+                "--target-dir",
+                &t,
+                "-o",
+                ours.to_str().unwrap(),
+                &pkg,
+            ],
         ));
-        ok(&go(dir, &["build", "-o", theirs.to_str().unwrap(), &pkg], &[]));
+        ok(&go(
+            dir,
+            &["build", "-o", theirs.to_str().unwrap(), &pkg],
+            &[],
+        ));
     }
     // gofmt on real, badly formatted input.
     let messy = dir.join("messy.go");
@@ -177,8 +225,14 @@ fn goroot_programs_behave_like_go_build() {
     assert_eq!(a, b);
     assert!(a.contains("x := []int{1, 2,"), "{a}");
     // -d prints a diff and exits 1 when the file is not formatted.
-    let a = Command::new(dir.join("gofmt-ours")).args(["-d", messy.to_str().unwrap()]).output().unwrap();
-    let b = Command::new(dir.join("gofmt-go")).args(["-d", messy.to_str().unwrap()]).output().unwrap();
+    let a = Command::new(dir.join("gofmt-ours"))
+        .args(["-d", messy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let b = Command::new(dir.join("gofmt-go"))
+        .args(["-d", messy.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(a.status.code(), b.status.code());
     assert_eq!(text(&a), text(&b));
     assert!(text(&a).contains("+\tfmt.Println(x)"), "{}", text(&a));
@@ -198,15 +252,37 @@ fn arm64_cross_build_runs_under_qemu() {
     let amd = dir.join("demo-amd64");
     ok(&gobuild(
         &dir,
-        &["build", "-q", "--target-dir", &t, "--goarch", "arm64", "-o", arm.to_str().unwrap(), "./cmd/demo"],
+        &[
+            "build",
+            "-q",
+            "--target-dir",
+            &t,
+            "--goarch",
+            "arm64",
+            "-o",
+            arm.to_str().unwrap(),
+            "./cmd/demo",
+        ],
     ));
     ok(&gobuild(
         &dir,
-        &["build", "-q", "--target-dir", &t, "-o", amd.to_str().unwrap(), "./cmd/demo"],
+        &[
+            "build",
+            "-q",
+            "--target-dir",
+            &t,
+            "-o",
+            amd.to_str().unwrap(),
+            "./cmd/demo",
+        ],
     ));
     let data = std::fs::read(&arm).unwrap();
     assert_eq!(&data[..4], b"\x7fELF");
-    assert_eq!(u16::from_le_bytes([data[18], data[19]]), 183, "not an aarch64 ELF");
+    assert_eq!(
+        u16::from_le_bytes([data[18], data[19]]),
+        183,
+        "not an aarch64 ELF"
+    );
     let a = run_program(Command::new("qemu-aarch64").arg(&arm));
     let b = run_program(&mut Command::new(&amd));
     assert_eq!(a, b);
@@ -234,12 +310,19 @@ fn error_pattern_matches_nothing() {
     let out = gobuild(&dir, &["build", "--target-dir", &t, "./nothing/..."]);
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("./nothing/...") && t.contains("no such file or directory"), "{t}");
+    assert!(
+        t.contains("./nothing/...") && t.contains("no such file or directory"),
+        "{t}"
+    );
     // A directory without Go files matches nothing either.
     std::fs::create_dir_all(dir.join("empty/sub")).unwrap();
     let out = gobuild(&dir, &["build", "--target-dir", &t_dir(), "./empty/..."]);
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
-    assert!(text(&out).contains("no packages matched [\"./empty/...\"]"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no packages matched [\"./empty/...\"]"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -248,9 +331,16 @@ fn error_compile_failure_is_located_and_not_cached() {
     let t = target_arg();
     let f = dir.join("sum/sum.go");
     let src = std::fs::read_to_string(&f).unwrap();
-    std::fs::write(&f, src.replace("return x*3 + 1", "return x*3 + undefinedThing")).unwrap();
+    std::fs::write(
+        &f,
+        src.replace("return x*3 + 1", "return x*3 + undefinedThing"),
+    )
+    .unwrap();
     for attempt in 0..2 {
-        let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+        let out = gobuild(
+            &dir,
+            &["build", "--message-format", "json", "--target-dir", &t],
+        );
         assert_eq!(out.status.code(), Some(101), "{}", text(&out));
         let ev = events(&out);
         let diag = ev
@@ -259,7 +349,10 @@ fn error_compile_failure_is_located_and_not_cached() {
             .expect("an error diagnostic");
         let msg = diag["message"].as_str().unwrap();
         assert!(msg.starts_with("# example.com/demo/sum\n"), "{msg}");
-        assert!(msg.contains("sum.go:8:") && msg.contains("undefined: undefinedThing"), "{msg}");
+        assert!(
+            msg.contains("sum.go:8:") && msg.contains("undefined: undefinedThing"),
+            "{msg}"
+        );
         let failed: Vec<_> = ev
             .iter()
             .filter(|e| e["reason"] == "action-finished" && e["outcome"] == "failed")
@@ -272,7 +365,10 @@ fn error_compile_failure_is_located_and_not_cached() {
     let out = gobuild(&dir, &["build", "--target-dir", &t, "--color", "never"]);
     assert_eq!(out.status.code(), Some(101));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("# example.com/demo/sum") && err.contains("undefined: undefinedThing"), "{err}");
+    assert!(
+        err.contains("# example.com/demo/sum") && err.contains("undefined: undefinedThing"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -285,7 +381,14 @@ fn error_cgo_only_package() {
         "package main\n\n// int two(void) { return 2; }\nimport \"C\"\n\nfunc main() { println(C.two()) }\n",
     )
     .unwrap();
-    let out = gobuild(dir, &["build", "--target-dir", dir.join("target").to_str().unwrap()]);
+    let out = gobuild(
+        dir,
+        &[
+            "build",
+            "--target-dir",
+            dir.join("target").to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("package example.com/cgo needs cgo"), "{t}");
@@ -297,8 +400,19 @@ fn error_package_error_has_position() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("go.mod"), "module example.com/bad\n\ngo 1.22\n").unwrap();
-    std::fs::write(dir.join("main.go"), "package main\n\nimport \"example.com/bad/missing\"\n\nfunc main() { missing.F() }\n").unwrap();
-    let out = gobuild(dir, &["build", "--target-dir", dir.join("target").to_str().unwrap()]);
+    std::fs::write(
+        dir.join("main.go"),
+        "package main\n\nimport \"example.com/bad/missing\"\n\nfunc main() { missing.F() }\n",
+    )
+    .unwrap();
+    let out = gobuild(
+        dir,
+        &[
+            "build",
+            "--target-dir",
+            dir.join("target").to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("main.go:3:8"), "{t}");
@@ -316,7 +430,10 @@ fn concurrent_build_waits_for_the_lock() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+    let out = gobuild(
+        &dir,
+        &["build", "--message-format", "json", "--target-dir", &t],
+    );
     let first = first.wait_with_output().unwrap();
     assert!(first.status.success());
     ok(&out);
@@ -324,10 +441,17 @@ fn concurrent_build_waits_for_the_lock() {
     assert!(
         ev.iter().any(|e| e["reason"] == "diagnostic"
             && e["level"] == "note"
-            && e["message"].as_str().unwrap_or("").contains("waiting for another build")),
+            && e["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("waiting for another build")),
         "the second build did not report waiting: {ev:?}"
     );
-    assert_eq!(ran(&ev), vec![], "the second build should find everything cached");
+    assert_eq!(
+        ran(&ev),
+        vec![],
+        "the second build should find everything cached"
+    );
 }
 
 #[test]
@@ -345,12 +469,20 @@ fn killed_build_leaves_a_usable_cache() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+    let out = gobuild(
+        &dir,
+        &["build", "--message-format", "json", "--target-dir", &t],
+    );
     ok(&out);
     let ev = events(&out);
     let path = artifact(&ev);
-    assert!(run_program(&mut Command::new(&path)).contains("30!: 265252859812191058636308480000000"));
-    let again = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", &t]);
+    assert!(
+        run_program(&mut Command::new(&path)).contains("30!: 265252859812191058636308480000000")
+    );
+    let again = gobuild(
+        &dir,
+        &["build", "--message-format", "json", "--target-dir", &t],
+    );
     assert_eq!(ran(&events(&again)), vec![]);
 }
 
@@ -359,7 +491,10 @@ fn verbose_commands_can_be_rerun_and_clean_removes_everything() {
     let (_tmp, dir) = fixture("demo");
     let target = tempfile::tempdir().unwrap();
     let t = target.path().to_str().unwrap();
-    let out = gobuild(&dir, &["build", "-v", "--color", "never", "--target-dir", t]);
+    let out = gobuild(
+        &dir,
+        &["build", "-v", "--color", "never", "--target-dir", t],
+    );
     ok(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     // The link command printed by -v runs again as printed (its work
@@ -371,7 +506,10 @@ fn verbose_commands_can_be_rerun_and_clean_removes_everything() {
     let cmd = line.split_once('`').unwrap().1.trim_end_matches('`');
     let rerun = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
     assert!(rerun.status.success(), "{cmd}\n{}", text(&rerun));
-    assert!(err.contains("Finished `dev` profile [linux/amd64]"), "{err}");
+    assert!(
+        err.contains("Finished `dev` profile [linux/amd64]"),
+        "{err}"
+    );
 
     let gobuild_dir = target.path().join("gobuild");
     assert!(gobuild_dir.join("cache").is_dir());
@@ -384,7 +522,10 @@ fn verbose_commands_can_be_rerun_and_clean_removes_everything() {
         .collect();
     assert!(left.is_empty(), "clean left {left:?}");
     // And the next build starts from nothing.
-    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", t]);
+    let out = gobuild(
+        &dir,
+        &["build", "--message-format", "json", "--target-dir", t],
+    );
     ok(&out);
     assert_eq!(finished(&events(&out))["cached"], 0);
 }
@@ -400,9 +541,23 @@ fn third_party_modules_with_assembly_behave_like_go_build() {
         let theirs = dir.join(format!("tp-go-{goarch}"));
         ok(&gobuild(
             &dir,
-            &["build", "-q", "--goarch", goarch, "--target-dir", &t, "-o", ours.to_str().unwrap(), "."],
+            &[
+                "build",
+                "-q",
+                "--goarch",
+                goarch,
+                "--target-dir",
+                &t,
+                "-o",
+                ours.to_str().unwrap(),
+                ".",
+            ],
         ));
-        ok(&go(&dir, &["build", "-o", theirs.to_str().unwrap(), "."], &[("GOARCH", goarch)]));
+        ok(&go(
+            &dir,
+            &["build", "-o", theirs.to_str().unwrap(), "."],
+            &[("GOARCH", goarch)],
+        ));
         let run = |p: &Path| {
             if goarch == "amd64" {
                 run_program(&mut Command::new(p))
@@ -416,7 +571,10 @@ fn third_party_modules_with_assembly_behave_like_go_build() {
         let m = ok(&go(&dir, &["version", "-m", ours.to_str().unwrap()], &[]));
         let g = ok(&go(&dir, &["version", "-m", theirs.to_str().unwrap()], &[]));
         let deps = |s: &str| -> Vec<String> {
-            s.lines().filter(|l| l.trim_start().starts_with("dep")).map(str::to_string).collect()
+            s.lines()
+                .filter(|l| l.trim_start().starts_with("dep"))
+                .map(str::to_string)
+                .collect()
         };
         assert_eq!(deps(&m), deps(&g));
         assert_eq!(deps(&m).len(), 4, "{m}");

@@ -18,7 +18,10 @@ fn cargo_workspace_finds_the_go_module_and_writes_under_cargo_target() {
     ok(&out);
     let ev = events(&out);
     let path = artifact(&ev);
-    assert_eq!(Path::new(&path), ws.join("target/gobuild/dev/linux_amd64/hello"));
+    assert_eq!(
+        Path::new(&path),
+        ws.join("target/gobuild/dev/linux_amd64/hello")
+    );
     // [workspace.metadata.gobuild] set -ldflags -X, [package.metadata.gobuild] a tag.
     let printed = run_program(&mut Command::new(&path));
     assert_eq!(printed.trim(), "hello, cargo-workspace tag:fromcargo");
@@ -28,12 +31,21 @@ fn cargo_workspace_finds_the_go_module_and_writes_under_cargo_target() {
     let td = elsewhere.path().join("tgt");
     let out = gobuild_env(
         elsewhere.path(),
-        &["build", "-q", "--manifest-path", ws.join("Cargo.toml").to_str().unwrap()],
+        &[
+            "build",
+            "-q",
+            "--manifest-path",
+            ws.join("Cargo.toml").to_str().unwrap(),
+        ],
         &[("CARGO_TARGET_DIR", td.to_str().unwrap())],
     );
     // gobuild_env removes CARGO_TARGET_DIR before applying env, so it is set.
     ok(&out);
-    assert!(td.join("gobuild/dev/linux_amd64/hello").is_file(), "{}", text(&out));
+    assert!(
+        td.join("gobuild/dev/linux_amd64/hello").is_file(),
+        "{}",
+        text(&out)
+    );
 }
 
 fn write(dir: &Path, name: &str, text: &str) {
@@ -60,7 +72,10 @@ profile = "noregabi-s390x"
     );
     let t = shared_target();
     let t = t.to_str().unwrap();
-    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", t]);
+    let out = gobuild(
+        &dir,
+        &["build", "--message-format", "json", "--target-dir", t],
+    );
     ok(&out);
     let ev = events(&out);
     let arts: Vec<String> = ev
@@ -69,8 +84,14 @@ profile = "noregabi-s390x"
         .map(|e| e["path"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(arts.len(), 2, "{arts:?}");
-    assert!(arts[0].ends_with("gobuild/regabi-s390x/linux_s390x/demo-regabi"), "{arts:?}");
-    assert!(arts[1].ends_with("gobuild/noregabi-s390x/linux_s390x/demo-noregabi"), "{arts:?}");
+    assert!(
+        arts[0].ends_with("gobuild/regabi-s390x/linux_s390x/demo-regabi"),
+        "{arts:?}"
+    );
+    assert!(
+        arts[1].ends_with("gobuild/noregabi-s390x/linux_s390x/demo-noregabi"),
+        "{arts:?}"
+    );
     let a = run_program(Command::new("qemu-s390x").arg(&arts[0]));
     let b = run_program(Command::new("qemu-s390x").arg(&arts[1]));
     assert_eq!(a, b);
@@ -81,7 +102,10 @@ profile = "noregabi-s390x"
         assert!(m.contains("build\tGOARCH=s390x"), "{m}");
     }
     // A rebuild reuses both standard-library builds: nothing runs.
-    let out = gobuild(&dir, &["build", "--message-format", "json", "--target-dir", t]);
+    let out = gobuild(
+        &dir,
+        &["build", "--message-format", "json", "--target-dir", t],
+    );
     ok(&out);
     assert_eq!(ran(&events(&out)), vec![]);
 }
@@ -91,8 +115,17 @@ fn abiwrap_output(dir: &Path, profile: &str, target: &str) -> (String, String) {
     let out = gobuild(
         dir,
         &[
-            "build", "--message-format", "json", "--target-dir", target, "--profile", profile,
-            "--gcflags=-d=abiwrap", "-o", &format!("demo-{profile}"), "./cmd/demo",
+            "build",
+            "--message-format",
+            "json",
+            "--target-dir",
+            target,
+            "--profile",
+            profile,
+            "--gcflags=-d=abiwrap",
+            "-o",
+            &format!("demo-{profile}"),
+            "./cmd/demo",
         ],
     );
     ok(&out);
@@ -122,7 +155,10 @@ fn register_abi_toggled_for_real_on_s390x() {
     ] {
         assert!(with.contains(w), "regabi build lacks {w:?}:\n{with}");
     }
-    assert!(!without.contains("wrapper"), "noregabi build reported wrappers:\n{without}");
+    assert!(
+        !without.contains("wrapper"),
+        "noregabi build reported wrappers:\n{without}"
+    );
     // Replayed from the cache on a second build.
     let (again, _) = abiwrap_output(&dir, "regabi-s390x", t);
     assert_eq!(again, with);
@@ -131,10 +167,22 @@ fn register_abi_toggled_for_real_on_s390x() {
 #[test]
 fn noregabi_on_amd64_warns_that_it_is_forced_on() {
     let (_tmp, dir) = fixture("demo");
-    write(&dir, "gobuild.toml", "[profile.x]\nexperiments = \"noregabi\"\n");
+    write(
+        &dir,
+        "gobuild.toml",
+        "[profile.x]\nexperiments = \"noregabi\"\n",
+    );
     let out = gobuild(
         &dir,
-        &["build", "--message-format", "json", "--profile", "x", "--target-dir", shared_target().to_str().unwrap()],
+        &[
+            "build",
+            "--message-format",
+            "json",
+            "--profile",
+            "x",
+            "--target-dir",
+            shared_target().to_str().unwrap(),
+        ],
     );
     ok(&out);
     let ev = events(&out);
@@ -143,7 +191,10 @@ fn noregabi_on_amd64_warns_that_it_is_forced_on() {
         .find(|e| e["reason"] == "diagnostic" && e["level"] == "warning")
         .expect("a warning");
     assert!(
-        w["message"].as_str().unwrap().contains("`noregabi` has no effect on GOARCH=amd64"),
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("`noregabi` has no effect on GOARCH=amd64"),
         "{w}"
     );
 }
@@ -165,7 +216,10 @@ fn bad_config(config: &str, args: &[&str]) -> String {
 
 #[test]
 fn bad_config_toml_syntax() {
-    insta::assert_snapshot!(bad_config("[profile.dev]\ngcflags = [\"-N\"\ntrimpath = true\n", &[]));
+    insta::assert_snapshot!(bad_config(
+        "[profile.dev]\ngcflags = [\"-N\"\ntrimpath = true\n",
+        &[]
+    ));
 }
 
 #[test]
@@ -180,12 +234,18 @@ fn bad_config_unknown_top_level_key() {
 
 #[test]
 fn bad_config_bad_pattern() {
-    insta::assert_snapshot!(bad_config("[[package]]\nmatch = \"example.com/demo /...\"\ngcflags = [\"-N\"]\n", &[]));
+    insta::assert_snapshot!(bad_config(
+        "[[package]]\nmatch = \"example.com/demo /...\"\ngcflags = [\"-N\"]\n",
+        &[]
+    ));
 }
 
 #[test]
 fn bad_config_bad_flag() {
-    insta::assert_snapshot!(bad_config("[profile.dev]\ngcflags = [\"N\", \"-l\"]\n", &[]));
+    insta::assert_snapshot!(bad_config(
+        "[profile.dev]\ngcflags = [\"N\", \"-l\"]\n",
+        &[]
+    ));
 }
 
 #[test]
@@ -193,7 +253,10 @@ fn bad_config_unknown_experiment() {
     // The list of valid names is the toolchain's: redacted, checked apart.
     let msg = bad_config("[profile.dev]\nexperiments = \"loopvr\"\n", &[]);
     let list = regex::Regex::new(r"valid experiments: [a-z0-9, ]+\)").unwrap();
-    assert!(list.is_match(&msg) && msg.contains("regabi, regabiargs"), "{msg}");
+    assert!(
+        list.is_match(&msg) && msg.contains("regabi, regabiargs"),
+        "{msg}"
+    );
     insta::assert_snapshot!(list.replace(&msg, "valid experiments: [LIST])"));
 }
 
@@ -221,15 +284,29 @@ fn bad_config_two_experiment_sets_in_one_link_unit() {
 #[test]
 fn profiles_explain_says_where_values_come_from() {
     let (_tmp, dir) = fixture("demo");
-    write(&dir, "gobuild.toml", "[profile.mine]\ninherits = \"release\"\ngcflags = [\"-N\"]\n");
+    write(
+        &dir,
+        "gobuild.toml",
+        "[profile.mine]\ninherits = \"release\"\ngcflags = [\"-N\"]\n",
+    );
     let out = gobuild(&dir, &["profiles", "--explain", "--profile", "mine"]);
     let s = ok(&out);
-    assert!(s.lines().any(|l| l.starts_with("*mine") && l.contains("release < default")), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.starts_with("*mine") && l.contains("release < default")),
+        "{s}"
+    );
     let gcflags = s
         .lines()
         .find(|l| l.trim_start().starts_with("gcflags") && l.contains("gobuild.toml:3:1"))
         .unwrap_or_else(|| panic!("no gcflags origin in\n{s}"));
     assert!(gcflags.contains("[\"-N\"]"), "{gcflags}");
-    assert!(s.contains("configs/release.toml:3:1"), "trimpath from the shipped release:\n{s}");
-    assert!(s.contains("X:noregabiwrappers,noregabiargs"), "effective set of noregabi-s390x:\n{s}");
+    assert!(
+        s.contains("configs/release.toml:3:1"),
+        "trimpath from the shipped release:\n{s}"
+    );
+    assert!(
+        s.contains("X:noregabiwrappers,noregabiargs"),
+        "effective set of noregabi-s390x:\n{s}"
+    );
 }

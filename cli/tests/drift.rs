@@ -79,9 +79,15 @@ fn go_plan(text: &str) -> Plan {
             Ok(w) => w,
             Err(_) => continue,
         };
-        let mut words = words.into_iter().skip_while(|w| w.contains('=') && !w.starts_with('-'));
-        let Some(program) = words.next() else { continue };
-        let Some(tool) = tool_of(&program) else { continue };
+        let mut words = words
+            .into_iter()
+            .skip_while(|w| w.contains('=') && !w.starts_with('-'));
+        let Some(program) = words.next() else {
+            continue;
+        };
+        let Some(tool) = tool_of(&program) else {
+            continue;
+        };
         let args: Vec<String> = words.collect();
         let norm = normalise(&args, &cwd, &work);
         let key = plan_key(tool, &norm);
@@ -94,11 +100,15 @@ fn our_plan(events: &[serde_json::Value]) -> Plan {
     let work = Regex::new(r"/\S*?/gobuild/cache/tmp/w[A-Za-z0-9]+").unwrap();
     let mut plan = Plan::new();
     for e in events {
-        let Some(cmd) = e["command"].as_str() else { continue };
+        let Some(cmd) = e["command"].as_str() else {
+            continue;
+        };
         let words = shell_words::split(cmd).expect("our command lines are valid shell");
         assert_eq!(words[0], "cd");
         let cwd = PathBuf::from(&words[1]);
-        let mut rest = words[3..].iter().skip_while(|w| w.contains('=') && !w.starts_with('-'));
+        let mut rest = words[3..]
+            .iter()
+            .skip_while(|w| w.contains('=') && !w.starts_with('-'));
         let program = rest.next().unwrap();
         let tool = tool_of(program).unwrap_or_else(|| panic!("unknown tool {program}"));
         let args: Vec<String> = rest.cloned().collect();
@@ -128,11 +138,19 @@ fn commands_match_go_build_dash_n() {
     ok(&out);
     let ours = our_plan(&events(&out));
 
-    let go_out = go(&dir, &["build", "-a", "-n", "-o", "demo", "./cmd/demo"], &[]);
+    let go_out = go(
+        &dir,
+        &["build", "-a", "-n", "-o", "demo", "./cmd/demo"],
+        &[],
+    );
     assert!(go_out.status.success(), "{}", text(&go_out));
     let theirs = go_plan(&String::from_utf8_lossy(&go_out.stderr));
 
-    assert!(theirs.len() > 100, "parsed only {} go commands", theirs.len());
+    assert!(
+        theirs.len() > 100,
+        "parsed only {} go commands",
+        theirs.len()
+    );
     let mut problems = Vec::new();
     for (k, v) in &theirs {
         match ours.get(k) {

@@ -29,7 +29,16 @@ fn our_edges(dir: &Path, pkg: &str, goarch: &str) -> Vec<String> {
     let t = shared_target();
     let out = gobuild(
         dir,
-        &["nosplit", "-q", "--edges", "--goarch", goarch, "--target-dir", t.to_str().unwrap(), pkg],
+        &[
+            "nosplit",
+            "-q",
+            "--edges",
+            "--goarch",
+            goarch,
+            "--target-dir",
+            t.to_str().unwrap(),
+            pkg,
+        ],
     );
     let mut v: Vec<String> = ok(&out).lines().map(str::to_string).collect();
     v.sort();
@@ -39,10 +48,22 @@ fn our_edges(dir: &Path, pkg: &str, goarch: &str) -> Vec<String> {
 fn assert_same_edges(dir: &Path, pkg: &str, goarch: &str) {
     let theirs = linker_edges(dir, pkg, goarch);
     let ours = our_edges(dir, pkg, goarch);
-    assert!(theirs.len() > 500, "{pkg}/{goarch}: only {} linker edges", theirs.len());
+    assert!(
+        theirs.len() > 500,
+        "{pkg}/{goarch}: only {} linker edges",
+        theirs.len()
+    );
     if ours != theirs {
-        let missing: Vec<_> = theirs.iter().filter(|e| !ours.contains(e)).take(10).collect();
-        let extra: Vec<_> = ours.iter().filter(|e| !theirs.contains(e)).take(10).collect();
+        let missing: Vec<_> = theirs
+            .iter()
+            .filter(|e| !ours.contains(e))
+            .take(10)
+            .collect();
+        let extra: Vec<_> = ours
+            .iter()
+            .filter(|e| !theirs.contains(e))
+            .take(10)
+            .collect();
         panic!(
             "{pkg} on {goarch}: {} linker edges, {} ours\nmissing: {missing:#?}\nextra: {extra:#?}",
             theirs.len(),
@@ -72,7 +93,11 @@ fn edges_equal_the_linkers_for_the_fixture_gofmt_and_net_http() {
 fn over_budget_fails_before_link_with_the_linkers_report() {
     for goarch in ["amd64", "arm64"] {
         let (_tmp, dir) = fixture("overflow");
-        let out = go(&dir, &["build", "-o", "/dev/null", "."], &[("GOARCH", goarch)]);
+        let out = go(
+            &dir,
+            &["build", "-o", "/dev/null", "."],
+            &[("GOARCH", goarch)],
+        );
         assert!(!out.status.success());
         let linker = text(&out);
         assert!(linker.contains("nosplit stack over"), "{linker}");
@@ -80,7 +105,15 @@ fn over_budget_fails_before_link_with_the_linkers_report() {
         let t = shared_target();
         let out = gobuild(
             &dir,
-            &["build", "--message-format", "json", "--goarch", goarch, "--target-dir", t.to_str().unwrap()],
+            &[
+                "build",
+                "--message-format",
+                "json",
+                "--goarch",
+                goarch,
+                "--target-dir",
+                t.to_str().unwrap(),
+            ],
         );
         assert_eq!(out.status.code(), Some(101), "{}", text(&out));
         let ev = events(&out);
@@ -88,13 +121,28 @@ fn over_budget_fails_before_link_with_the_linkers_report() {
             .iter()
             .find(|e| e["reason"] == "diagnostic" && e["level"] == "error")
             .expect("an error diagnostic");
-        assert_eq!(err["message"].as_str().unwrap().trim_end(), linker.trim_end(), "{goarch}");
+        assert_eq!(
+            err["message"].as_str().unwrap().trim_end(),
+            linker.trim_end(),
+            "{goarch}"
+        );
         assert!(
-            ev.iter().all(|e| e["action"] != "link" || e["reason"] != "action-started"),
+            ev.iter()
+                .all(|e| e["action"] != "link" || e["reason"] != "action-started"),
             "the linker must not run"
         );
         // The nosplit command says the same and exits 101.
-        let out = gobuild(&dir, &["nosplit", "-q", "--goarch", goarch, "--target-dir", t.to_str().unwrap()]);
+        let out = gobuild(
+            &dir,
+            &[
+                "nosplit",
+                "-q",
+                "--goarch",
+                goarch,
+                "--target-dir",
+                t.to_str().unwrap(),
+            ],
+        );
         assert_eq!(out.status.code(), Some(101));
         assert!(text(&out).contains(linker.trim_end()), "{}", text(&out));
     }
@@ -105,15 +153,32 @@ fn headroom_fails_chains_near_the_limit_and_top_reports_margins() {
     let (_tmp, dir) = fixture("demo");
     let t = shared_target();
     let t = t.to_str().unwrap();
-    let out = gobuild(&dir, &["nosplit", "-q", "--json", "--target-dir", t, "./cmd/demo"]);
+    let out = gobuild(
+        &dir,
+        &["nosplit", "-q", "--json", "--target-dir", t, "./cmd/demo"],
+    );
     let report: serde_json::Value = serde_json::from_str(ok(&out).trim()).unwrap();
     let margin = report["deepest"][0]["margin"].as_i64().unwrap();
     let limit = report["limit"].as_i64().unwrap();
     assert!(margin > 0 && margin < limit, "{margin} {limit}");
 
-    let top = ok(&gobuild(&dir, &["nosplit", "-q", "--top", "3", "--target-dir", t, "./cmd/demo"]));
+    let top = ok(&gobuild(
+        &dir,
+        &[
+            "nosplit",
+            "-q",
+            "--top",
+            "3",
+            "--target-dir",
+            t,
+            "./cmd/demo",
+        ],
+    ));
     assert!(top.contains(&format!("margin {margin}")), "{top}");
-    assert!(top.contains("[wrapper]"), "ABI wrapper frames are marked:\n{top}");
+    assert!(
+        top.contains("[wrapper]"),
+        "ABI wrapper frames are marked:\n{top}"
+    );
 
     // A headroom equal to the margin passes; one byte more fails, before link.
     for (headroom, code) in [(margin, 0), (margin + 1, 101)] {
@@ -122,8 +187,24 @@ fn headroom_fails_chains_near_the_limit_and_top_reports_margins() {
             format!("[profile.tight]\nnosplit.headroom = {headroom}\n"),
         )
         .unwrap();
-        let out = gobuild(&dir, &["build", "--profile", "tight", "--color", "never", "--target-dir", t]);
-        assert_eq!(out.status.code(), Some(code), "headroom {headroom}: {}", text(&out));
+        let out = gobuild(
+            &dir,
+            &[
+                "build",
+                "--profile",
+                "tight",
+                "--color",
+                "never",
+                "--target-dir",
+                t,
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "headroom {headroom}: {}",
+            text(&out)
+        );
         if code != 0 {
             let e = text(&out);
             assert!(e.contains("nosplit stack over"), "{e}");

@@ -32,7 +32,11 @@ fn assembly_body_edit_does_not_recompile_go() {
     let s = dir.join("sum/sum_amd64.s");
 
     // A body edit: the def/ref lines are unchanged.
-    edit(&s, "\tIMULQ $const_scale, AX\n", "\tIMULQ $const_scale, AX\n\tADDQ $1, AX\n");
+    edit(
+        &s,
+        "\tIMULQ $const_scale, AX\n",
+        "\tIMULQ $const_scale, AX\n\tADDQ $1, AX\n",
+    );
     let ev = build_json(&dir, t, &[]);
     let r = ran(&ev);
     let mut got: Vec<(&str, &str)> = r.iter().map(|(a, _, f)| (a.as_str(), f.as_str())).collect();
@@ -50,20 +54,47 @@ fn assembly_body_edit_does_not_recompile_go() {
         "an assembly body edit must rerun symabis (in-process), asm, pack, the checks and link only: no compile"
     );
     let exe = artifact(&ev);
-    assert!(run_program(&mut Command::new(&exe)).contains("scale: 41"), "the edit is in the program");
+    assert!(
+        run_program(&mut Command::new(&exe)).contains("scale: 41"),
+        "the edit is in the program"
+    );
 
     // A new call into Go adds a `ref` line: the compile reruns (new wrapper set).
-    edit(&s, "\tCALL ·callback(SB)\n", "\tCALL ·callback(SB)\n\tCALL ·callback(SB)\n");
+    edit(
+        &s,
+        "\tCALL ·callback(SB)\n",
+        "\tCALL ·callback(SB)\n\tCALL ·callback(SB)\n",
+    );
     let ev = build_json(&dir, t, &[]);
-    let compiled: Vec<String> = ran(&ev).into_iter().filter(|(a, _, _)| a == "compile").map(|(_, p, _)| p).collect();
-    assert_eq!(compiled, vec!["example.com/demo/sum"], "a new ref must recompile the package");
+    let compiled: Vec<String> = ran(&ev)
+        .into_iter()
+        .filter(|(a, _, _)| a == "compile")
+        .map(|(_, p, _)| p)
+        .collect();
+    assert_eq!(
+        compiled,
+        vec!["example.com/demo/sum"],
+        "a new ref must recompile the package"
+    );
 
     // A new TEXT symbol adds a `def` line: the compile reruns too.
     let src = std::fs::read_to_string(&s).unwrap();
-    std::fs::write(&s, format!("{src}\nTEXT ·extra(SB), NOSPLIT, $0-0\n\tRET\n")).unwrap();
+    std::fs::write(
+        &s,
+        format!("{src}\nTEXT ·extra(SB), NOSPLIT, $0-0\n\tRET\n"),
+    )
+    .unwrap();
     let ev = build_json(&dir, t, &[]);
-    let compiled: Vec<String> = ran(&ev).into_iter().filter(|(a, _, _)| a == "compile").map(|(_, p, _)| p).collect();
-    assert_eq!(compiled, vec!["example.com/demo/sum"], "a new def must recompile the package");
+    let compiled: Vec<String> = ran(&ev)
+        .into_iter()
+        .filter(|(a, _, _)| a == "compile")
+        .map(|(_, p, _)| p)
+        .collect();
+    assert_eq!(
+        compiled,
+        vec!["example.com/demo/sum"],
+        "a new def must recompile the package"
+    );
 }
 
 #[test]
@@ -76,9 +107,16 @@ fn native_and_toolchain_symabis_are_byte_identical_over_the_link_set() {
     let ev = build_json(&dir, t, &["--symabis", "native"]);
     let r = ran(&ev);
     let symabis = r.iter().filter(|(a, _, _)| a == "symabis").count();
-    assert!(symabis >= 15, "expected every package with assembly to rescan, got {symabis}");
+    assert!(
+        symabis >= 15,
+        "expected every package with assembly to rescan, got {symabis}"
+    );
     let other: Vec<_> = r.iter().filter(|(a, _, _)| a != "symabis").collect();
-    assert_eq!(other, Vec::<&(String, String, String)>::new(), "native symabis differ from asm's");
+    assert_eq!(
+        other,
+        Vec::<&(String, String, String)>::new(),
+        "native symabis differ from asm's"
+    );
 }
 
 #[test]
@@ -90,10 +128,26 @@ fn symabis_command_prints_what_asm_writes() {
     std::fs::write(dir.join("go_asm.h"), "").unwrap();
     for arch in ["amd64", "arm64", "s390x"] {
         let file = format!("sum/sum_{arch}.s");
-        let flags = ["-p", "example.com/demo/sum", "-I", ".", "-I", &inc, "-D", "GOOS_linux", "-D", &format!("GOARCH_{arch}")];
+        let flags = [
+            "-p",
+            "example.com/demo/sum",
+            "-I",
+            ".",
+            "-I",
+            &inc,
+            "-D",
+            "GOOS_linux",
+            "-D",
+            &format!("GOARCH_{arch}"),
+        ];
         let ours = gobuild(
             &dir,
-            &[&["symabis", "--goos", "linux", "--goarch", arch][..], &flags[..], &[file.as_str()]].concat(),
+            &[
+                &["symabis", "--goos", "linux", "--goarch", arch][..],
+                &flags[..],
+                &[file.as_str()],
+            ]
+            .concat(),
         );
         let expected = dir.join("expected.symabis");
         let asm = Command::new(format!("{tooldir}/asm"))
@@ -104,11 +158,19 @@ fn symabis_command_prints_what_asm_writes() {
             .output()
             .unwrap();
         assert!(asm.status.success(), "{}", text(&asm));
-        assert_eq!(ok(&ours), std::fs::read_to_string(&expected).unwrap(), "{arch}");
+        assert_eq!(
+            ok(&ours),
+            std::fs::read_to_string(&expected).unwrap(),
+            "{arch}"
+        );
         assert!(ok(&ours).contains("ref example.com/demo/sum.callback ABI0"));
     }
     // Malformed input: file:line, like the assembler, and exit 101.
-    std::fs::write(dir.join("bad.s"), "#include \"textflag.h\"\n#ifdef X\nTEXT ·f(SB), 0, $0\n").unwrap();
+    std::fs::write(
+        dir.join("bad.s"),
+        "#include \"textflag.h\"\n#ifdef X\nTEXT ·f(SB), 0, $0\n",
+    )
+    .unwrap();
     let out = gobuild(&dir, &["symabis", "--goarch", "amd64", "-I", &inc, "bad.s"]);
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
     assert!(text(&out).contains("bad.s:"), "{}", text(&out));

@@ -69,7 +69,9 @@ impl Watcher {
                 if n == 0 {
                     break;
                 }
-                e.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                e.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         Watcher {
@@ -105,7 +107,12 @@ impl Watcher {
     }
 
     /// Waits until `pred` holds for the lines so far; returns its value.
-    fn wait_for<T>(&self, what: &str, timeout: Duration, pred: impl Fn(&[String]) -> Option<T>) -> T {
+    fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&[String]) -> Option<T>,
+    ) -> T {
         let deadline = Instant::now() + timeout;
         let mut lines = self.lines.0.lock().unwrap();
         loop {
@@ -116,7 +123,11 @@ impl Watcher {
             if now >= deadline || self.eof.load(Ordering::SeqCst) {
                 drop(lines);
                 std::thread::sleep(Duration::from_millis(100));
-                let why = if now >= deadline { "timed out" } else { "the watcher exited" };
+                let why = if now >= deadline {
+                    "timed out"
+                } else {
+                    "the watcher exited"
+                };
                 panic!("{why} waiting for {what}\n{}", self.dump());
             }
             lines = self.lines.1.wait_timeout(lines, deadline - now).unwrap().0;
@@ -126,7 +137,10 @@ impl Watcher {
     /// Waits for a line equal to `line` (after the first `skip` lines).
     fn wait_line(&self, line: &str, skip: usize, timeout: Duration) -> usize {
         self.wait_for(&format!("line {line:?}"), timeout, |ls| {
-            ls.iter().skip(skip).position(|l| l.starts_with(line)).map(|i| i + skip)
+            ls.iter()
+                .skip(skip)
+                .position(|l| l.starts_with(line))
+                .map(|i| i + skip)
         })
     }
 
@@ -158,7 +172,11 @@ impl Watcher {
                 std::thread::sleep(Duration::from_millis(100));
                 return s;
             }
-            assert!(Instant::now() < deadline, "watcher did not exit on SIGINT\n{}", self.dump());
+            assert!(
+                Instant::now() < deadline,
+                "watcher did not exit on SIGINT\n{}",
+                self.dump()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -181,10 +199,16 @@ impl Drop for Watcher {
 fn processes() -> Vec<(u32, char, u32, Vec<String>)> {
     let mut v = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
         // `pid (comm) S ppid ...`; comm may hold spaces and parentheses.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else { continue };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
         let mut f = rest.split(' ');
         let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
         let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -227,9 +251,15 @@ fn by_reason<'a>(ev: &'a [Value], reason: &str) -> Vec<&'a Value> {
 fn set_version(dir: &Path, v: &str) {
     let f = dir.join("leaf/leaf.go");
     let s = std::fs::read_to_string(&f).unwrap();
-    let i = s.find("const Version = ").expect("const Version in leaf.go");
+    let i = s
+        .find("const Version = ")
+        .expect("const Version in leaf.go");
     let end = i + s[i..].find('\n').unwrap();
-    std::fs::write(&f, format!("{}const Version = \"{v}\"{}", &s[..i], &s[end..])).unwrap();
+    std::fs::write(
+        &f,
+        format!("{}const Version = \"{v}\"{}", &s[..i], &s[end..]),
+    )
+    .unwrap();
 }
 
 fn edit(path: &Path, from: &str, to: &str) {
@@ -259,7 +289,9 @@ fn start(dir: &Path, extra: &[&str]) -> (Watcher, PathBuf) {
     let w = Watcher::spawn(dir, &args);
     w.wait_line("version: v0", 0, FIRST_BUILD);
     w.wait_for("the first cycle", CYCLE, |ls| {
-        ls.iter().any(|l| l.contains("\"reason\":\"watch-cycle\"")).then_some(())
+        ls.iter()
+            .any(|l| l.contains("\"reason\":\"watch-cycle\""))
+            .then_some(())
     });
     (w, exe)
 }
@@ -275,7 +307,11 @@ fn fifty_quick_edits_end_in_the_last_version_with_nothing_leaked() {
         set_version(&dir, &format!("v{i}"));
         // Mostly under the debounce; every 10th pause is longer, so builds
         // start mid-burst and the next edits cancel them.
-        let pause = if i % 10 == 0 { 150 } else { 15 + (i as u64 % 4) * 10 };
+        let pause = if i % 10 == 0 {
+            150
+        } else {
+            15 + (i as u64 % 4) * 10
+        };
         std::thread::sleep(Duration::from_millis(pause));
     }
     let v = w.wait_line(&format!("version: v{EDITS} "), 0, CYCLE);
@@ -288,35 +324,77 @@ fn fifty_quick_edits_end_in_the_last_version_with_nothing_leaked() {
     assert_eq!(last["success"], true, "{}", w.dump());
 
     // The program running is the last version, and only it.
-    let versions: Vec<String> = w.lines().into_iter().filter(|l| l.starts_with("version: ")).collect();
-    assert!(versions.last().unwrap().starts_with(&format!("version: v{EDITS} ")), "{versions:?}");
+    let versions: Vec<String> = w
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("version: "))
+        .collect();
+    assert!(
+        versions
+            .last()
+            .unwrap()
+            .starts_with(&format!("version: v{EDITS} ")),
+        "{versions:?}"
+    );
     let live = running(&exe);
-    assert_eq!(live.len(), 1, "exactly one program runs: {live:?}\n{}", w.dump());
+    assert_eq!(
+        live.len(),
+        1,
+        "exactly one program runs: {live:?}\n{}",
+        w.dump()
+    );
     let starts = by_reason(&ev, "program-started");
     assert_eq!(starts.last().unwrap()["pid"], live[0], "{}", w.dump());
-    assert_eq!(starts.last().unwrap()["args"], serde_json::json!(["tag-fifty"]));
+    assert_eq!(
+        starts.last().unwrap()["args"],
+        serde_json::json!(["tag-fifty"])
+    );
 
     // Fewer builds than edits: bursts are debounced, stale builds cancelled.
     let builds = by_reason(&ev, "build-started").len() - started;
-    assert!((1..=EDITS).contains(&builds), "{builds} builds for {EDITS} edits");
+    assert!(
+        (1..=EDITS).contains(&builds),
+        "{builds} builds for {EDITS} edits"
+    );
     let cancelled = cycles.iter().filter(|c| c["cancelled"] == true).count();
-    eprintln!("{builds} builds for {EDITS} edits ({cancelled} cancelled), {} restarts", starts.len() - 1);
+    eprintln!(
+        "{builds} builds for {EDITS} edits ({cancelled} cancelled), {} restarts",
+        starts.len() - 1
+    );
 
     // Every stopped program was reaped: no zombie children of the watcher.
     assert_eq!(zombies_of(w.pid()), Vec::<u32>::new(), "{}", w.dump());
 
     let status = w.interrupt();
     assert!(status.success(), "exit {status:?}\n{}", w.dump());
-    assert_eq!(running(&exe), Vec::<u32>::new(), "a program outlived the watcher");
+    assert_eq!(
+        running(&exe),
+        Vec::<u32>::new(),
+        "a program outlived the watcher"
+    );
     let ev = w.events();
-    let started: Vec<&Value> = by_reason(&ev, "program-started").iter().map(|e| &e["pid"]).collect();
-    let stopped: Vec<&Value> = by_reason(&ev, "program-stopped").iter().map(|e| &e["pid"]).collect();
-    assert_eq!(started, stopped, "every program started was stopped and reaped");
+    let started: Vec<&Value> = by_reason(&ev, "program-started")
+        .iter()
+        .map(|e| &e["pid"])
+        .collect();
+    let stopped: Vec<&Value> = by_reason(&ev, "program-stopped")
+        .iter()
+        .map(|e| &e["pid"])
+        .collect();
+    assert_eq!(
+        started, stopped,
+        "every program started was stopped and reaped"
+    );
     let last_stop = (*by_reason(&ev, "program-stopped").last().unwrap()).clone();
     assert_eq!(last_stop["why"], "shutdown");
-    assert_eq!(last_stop["killed"], false, "SIGTERM was enough: {last_stop}");
+    assert_eq!(
+        last_stop["killed"], false,
+        "SIGTERM was enough: {last_stop}"
+    );
     assert!(
-        w.lines().iter().any(|l| l.starts_with(&format!("stopping v{EDITS} on terminated"))),
+        w.lines()
+            .iter()
+            .any(|l| l.starts_with(&format!("stopping v{EDITS} on terminated"))),
         "the program got SIGTERM\n{}",
         w.dump()
     );
@@ -332,7 +410,11 @@ fn assembly_body_edit_reruns_symabis_asm_pack_link_only() {
     let skip = w.lines().len();
 
     // The body changes; the def line (and so the symabis) does not.
-    edit(&dir.join("leaf/magic_amd64.s"), "MOVQ $41, AX", "MOVQ $42, AX");
+    edit(
+        &dir.join("leaf/magic_amd64.s"),
+        "MOVQ $41, AX",
+        "MOVQ $42, AX",
+    );
     w.wait_line("magic: 42", skip, CYCLE);
     // The program starts as soon as it is linked; the cycle ends after the checks.
     w.wait_cycle(skip);
@@ -346,15 +428,28 @@ fn assembly_body_edit_reruns_symabis_asm_pack_link_only() {
         .map(|(a, _, f)| (a, f))
         .collect();
     got.sort();
-    let mut want: Vec<(String, String)> = [("symabis", ""), ("asm", "magic_amd64.s"), ("pack", ""), ("link", "")]
-        .iter()
-        .map(|(a, f)| (a.to_string(), f.to_string()))
-        .collect();
+    let mut want: Vec<(String, String)> = [
+        ("symabis", ""),
+        ("asm", "magic_amd64.s"),
+        ("pack", ""),
+        ("link", ""),
+    ]
+    .iter()
+    .map(|(a, f)| (a.to_string(), f.to_string()))
+    .collect();
     want.sort();
-    assert_eq!(got, want, "an assembly body edit must not recompile Go\n{}", w.dump());
+    assert_eq!(
+        got,
+        want,
+        "an assembly body edit must not recompile Go\n{}",
+        w.dump()
+    );
     let cycle = by_reason(&ev, "watch-cycle");
     assert_eq!(cycle.len(), 1, "one cycle: {cycle:?}");
-    assert_eq!(cycle[0]["changed"], serde_json::json!(["leaf/magic_amd64.s"]));
+    assert_eq!(
+        cycle[0]["changed"],
+        serde_json::json!(["leaf/magic_amd64.s"])
+    );
     assert_eq!(cycle[0]["restarted"], true);
 
     assert!(w.interrupt().success(), "{}", w.dump());
@@ -372,14 +467,23 @@ fn compile_error_keeps_the_old_program_then_the_fix_restarts_it() {
 
     let leaf = dir.join("leaf/leaf.go");
     let good = std::fs::read_to_string(&leaf).unwrap();
-    std::fs::write(&leaf, format!("{good}\nfunc broken() int {{ return \"no\" }}\n")).unwrap();
+    std::fs::write(
+        &leaf,
+        format!("{good}\nfunc broken() int {{ return \"no\" }}\n"),
+    )
+    .unwrap();
     let cycle = w.wait_cycle(skip);
     assert_eq!(cycle["success"], false, "{}", w.dump());
     assert_eq!(cycle["restarted"], false);
     let ev: Vec<Value> = w.events().split_off(before);
-    let errors: Vec<&Value> = by_reason(&ev, "diagnostic").into_iter().filter(|e| e["level"] == "error").collect();
+    let errors: Vec<&Value> = by_reason(&ev, "diagnostic")
+        .into_iter()
+        .filter(|e| e["level"] == "error")
+        .collect();
     assert!(
-        errors.iter().any(|e| e["message"].as_str().unwrap().contains("leaf.go:7")),
+        errors
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("leaf.go:7")),
         "the compiler's error, located: {errors:?}\n{}",
         w.dump()
     );
@@ -397,7 +501,10 @@ fn compile_error_keeps_the_old_program_then_the_fix_restarts_it() {
     assert_eq!(stop.len(), 1, "{}", w.dump());
     assert_eq!(stop[0]["pid"], first[0]);
     assert_eq!(stop[0]["why"], "restart");
-    assert_eq!(by_reason(&ev, "watch-cycle").last().unwrap()["success"], true);
+    assert_eq!(
+        by_reason(&ev, "watch-cycle").last().unwrap()["success"],
+        true
+    );
 
     assert!(w.interrupt().success(), "{}", w.dump());
     assert_eq!(running(&exe), Vec::<u32>::new());
@@ -407,9 +514,16 @@ fn compile_error_keeps_the_old_program_then_the_fix_restarts_it() {
 fn run_needs_exactly_one_main_package() {
     let (_tmp, dir) = fixture("watchme");
     std::fs::create_dir_all(dir.join("cmd/other")).unwrap();
-    std::fs::write(dir.join("cmd/other/main.go"), "package main\n\nfunc main() {}\n").unwrap();
+    std::fs::write(
+        dir.join("cmd/other/main.go"),
+        "package main\n\nfunc main() {}\n",
+    )
+    .unwrap();
     let t = shared_target();
-    let out = gobuild(&dir, &["watch", "--run", "--target-dir", t.to_str().unwrap()]);
+    let out = gobuild(
+        &dir,
+        &["watch", "--run", "--target-dir", t.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
     let msg = text(&out);
     assert!(
@@ -435,7 +549,12 @@ fn poll_mode_sees_edits_too() {
     set_version(&dir, "v8");
     w.wait_line("version: v8 ", skip, CYCLE);
     let cycle = w.wait_cycle(skip);
-    assert_eq!(cycle["changed"], serde_json::json!(["leaf/leaf.go"]), "{}", w.dump());
+    assert_eq!(
+        cycle["changed"],
+        serde_json::json!(["leaf/leaf.go"]),
+        "{}",
+        w.dump()
+    );
     assert!(w.interrupt().success(), "{}", w.dump());
     assert_eq!(running(&exe), Vec::<u32>::new());
 }
@@ -450,23 +569,45 @@ fn watch_set_follows_embedded_files_and_new_packages() {
     std::fs::write(dir.join("cmd/watchme/banner.txt"), "hello again\n").unwrap();
     w.wait_line("banner: hello again", skip, CYCLE);
     let c = w.wait_cycle_where(skip, |c| c["restarted"] == true);
-    assert_eq!(c["changed"], serde_json::json!(["cmd/watchme/banner.txt"]), "{}", w.dump());
+    assert_eq!(
+        c["changed"],
+        serde_json::json!(["cmd/watchme/banner.txt"]),
+        "{}",
+        w.dump()
+    );
 
     // A new package, then an import of it: the graph grows and so does the
     // watch set, so an edit of the new package restarts the program.
     let skip = w.lines().len();
     std::fs::create_dir_all(dir.join("extra")).unwrap();
-    std::fs::write(dir.join("extra/extra.go"), "package extra\n\nconst Name = \"x1\"\n").unwrap();
+    std::fs::write(
+        dir.join("extra/extra.go"),
+        "package extra\n\nconst Name = \"x1\"\n",
+    )
+    .unwrap();
     let main = dir.join("cmd/watchme/main.go");
-    edit(&main, "\"example.com/watchme/leaf\"\n", "\"example.com/watchme/extra\"\n\t\"example.com/watchme/leaf\"\n");
-    edit(&main, "fmt.Println(\"magic:\", leaf.Magic())", "fmt.Println(\"magic:\", leaf.Magic(), extra.Name)");
+    edit(
+        &main,
+        "\"example.com/watchme/leaf\"\n",
+        "\"example.com/watchme/extra\"\n\t\"example.com/watchme/leaf\"\n",
+    );
+    edit(
+        &main,
+        "fmt.Println(\"magic:\", leaf.Magic())",
+        "fmt.Println(\"magic:\", leaf.Magic(), extra.Name)",
+    );
     w.wait_line("magic: 41 x1", skip, CYCLE);
     w.wait_cycle_where(skip, |c| c["restarted"] == true);
     let skip = w.lines().len();
     edit(&dir.join("extra/extra.go"), "x1", "x2");
     w.wait_line("magic: 41 x2", skip, CYCLE);
     let c = w.wait_cycle_where(skip, |c| c["restarted"] == true);
-    assert_eq!(c["changed"], serde_json::json!(["extra/extra.go"]), "{}", w.dump());
+    assert_eq!(
+        c["changed"],
+        serde_json::json!(["extra/extra.go"]),
+        "{}",
+        w.dump()
+    );
 
     assert!(w.interrupt().success(), "{}", w.dump());
     assert_eq!(running(&exe), Vec::<u32>::new());

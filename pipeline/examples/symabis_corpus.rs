@@ -56,7 +56,8 @@ fn main() {
             work_dir: Some(j.dir.clone()),
             go_version,
         };
-        outputs.push(goasm::gensymabis(&opts, &j.files).unwrap_or_else(|e| format!("error: {e}\n")));
+        outputs
+            .push(goasm::gensymabis(&opts, &j.files).unwrap_or_else(|e| format!("error: {e}\n")));
     }
     let secs = start.elapsed().as_secs_f64();
     if let Some(d) = out_dir {

@@ -98,7 +98,12 @@ pub enum Lint {
 
 impl Lint {
     /// Every lint.
-    pub const ALL: [Lint; 4] = [Lint::MissingAsm, Lint::MissingDecl, Lint::InternalDef, Lint::UnexportedRef];
+    pub const ALL: [Lint; 4] = [
+        Lint::MissingAsm,
+        Lint::MissingDecl,
+        Lint::InternalDef,
+        Lint::UnexportedRef,
+    ];
 
     /// Its name, as in `lints.<name>`.
     pub fn name(self) -> &'static str {
@@ -117,7 +122,13 @@ impl Lint {
 }
 
 /// The keys of a `[profile.X.lints]` table: the group `abi`, then each lint.
-pub const LINT_KEYS: &[&str] = &["abi", "abi-missing-asm", "abi-missing-decl", "abi-internal-def", "abi-unexported-ref"];
+pub const LINT_KEYS: &[&str] = &[
+    "abi",
+    "abi-missing-asm",
+    "abi-missing-decl",
+    "abi-internal-def",
+    "abi-unexported-ref",
+];
 
 /// Lint levels of a profile: the group level (`lints.abi`) and per-lint
 /// overrides (`lints.abi-missing-decl = "deny"`).
@@ -138,10 +149,11 @@ impl LintLevels {
     /// Sets `lints.<key>`; `Err` names the problem.
     pub fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), String> {
         let level = LintLevel::parse(value).ok_or_else(|| {
-            let hint = match crate::config::did_you_mean(value, ["allow", "warn", "deny"].into_iter()) {
-                Some(s) => format!("did you mean \"{s}\"?"),
-                None => "\"allow\", \"warn\" or \"deny\"".to_string(),
-            };
+            let hint =
+                match crate::config::did_you_mean(value, ["allow", "warn", "deny"].into_iter()) {
+                    Some(s) => format!("did you mean \"{s}\"?"),
+                    None => "\"allow\", \"warn\" or \"deny\"".to_string(),
+                };
             format!("bad value {value:?} for `lints.{key}` (hint: {hint})")
         })?;
         if key == "abi" {
@@ -504,7 +516,13 @@ impl Finding {
     /// `file:line: message [lints.NAME]`, the file relative to `base` when under it.
     pub fn render(&self, base: &Path) -> String {
         let f = self.file.strip_prefix(base).unwrap_or(&self.file);
-        format!("{}:{}: {} [lints.{}]", f.display(), self.line, self.message, self.lint.name())
+        format!(
+            "{}:{}: {} [lints.{}]",
+            f.display(),
+            self.line,
+            self.message,
+            self.lint.name()
+        )
     }
 }
 
@@ -519,7 +537,9 @@ struct GoFacts {
 fn go_facts(p: &GoPackage) -> GoFacts {
     let mut f = GoFacts::default();
     for file in &p.go_files {
-        let Ok(src) = std::fs::read_to_string(p.file(file)) else { continue };
+        let Ok(src) = std::fs::read_to_string(p.file(file)) else {
+            continue;
+        };
         let (funcs, links) = scan_go(&src);
         f.funcs.extend(funcs.into_iter().map(|g| (file.clone(), g)));
         f.linknames.extend(links);
@@ -532,9 +552,13 @@ fn go_facts(p: &GoPackage) -> GoFacts {
 fn go_linknames(p: &GoPackage) -> Vec<GoLinkname> {
     let mut v = Vec::new();
     for file in &p.go_files {
-        let Ok(src) = std::fs::read_to_string(p.file(file)) else { continue };
+        let Ok(src) = std::fs::read_to_string(p.file(file)) else {
+            continue;
+        };
         for line in src.lines() {
-            let Some(rest) = line.strip_prefix("//go:linkname ") else { continue };
+            let Some(rest) = line.strip_prefix("//go:linkname ") else {
+                continue;
+            };
             let mut f = rest.split_whitespace();
             if let Some(local) = f.next() {
                 v.push(GoLinkname {
@@ -574,7 +598,9 @@ pub fn lint_package(
     }
     let prefix = goobj::linkset::path_to_prefix(p.compile_path());
     let own = |sym: &str| -> Option<String> {
-        sym.strip_prefix(&prefix).and_then(|r| r.strip_prefix('.')).map(str::to_string)
+        sym.strip_prefix(&prefix)
+            .and_then(|r| r.strip_prefix('.'))
+            .map(str::to_string)
     };
     let facts = go_facts(p);
     let sites = asm_sites(p);
@@ -664,7 +690,10 @@ pub fn lint_package(
         if symabis_of(pkg).is_some_and(|s| s.defines(sym)) {
             continue;
         }
-        let site = sites.iter().find(|s| !s.text && s.symbol == *sym).or_else(|| sites.iter().find(|s| s.symbol == *sym));
+        let site = sites
+            .iter()
+            .find(|s| !s.text && s.symbol == *sym)
+            .or_else(|| sites.iter().find(|s| s.symbol == *sym));
         let (file, line) = match site {
             Some(s) => (p.file(&s.file), s.line),
             None => (PathBuf::from(&p.dir), 0),
@@ -710,7 +739,9 @@ impl Built<'_> {
     /// symabis action did not complete).
     pub fn symabis(&self, pkg: usize) -> Option<Symabis> {
         let path = self.output(self.actions.symabis.get(&pkg), "symabis")?;
-        std::fs::read_to_string(path).ok().map(|t| Symabis::parse(&t))
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|t| Symabis::parse(&t))
     }
 
     /// The archive of a package.
@@ -860,7 +891,13 @@ impl Totals {
 
     /// Is there anything ABI-related at all?
     pub fn is_empty(&self) -> bool {
-        self.asm_defs + self.asm_refs + self.wrappers_to_abi0 + self.wrappers_to_abiinternal + self.calls_direct + self.calls_via_wrapper == 0
+        self.asm_defs
+            + self.asm_refs
+            + self.wrappers_to_abi0
+            + self.wrappers_to_abiinternal
+            + self.calls_direct
+            + self.calls_via_wrapper
+            == 0
     }
 }
 
@@ -985,9 +1022,12 @@ pub fn elf_expectations(b: &Built<'_>, main: usize) -> Result<ElfExpectations> {
         .ok_or_else(|| report_err(&main_path, "no archive for the main package"))?;
     let mut libs = Vec::new();
     for p in crate::plan::link_deps(g, main) {
-        let a = b
-            .archive(p)
-            .ok_or_else(|| report_err(&main_path, format!("no archive for {}", g.packages[p].import_path)))?;
+        let a = b.archive(p).ok_or_else(|| {
+            report_err(
+                &main_path,
+                format!("no archive for {}", g.packages[p].import_path),
+            )
+        })?;
         libs.push((g.packages[p].base_path().to_string(), a));
     }
     let ls = goobj::load_link_set_cached(&main_archive, &libs, &b.cache.root().join("nosplit"))
@@ -1060,12 +1100,18 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
     // The link set, as the link action sees it.
     let mut members: Vec<(usize, PathBuf)> = Vec::new();
     for p in std::iter::once(main).chain(crate::plan::link_deps(g, main)) {
-        let a = b
-            .archive(p)
-            .ok_or_else(|| report_err(&main_path, format!("no archive for {}", g.packages[p].import_path)))?;
+        let a = b.archive(p).ok_or_else(|| {
+            report_err(
+                &main_path,
+                format!("no archive for {}", g.packages[p].import_path),
+            )
+        })?;
         members.push((p, a));
     }
-    let libs: Vec<(String, PathBuf)> = members[1..].iter().map(|(p, a)| (g.packages[*p].base_path().to_string(), a.clone())).collect();
+    let libs: Vec<(String, PathBuf)> = members[1..]
+        .iter()
+        .map(|(p, a)| (g.packages[*p].base_path().to_string(), a.clone()))
+        .collect();
     let ls = goobj::load_link_set(&members[0].1, &libs).map_err(|e| report_err(&main_path, e))?;
     let mode = ls.link_mode();
     let entry = match mode {
@@ -1074,7 +1120,9 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
     };
     let reach = goobj::deadcode::deadcode(&ls, &entry, mode);
     let reachable = |s: goobj::SymId| reach.reachable.get(s as usize).copied().unwrap_or(false);
-    let quantum = goobj::arch::Arch::lookup(&ls.goarch, ls.go_minor).map(|a| a.min_lc).unwrap_or(1);
+    let quantum = goobj::arch::Arch::lookup(&ls.goarch, ls.go_minor)
+        .map(|a| a.min_lc)
+        .unwrap_or(1);
     let table = ls.reloc_table().clone();
 
     let mut packages = Vec::new();
@@ -1084,8 +1132,10 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
         let lib_name = if *pi == main { "main" } else { p.base_path() };
         let prefix = goobj::linkset::path_to_prefix(p.compile_path());
         let symabis = b.symabis(*pi).unwrap_or_default();
-        let data = std::fs::read(archive).map_err(|e| report_err(&main_path, format!("{}: {e}", archive.display())))?;
-        let objs = goobj::parse_archive_objects(&data, &archive.display().to_string()).map_err(|e| report_err(&main_path, e))?;
+        let data = std::fs::read(archive)
+            .map_err(|e| report_err(&main_path, format!("{}: {e}", archive.display())))?;
+        let objs = goobj::parse_archive_objects(&data, &archive.display().to_string())
+            .map_err(|e| report_err(&main_path, e))?;
         let mut wrappers = Vec::new();
         let mut text_defs: Vec<(String, u16, bool)> = Vec::new();
         let mut linknames: Option<Vec<GoLinkname>> = None;
@@ -1103,14 +1153,26 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
                 if let Ok(auxs) = o.auxs(i) {
                     for a in auxs {
                         if a.typ == goobj::reader::aux::FUNC_INFO {
-                            fi = o.local_index(a.sym).and_then(|li| o.data(li).ok()).and_then(goobj::reader::FuncInfo::parse);
+                            fi = o
+                                .local_index(a.sym)
+                                .and_then(|li| o.data(li).ok())
+                                .and_then(goobj::reader::FuncInfo::parse);
                         }
                     }
                 }
-                let max_sp = o.pcsp(i).ok().flatten().map(|t| max_pcsp(t, quantum)).unwrap_or(0);
+                let max_sp = o
+                    .pcsp(i)
+                    .ok()
+                    .flatten()
+                    .map(|t| max_pcsp(t, quantum))
+                    .unwrap_or(0);
                 let sid = ls.lookup(s.name, s.abi as i32);
                 let target = ls.lookup(s.name, 1 - s.abi.min(1) as i32);
-                let go_name = match s.name.strip_prefix(&prefix).and_then(|r| r.strip_prefix('.')) {
+                let go_name = match s
+                    .name
+                    .strip_prefix(&prefix)
+                    .and_then(|r| r.strip_prefix('.'))
+                {
                     Some(n) => n.to_string(),
                     None => {
                         // A linknamed function: -d=abiwrap prints its Go name.
@@ -1162,40 +1224,62 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
                     continue;
                 }
                 let (callee, callee_abi, via) = if ls.is_abi_wrapper(t) {
-                    (ls.name(t).to_string(), (1 - tv) as u16, Some(format!("{}<{}>", ls.name(t), abi_name(tv as u16))))
+                    (
+                        ls.name(t).to_string(),
+                        (1 - tv) as u16,
+                        Some(format!("{}<{}>", ls.name(t), abi_name(tv as u16))),
+                    )
                 } else if tv as u16 != *abi && ls.is_text(t) {
                     (ls.name(t).to_string(), tv as u16, None)
                 } else {
                     continue;
                 };
                 let wrapped = ls.lookup(&callee, callee_abi as i32);
-                let callee_pkg = ls.defining_package(if wrapped != 0 { wrapped } else { t }).unwrap_or("").to_string();
-                let callee_pkg = if callee_pkg == "main" { main_path.clone() } else { callee_pkg };
-                let e = calls.entry((name.clone(), *abi, callee, callee_abi, via)).or_insert((0, reachable(sid), callee_pkg));
+                let callee_pkg = ls
+                    .defining_package(if wrapped != 0 { wrapped } else { t })
+                    .unwrap_or("")
+                    .to_string();
+                let callee_pkg = if callee_pkg == "main" {
+                    main_path.clone()
+                } else {
+                    callee_pkg
+                };
+                let e = calls
+                    .entry((name.clone(), *abi, callee, callee_abi, via))
+                    .or_insert((0, reachable(sid), callee_pkg));
                 e.0 += 1;
             }
         }
         let cross_calls: Vec<CrossCall> = calls
             .into_iter()
-            .map(|((caller, ca, callee, cb, via), (n, linked, pkg))| CrossCall {
-                caller,
-                caller_abi: abi_name(ca).into(),
-                callee,
-                callee_abi: abi_name(cb).into(),
-                callee_package: pkg,
-                via,
-                calls: n,
-                linked,
-            })
+            .map(
+                |((caller, ca, callee, cb, via), (n, linked, pkg))| CrossCall {
+                    caller,
+                    caller_abi: abi_name(ca).into(),
+                    callee,
+                    callee_abi: abi_name(cb).into(),
+                    callee_package: pkg,
+                    via,
+                    calls: n,
+                    linked,
+                },
+            )
             .collect();
-        let sites = if symabis.defs.is_empty() { Vec::new() } else { asm_sites(p) };
+        let sites = if symabis.defs.is_empty() {
+            Vec::new()
+        } else {
+            asm_sites(p)
+        };
         let asm_defs: Vec<AsmDef> = symabis
             .defs
             .iter()
             .map(|(sym, abi)| AsmDef {
                 symbol: sym.clone(),
                 abi: abi.clone(),
-                at: sites.iter().find(|s| s.text && s.symbol == *sym).map(|s| format!("{}:{}", s.file, s.line)),
+                at: sites
+                    .iter()
+                    .find(|s| s.text && s.symbol == *sym)
+                    .map(|s| format!("{}:{}", s.file, s.line)),
                 wrapped: wrappers.iter().any(|w| w.symbol == *sym && w.to == *abi),
             })
             .collect();
@@ -1206,7 +1290,11 @@ pub fn program_report(b: &Built<'_>, main: usize) -> Result<ProgramReport> {
                 let want = if abi == "ABI0" { 0 } else { 1 };
                 let t = ls.lookup(sym, want);
                 let resolves_to = if t == 0 || !ls.is_text(t) {
-                    if ls.lookup(sym, 1 - want) != 0 { "undefined (other ABI only)" } else { "undefined" }
+                    if ls.lookup(sym, 1 - want) != 0 {
+                        "undefined (other ABI only)"
+                    } else {
+                        "undefined"
+                    }
                 } else if ls.is_abi_wrapper(t) {
                     "wrapper"
                 } else if want == 0 {
@@ -1364,7 +1452,9 @@ pub fn check_elf(program: &Path, report: &ElfExpectations) -> Result<ElfCheck> {
     let mut dups: Vec<_> = globals.into_iter().filter(|(_, n)| *n > 1).collect();
     dups.sort();
     for (name, n) in dups {
-        check.problems.push(format!("global symbol `{name}` is defined {n} times"));
+        check
+            .problems
+            .push(format!("global symbol `{name}` is defined {n} times"));
     }
     for (name, internal_kept) in &report.pairs {
         check.pairs_checked += 1;
@@ -1384,7 +1474,11 @@ pub fn check_elf(program: &Path, report: &ElfExpectations) -> Result<ElfCheck> {
     {
         for w in &report.wrappers {
             let abi0 = format!("{}.abi0", w.symbol);
-            let (elf_name, target_name) = if w.from == "ABI0" { (abi0, w.symbol.clone()) } else { (w.symbol.clone(), abi0) };
+            let (elf_name, target_name) = if w.from == "ABI0" {
+                (abi0, w.symbol.clone())
+            } else {
+                (w.symbol.clone(), abi0)
+            };
             if w.linked {
                 match text.get(&elf_name) {
                     Some(size) => check.wrappers.push(ElfWrapper {
@@ -1418,7 +1512,12 @@ pub fn check_elf(program: &Path, report: &ElfExpectations) -> Result<ElfCheck> {
 /// Runs the lints over the workspace's packages outside GOROOT (not over
 /// third-party dependencies), emitting each finding as a diagnostic;
 /// returns them.
-pub fn run_lints(b: &Built<'_>, levels: &LintLevels, base: &Path, em: &Emitter<'_>) -> Vec<Finding> {
+pub fn run_lints(
+    b: &Built<'_>,
+    levels: &LintLevels,
+    base: &Path,
+    em: &Emitter<'_>,
+) -> Vec<Finding> {
     let mut all = Vec::new();
     let mut pkgs: Vec<usize> = b.actions.compile.keys().copied().collect();
     pkgs.sort_unstable();
@@ -1431,15 +1530,30 @@ pub fn run_lints(b: &Built<'_>, levels: &LintLevels, base: &Path, em: &Emitter<'
             continue;
         }
         // Only packages whose compile completed (their sources are sound).
-        if b.actions.compile.get(&pi).and_then(|id| b.results[id.0].get()).is_none() {
+        if b.actions
+            .compile
+            .get(&pi)
+            .and_then(|id| b.results[id.0].get())
+            .is_none()
+        {
             continue;
         }
         let symabis = b.symabis(pi).unwrap_or_default();
-        let found = lint_package(p, &symabis, levels, b.goos, b.goarch, &|path| b.symabis_by_path(path));
+        let found = lint_package(p, &symabis, levels, b.goos, b.goarch, &|path| {
+            b.symabis_by_path(path)
+        });
         for f in &found {
-            let level = if f.level == LintLevel::Deny { Level::Error } else { Level::Warning };
+            let level = if f.level == LintLevel::Deny {
+                Level::Error
+            } else {
+                Level::Warning
+            };
             let text = f.render(base);
-            let text = if level == Level::Error { format!("error: {text}") } else { text };
+            let text = if level == Level::Error {
+                format!("error: {text}")
+            } else {
+                text
+            };
             em.diag(level, Some(&f.package), text);
         }
         all.extend(found);
@@ -1469,17 +1583,26 @@ pub fn after_build(
         goarch: session.toolchain.goarch(),
     };
     let findings = run_lints(&b, &req.profile.lints, &req.dir, em);
-    let denied = findings.iter().filter(|f| f.level == LintLevel::Deny).count();
+    let denied = findings
+        .iter()
+        .filter(|f| f.level == LintLevel::Deny)
+        .count();
     let mut problems = Vec::new();
     for a in artifacts {
         let memo = cache.root().join("abi-checked").join(a.digest.to_hex());
         if memo.exists() {
             continue;
         }
-        let Some(main) = session.graph.get(&a.package) else { continue };
+        let Some(main) = session.graph.get(&a.package) else {
+            continue;
+        };
         // The expectations were computed beside the link (the abi-report
         // action); only the symbol table is read here.
-        let expected = match actions.abi_reports.get(&main).and_then(|id| b.output(Some(id), "abi-expect.json")) {
+        let expected = match actions
+            .abi_reports
+            .get(&main)
+            .and_then(|id| b.output(Some(id), "abi-expect.json"))
+        {
             Some(path) => ElfExpectations::read(&path),
             None => elf_expectations(&b, main),
         };
@@ -1488,24 +1611,43 @@ pub fn after_build(
             Ok(c) if c.skipped.is_some() => em.diag(
                 Level::Note,
                 Some(&a.package),
-                format!("ABI checks skipped for {}: {}", a.path.display(), c.skipped.as_deref().unwrap_or("")),
+                format!(
+                    "ABI checks skipped for {}: {}",
+                    a.path.display(),
+                    c.skipped.as_deref().unwrap_or("")
+                ),
             ),
             Ok(c) if c.ok() => {
                 let _ = crate::cache::atomic_write(&memo, b"ok\n");
             }
             Ok(c) => {
                 for p in &c.problems {
-                    em.diag(Level::Error, Some(&a.package), format!("error: {}: {p}", a.path.display()));
+                    em.diag(
+                        Level::Error,
+                        Some(&a.package),
+                        format!("error: {}: {p}", a.path.display()),
+                    );
                 }
-                problems.push(format!("{} ({} problem(s))", a.path.display(), c.problems.len()));
+                problems.push(format!(
+                    "{} ({} problem(s))",
+                    a.path.display(),
+                    c.problems.len()
+                ));
             }
             // The report itself failing is not the program's fault.
-            Err(e) => em.diag(Level::Warning, Some(&a.package), format!("ABI checks of {} not run: {e}", a.path.display())),
+            Err(e) => em.diag(
+                Level::Warning,
+                Some(&a.package),
+                format!("ABI checks of {} not run: {e}", a.path.display()),
+            ),
         }
     }
     if !problems.is_empty() {
         return Err(Error::Check {
-            message: format!("ABI check of the linked program failed: {}", problems.join(", ")),
+            message: format!(
+                "ABI check of the linked program failed: {}",
+                problems.join(", ")
+            ),
         });
     }
     if denied > 0 {
@@ -1527,7 +1669,10 @@ mod tests {
     fn scans_bodyless_decls_and_linknames() {
         let src = "package p\n\nimport \"unsafe\"\n\n// Add is in assembly.\nfunc Add(a, b int64) int64\n\nfunc G(x struct{ a int }) interface{ M() } { return nil }\n\nfunc (t *T) M(\n\tx int,\n) {\n}\n\n//go:linkname now runtime.nanotime\nfunc now() int64\n\nfunc H[T any](x T) (T, error)\nvar f = func() {}\nfunc K() interface{}\nfunc L() { s := \"func X()\"; _ = s }\n";
         let (funcs, links) = scan_go(src);
-        let got: Vec<(&str, bool, bool, usize)> = funcs.iter().map(|f| (f.name.as_str(), f.method, f.has_body, f.line)).collect();
+        let got: Vec<(&str, bool, bool, usize)> = funcs
+            .iter()
+            .map(|f| (f.name.as_str(), f.method, f.has_body, f.line))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -1540,14 +1685,23 @@ mod tests {
                 ("L", false, true, 21),
             ]
         );
-        assert_eq!(links, vec![GoLinkname { local: "now".into(), remote: Some("runtime.nanotime".into()) }]);
+        assert_eq!(
+            links,
+            vec![GoLinkname {
+                local: "now".into(),
+                remote: Some("runtime.nanotime".into())
+            }]
+        );
     }
 
     #[test]
     fn scans_asm_sites() {
         let src = "#include \"textflag.h\"\n\nTEXT ·Add(SB), NOSPLIT, $0-24\n\tRET\nTEXT ·fast<ABIInternal>(SB), NOSPLIT, $0\n\tCALL runtime·memmove(SB)\n\tMOVQ example·com∕x·tab+8(SB), AX\n\tCALL ·callback(SB) // CALL ·nope(SB)\n";
         let s = scan_asm("a.s", src, "example.com/p");
-        let got: Vec<(usize, &str, bool, bool)> = s.iter().map(|s| (s.line, s.symbol.as_str(), s.text, s.abi_internal)).collect();
+        let got: Vec<(usize, &str, bool, bool)> = s
+            .iter()
+            .map(|s| (s.line, s.symbol.as_str(), s.text, s.abi_internal))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -1562,12 +1716,23 @@ mod tests {
 
     #[test]
     fn symabis_and_symbols() {
-        let s = Symabis::parse("def example.com/p.Add ABI0\nref example.com/p.cb ABI0\ndef example.com/p.Add ABI0\n");
-        assert_eq!(s.defs, vec![("example.com/p.Add".to_string(), "ABI0".to_string())]);
+        let s = Symabis::parse(
+            "def example.com/p.Add ABI0\nref example.com/p.cb ABI0\ndef example.com/p.Add ABI0\n",
+        );
+        assert_eq!(
+            s.defs,
+            vec![("example.com/p.Add".to_string(), "ABI0".to_string())]
+        );
         assert_eq!(s.refs.len(), 1);
-        assert_eq!(split_symbol("example.com/demo/sum.Add"), ("example.com/demo/sum", "Add"));
+        assert_eq!(
+            split_symbol("example.com/demo/sum.Add"),
+            ("example.com/demo/sum", "Add")
+        );
         assert_eq!(split_symbol("runtime.memmove"), ("runtime", "memmove"));
-        assert_eq!(split_symbol("example.com/p.(*T).M"), ("example.com/p", "(*T).M"));
+        assert_eq!(
+            split_symbol("example.com/p.(*T).M"),
+            ("example.com/p", "(*T).M")
+        );
     }
 
     #[test]
@@ -1606,10 +1771,33 @@ mod tests {
         let c = check_elf(&exe, &report.expectations()).unwrap();
         assert!(c.skipped.is_none());
         assert!(!c.ok());
-        assert!(c.problems.iter().any(|p| p.contains("no `example.com/p.Pair.abi0`")), "{:?}", c.problems);
-        assert!(c.problems.iter().any(|p| p.contains("no `example.com/p.Pair`")), "{:?}", c.problems);
-        assert!(c.problems.iter().any(|p| p.contains("wrapper of example.com/p.Gone (package example.com/p) is missing")), "{:?}", c.problems);
-        let empty = ProgramReport { packages: vec![], pairs: vec![], ..report };
+        assert!(
+            c.problems
+                .iter()
+                .any(|p| p.contains("no `example.com/p.Pair.abi0`")),
+            "{:?}",
+            c.problems
+        );
+        assert!(
+            c.problems
+                .iter()
+                .any(|p| p.contains("no `example.com/p.Pair`")),
+            "{:?}",
+            c.problems
+        );
+        assert!(
+            c.problems
+                .iter()
+                .any(|p| p
+                    .contains("wrapper of example.com/p.Gone (package example.com/p) is missing")),
+            "{:?}",
+            c.problems
+        );
+        let empty = ProgramReport {
+            packages: vec![],
+            pairs: vec![],
+            ..report
+        };
         assert!(check_elf(&exe, &empty.expectations()).unwrap().ok());
     }
 

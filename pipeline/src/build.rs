@@ -154,8 +154,7 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
         .join("load")
         .join(format!("{}.json", &fingerprint[..32]));
     if let Some(snap) = Snapshot::load_valid(&snap_path, &fingerprint) {
-        let toolchain =
-            Toolchain::from_env(snap.go, snap.go_env, req.toolchain.env_overrides())?;
+        let toolchain = Toolchain::from_env(snap.go, snap.go_env, req.toolchain.env_overrides())?;
         return Ok(Session {
             toolchain,
             graph: snap.graph,
@@ -180,7 +179,12 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
 /// When `go env` refused the target, say why in our words: an unknown
 /// experiment name (with a did-you-mean), found with a probe without it.
 fn explain_probe_error(req: &BuildRequest, e: Error) -> Error {
-    let Some(spec) = req.toolchain.goexperiment.as_deref().filter(|s| !s.is_empty()) else {
+    let Some(spec) = req
+        .toolchain
+        .goexperiment
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    else {
         return e;
     };
     let mut plain = req.toolchain.clone();
@@ -352,7 +356,8 @@ fn build_loaded(
     }
     // The last step: ABI lints (also after a failed link, to explain it)
     // and the checks of the programs written.
-    let checked = crate::abi::after_build(req, em, &session, &actions, &summary, &cache, &artifacts);
+    let checked =
+        crate::abi::after_build(req, em, &session, &actions, &summary, &cache, &artifacts);
     let success = summary.success() && checked.is_ok();
     em.emit(EventKind::BuildFinished {
         success,
@@ -379,9 +384,17 @@ fn build_loaded(
 /// A package rule may not give a package of a program another experiment
 /// set than the program's: the linker would refuse the objects ("linked
 /// object header mismatch"). Checked before anything is built.
-fn check_link_unit_experiments(req: &BuildRequest, graph: &PackageGraph, mains: &[usize]) -> Result<()> {
+fn check_link_unit_experiments(
+    req: &BuildRequest,
+    graph: &PackageGraph,
+    mains: &[usize],
+) -> Result<()> {
     let norm = |s: &str| {
-        let mut v: Vec<&str> = s.split(',').map(str::trim).filter(|x| !x.is_empty()).collect();
+        let mut v: Vec<&str> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .collect();
         v.sort_unstable();
         v.join(",")
     };

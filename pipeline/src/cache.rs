@@ -411,7 +411,10 @@ mod tests {
         new.entries.remove("import fmt");
         new.add("arg", "-p main -N");
         let d = new.diff(&base());
-        assert_eq!(d, vec!["arg changed", "file a.go changed", "import fmt removed"]);
+        assert_eq!(
+            d,
+            vec!["arg changed", "file a.go changed", "import fmt removed"]
+        );
     }
 
     #[test]
@@ -430,7 +433,10 @@ mod tests {
         cache.store_entry(&key, &entry).unwrap();
         assert_eq!(cache.lookup(&key), Some(entry));
         fs::remove_file(cache.object_path(&obj)).unwrap();
-        assert!(cache.lookup(&key).is_none(), "entry without its object must miss");
+        assert!(
+            cache.lookup(&key).is_none(),
+            "entry without its object must miss"
+        );
         // A truncated entry is a miss, not an error.
         fs::write(cache.shard("a", &key.to_hex()), b"{\"outp").unwrap();
         assert!(cache.lookup(&key).is_none());

@@ -22,8 +22,14 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
 /// The shipped profiles (`configs/*.toml`), compiled in.
 pub const SHIPPED: &[(&str, &str)] = &[
     ("configs/dev.toml", include_str!("../../configs/dev.toml")),
-    ("configs/release.toml", include_str!("../../configs/release.toml")),
-    ("configs/debug.toml", include_str!("../../configs/debug.toml")),
+    (
+        "configs/release.toml",
+        include_str!("../../configs/release.toml"),
+    ),
+    (
+        "configs/debug.toml",
+        include_str!("../../configs/debug.toml"),
+    ),
     (
         "configs/abiwrap-debug.toml",
         include_str!("../../configs/abiwrap-debug.toml"),
@@ -141,7 +147,12 @@ impl ConfigSource {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -272,7 +283,10 @@ fn unknown_key(origin: &Origin, key: &str, table: &str, known: &[&str]) -> Error
         Some(s) => format!("did you mean `{s}`?"),
         None => format!("known keys: {}", known.join(", ")),
     };
-    config_error(origin, format!("unknown key `{key}` in {table} (hint: {hint})"))
+    config_error(
+        origin,
+        format!("unknown key `{key}` in {table} (hint: {hint})"),
+    )
 }
 
 /// The closest candidate, if close enough.
@@ -335,7 +349,10 @@ impl Config {
                 }
                 "profile" => {
                     let profiles = item.as_table().ok_or_else(|| {
-                        config_error(&origin, format!("`{prefix}profile` must be a table of profiles"))
+                        config_error(
+                            &origin,
+                            format!("`{prefix}profile` must be a table of profiles"),
+                        )
                     })?;
                     for (name, p) in profiles.iter() {
                         let porigin = src.location(key_span(profiles, name).or_else(|| p.span()));
@@ -343,7 +360,10 @@ impl Config {
                             config_error(&porigin, format!("[profile.{name}] must be a table"))
                         })?;
                         if name.is_empty() || name.contains(['/', '\\']) {
-                            return Err(config_error(&porigin, format!("bad profile name {name:?}")));
+                            return Err(config_error(
+                                &porigin,
+                                format!("bad profile name {name:?}"),
+                            ));
                         }
                         let def = self.profiles.entry(name.to_string()).or_default();
                         def.defined_at.push(porigin);
@@ -360,7 +380,10 @@ impl Config {
                 }
                 "package" => {
                     let arr = item.as_array_of_tables().ok_or_else(|| {
-                        config_error(&origin, "`package` must be an array of tables ([[package]])")
+                        config_error(
+                            &origin,
+                            "`package` must be an array of tables ([[package]])",
+                        )
                     })?;
                     for t in arr.iter() {
                         self.package_rules.push(parse_package_rule(src, t)?);
@@ -388,7 +411,11 @@ impl Config {
             if chain.contains(&cur) {
                 chain.push(cur);
                 let def = &self.profiles[&chain[0]];
-                let at = def.defined_at.last().cloned().unwrap_or(Origin::other("config"));
+                let at = def
+                    .defined_at
+                    .last()
+                    .cloned()
+                    .unwrap_or(Origin::other("config"));
                 return Err(config_error(
                     &at,
                     format!("profile inheritance cycle: {}", chain.join(" -> ")),
@@ -406,7 +433,12 @@ impl Config {
                     None => Error::Config(format!("unknown profile `{cur}` (hint: {hint})")),
                     Some(child) => {
                         let at = &self.profiles[child].values["inherits"].origin;
-                        config_error(at, format!("profile `{child}` inherits unknown profile `{cur}` (hint: {hint})"))
+                        config_error(
+                            at,
+                            format!(
+                                "profile `{child}` inherits unknown profile `{cur}` (hint: {hint})"
+                            ),
+                        )
                     }
                 }
             })?;
@@ -442,9 +474,9 @@ fn item_origin(src: &ConfigSource, item: &Item) -> Origin {
 }
 
 fn expect_str(src: &ConfigSource, item: &Item, key: &str) -> Result<String> {
-    item.as_str().map(str::to_string).ok_or_else(|| {
-        config_error(&item_origin(src, item), format!("`{key}` must be a string"))
-    })
+    item.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| config_error(&item_origin(src, item), format!("`{key}` must be a string")))
 }
 
 fn expect_list(src: &ConfigSource, item: &Item, key: &str) -> Result<Vec<String>> {
@@ -455,7 +487,10 @@ fn expect_list(src: &ConfigSource, item: &Item, key: &str) -> Result<Vec<String>
                 v.as_str().map(str::to_string).ok_or_else(|| {
                     config_error(
                         &src.location(v.span()),
-                        format!("`{key}` must be a list of strings; found {}", v.to_string().trim()),
+                        format!(
+                            "`{key}` must be a list of strings; found {}",
+                            v.to_string().trim()
+                        ),
                     )
                 })
             })
@@ -471,9 +506,8 @@ fn expect_list(src: &ConfigSource, item: &Item, key: &str) -> Result<Vec<String>
 fn expect_flags(src: &ConfigSource, item: &Item, key: &str) -> Result<Vec<String>> {
     let origin = item_origin(src, item);
     let flags = match item.as_str() {
-        Some(s) => shell_split(s).ok_or_else(|| {
-            config_error(&origin, format!("`{key}` = {s:?}: unbalanced quotes"))
-        })?,
+        Some(s) => shell_split(s)
+            .ok_or_else(|| config_error(&origin, format!("`{key}` = {s:?}: unbalanced quotes")))?,
         None => expect_list(src, item, key)?,
     };
     check_flags(&flags, key).map_err(|m| config_error(&origin, m))?;
@@ -484,8 +518,19 @@ fn expect_flags(src: &ConfigSource, item: &Item, key: &str) -> Result<Vec<String
 /// not a flag, and the flags cargo gobuild itself sets.
 pub fn check_flags(flags: &[String], key: &str) -> std::result::Result<(), String> {
     const OURS: &[&str] = &[
-        "-o", "-p", "-importcfg", "-pack", "-asmhdr", "-symabis", "-buildid", "-trimpath",
-        "-embedcfg", "-goversion", "-lang", "-buildmode", "-gensymabis",
+        "-o",
+        "-p",
+        "-importcfg",
+        "-pack",
+        "-asmhdr",
+        "-symabis",
+        "-buildid",
+        "-trimpath",
+        "-embedcfg",
+        "-goversion",
+        "-lang",
+        "-buildmode",
+        "-gensymabis",
     ];
     if let Some(f) = flags.first() {
         if !f.starts_with('-') {
@@ -566,26 +611,44 @@ fn merge_profile(
             k if LEVEL_KEYS.iter().any(|(l, _)| *l == k) => {
                 ConfigValue::Str(expect_str(src, item, &full)?)
             }
-            "gcflags" | "asmflags" | "ldflags" => ConfigValue::List(expect_flags(src, item, &full)?),
+            "gcflags" | "asmflags" | "ldflags" => {
+                ConfigValue::List(expect_flags(src, item, &full)?)
+            }
             "tags" => match item.as_str() {
                 Some(s) => ConfigValue::List(
-                    s.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect(),
+                    s.split(',')
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                        .collect(),
                 ),
                 None => ConfigValue::List(expect_list(src, item, &full)?),
             },
             "trimpath" => ConfigValue::Bool(item.as_bool().ok_or_else(|| {
-                config_error(&item_origin(src, item), format!("`{full}` must be true or false"))
+                config_error(
+                    &item_origin(src, item),
+                    format!("`{full}` must be true or false"),
+                )
             })?),
             "nosplit" => {
                 let nt = item.as_table_like().ok_or_else(|| {
-                    config_error(&origin, format!("`{full}` must be a table (nosplit.headroom = N)"))
+                    config_error(
+                        &origin,
+                        format!("`{full}` must be a table (nosplit.headroom = N)"),
+                    )
                 })?;
                 for (nk, nv) in nt.iter() {
                     let norigin = src.location(
-                        nt.get_key_value(nk).and_then(|(k, _)| k.span()).or_else(|| nv.span()),
+                        nt.get_key_value(nk)
+                            .and_then(|(k, _)| k.span())
+                            .or_else(|| nv.span()),
                     );
                     if nk != "headroom" {
-                        return Err(unknown_key(&norigin, nk, &format!("[profile.{name}.nosplit]"), NOSPLIT_KEYS));
+                        return Err(unknown_key(
+                            &norigin,
+                            nk,
+                            &format!("[profile.{name}.nosplit]"),
+                            NOSPLIT_KEYS,
+                        ));
                     }
                     let n = nv.as_integer().filter(|n| *n >= 0).ok_or_else(|| {
                         config_error(
@@ -605,14 +668,24 @@ fn merge_profile(
             }
             "lints" => {
                 let lt = item.as_table_like().ok_or_else(|| {
-                    config_error(&origin, format!("`{full}` must be a table (lints.abi = \"warn\")"))
+                    config_error(
+                        &origin,
+                        format!("`{full}` must be a table (lints.abi = \"warn\")"),
+                    )
                 })?;
                 for (lk, lv) in lt.iter() {
                     let lorigin = src.location(
-                        lt.get_key_value(lk).and_then(|(k, _)| k.span()).or_else(|| lv.span()),
+                        lt.get_key_value(lk)
+                            .and_then(|(k, _)| k.span())
+                            .or_else(|| lv.span()),
                     );
                     if !crate::abi::LINT_KEYS.contains(&lk) {
-                        return Err(unknown_key(&lorigin, lk, &format!("[profile.{name}.lints]"), crate::abi::LINT_KEYS));
+                        return Err(unknown_key(
+                            &lorigin,
+                            lk,
+                            &format!("[profile.{name}.lints]"),
+                            crate::abi::LINT_KEYS,
+                        ));
                     }
                     let v = expect_str(src, lv, &format!("profile.{name}.lints.{lk}"))?;
                     // Checked here, where the value's position is known.
@@ -630,10 +703,16 @@ fn merge_profile(
                 continue;
             }
             other => {
-                return Err(unknown_key(&origin, other, &format!("[profile.{name}]"), PROFILE_KEYS));
+                return Err(unknown_key(
+                    &origin,
+                    other,
+                    &format!("[profile.{name}]"),
+                    PROFILE_KEYS,
+                ));
             }
         };
-        def.values.insert(key.to_string(), Setting { value, origin });
+        def.values
+            .insert(key.to_string(), Setting { value, origin });
     }
     Ok(())
 }
@@ -650,14 +729,19 @@ fn parse_target(src: &ConfigSource, t: &Table) -> Result<TargetDef> {
     for (key, item) in t.iter() {
         let korigin = src.location(key_span(t, key).or_else(|| item.span()));
         let v = match key {
-            "package" | "name" | "profile" | "experiments" => expect_str(src, item, &format!("target.{key}"))?,
+            "package" | "name" | "profile" | "experiments" => {
+                expect_str(src, item, &format!("target.{key}"))?
+            }
             other => return Err(unknown_key(&korigin, other, "[[target]]", TARGET_KEYS)),
         };
         match key {
             "package" => def.package = v,
             "name" => {
                 if v.is_empty() || v.contains('/') {
-                    return Err(config_error(&item_origin(src, item), format!("bad target name {v:?} (hint: a file name, without `/`)")));
+                    return Err(config_error(
+                        &item_origin(src, item),
+                        format!("bad target name {v:?} (hint: a file name, without `/`)"),
+                    ));
                 }
                 def.name = Some(v)
             }
@@ -666,7 +750,10 @@ fn parse_target(src: &ConfigSource, t: &Table) -> Result<TargetDef> {
         }
     }
     if def.package.is_empty() {
-        return Err(config_error(&origin, "[[target]] needs `package` (the main package to build)"));
+        return Err(config_error(
+            &origin,
+            "[[target]] needs `package` (the main package to build)",
+        ));
     }
     Ok(def)
 }
@@ -690,13 +777,19 @@ fn parse_package_rule(src: &ConfigSource, t: &Table) -> Result<PackageRuleDef> {
             "gcflags" => rule.gcflags = expect_flags(src, item, "package.gcflags")?,
             "asmflags" => rule.asmflags = expect_flags(src, item, "package.asmflags")?,
             "experiments" => {
-                experiments = Some((expect_str(src, item, "package.experiments")?, item_origin(src, item)))
+                experiments = Some((
+                    expect_str(src, item, "package.experiments")?,
+                    item_origin(src, item),
+                ))
             }
             other => return Err(unknown_key(&korigin, other, "[[package]]", PACKAGE_KEYS)),
         }
     }
     if rule.pattern.is_empty() {
-        return Err(config_error(&origin, "[[package]] needs `match` (a package pattern such as \"example.com/mod/...\")"));
+        return Err(config_error(
+            &origin,
+            "[[package]] needs `match` (a package pattern such as \"example.com/mod/...\")",
+        ));
     }
     Ok(PackageRuleDef {
         rule,
@@ -715,9 +808,13 @@ pub fn check_pattern(p: &str) -> std::result::Result<(), String> {
         return bad("patterns do not start with `-`");
     }
     if p.starts_with('.') {
-        return bad("use an import path pattern such as \"example.com/mod/...\", not a relative one");
+        return bad(
+            "use an import path pattern such as \"example.com/mod/...\", not a relative one",
+        );
     }
-    if p.chars().any(|c| c.is_whitespace() || c == '\\' || c == '"' || c == '\'') {
+    if p.chars()
+        .any(|c| c.is_whitespace() || c == '\\' || c == '"' || c == '\'')
+    {
         return bad("no spaces, quotes or backslashes");
     }
     if p.contains("//") || (p.ends_with('/') && p != "/") {
@@ -789,7 +886,9 @@ impl ResolvedProfile {
             ("goarch", ConfigValue::Str(v)) => self.goarch = (!v.is_empty()).then(|| v.clone()),
             ("symabis", ConfigValue::Str(v)) => {
                 self.profile.symabis = SymabisMode::parse(v).ok_or_else(|| {
-                    err(format!("bad value {v:?} for `symabis` (hint: \"native\" or \"toolchain\")"))
+                    err(format!(
+                        "bad value {v:?} for `symabis` (hint: \"native\" or \"toolchain\")"
+                    ))
                 })?
             }
             ("gcflags", ConfigValue::List(v)) => self.profile.gcflags = v.clone(),
@@ -802,11 +901,17 @@ impl ResolvedProfile {
                     .map_err(|_| err(format!("nosplit.headroom {n} is out of range")))?;
                 self.profile.nosplit_headroom = self.nosplit_headroom;
             }
-            (k, ConfigValue::Str(v)) if k.starts_with("lints.") => {
-                self.profile.lints.set(&k["lints.".len()..], v).map_err(err)?
-            }
+            (k, ConfigValue::Str(v)) if k.starts_with("lints.") => self
+                .profile
+                .lints
+                .set(&k["lints.".len()..], v)
+                .map_err(err)?,
             (k, ConfigValue::Str(v)) if LEVEL_KEYS.iter().any(|(l, _)| *l == k) => {
-                let env = LEVEL_KEYS.iter().find(|(l, _)| *l == k).map(|(_, e)| *e).unwrap_or_default();
+                let env = LEVEL_KEYS
+                    .iter()
+                    .find(|(l, _)| *l == k)
+                    .map(|(_, e)| *e)
+                    .unwrap_or_default();
                 if v.is_empty() {
                     self.levels.remove(env);
                 } else {
@@ -842,7 +947,15 @@ mod tests {
     #[test]
     fn default_config_has_no_unknown_keys_and_every_shipped_profile_resolves() {
         let cfg = Config::load(&ConfigSource::builtin()).unwrap();
-        for p in ["default", "dev", "release", "debug", "abiwrap-debug", "regabi-s390x", "noregabi-s390x"] {
+        for p in [
+            "default",
+            "dev",
+            "release",
+            "debug",
+            "abiwrap-debug",
+            "regabi-s390x",
+            "noregabi-s390x",
+        ] {
             cfg.resolve(p).unwrap_or_else(|e| panic!("{p}: {e}"));
         }
         let rel = cfg.resolve("release").unwrap();
@@ -854,7 +967,10 @@ mod tests {
         assert_eq!(s.experiments, "noregabi");
         // The default config documents every profile key.
         let d = cfg.resolve("default").unwrap();
-        for k in PROFILE_KEYS.iter().filter(|k| !["inherits", "nosplit", "lints"].contains(*k)) {
+        for k in PROFILE_KEYS
+            .iter()
+            .filter(|k| !["inherits", "nosplit", "lints"].contains(*k))
+        {
             assert!(d.values.contains_key(*k), "default config lacks `{k}`");
         }
         assert!(d.values.contains_key("nosplit.headroom"));
@@ -870,7 +986,11 @@ mod tests {
         let r = cfg.resolve("mine").unwrap();
         assert_eq!(r.chain, ["mine", "release", "default"]);
         assert_eq!(r.profile.gcflags, ["-N", "-l"]);
-        assert_eq!(r.profile.ldflags, ["-s"], "workspace overrides the shipped release");
+        assert_eq!(
+            r.profile.ldflags,
+            ["-s"],
+            "workspace overrides the shipped release"
+        );
         assert!(r.profile.trimpath, "inherited from the shipped release");
         assert_eq!(r.values["ldflags"].origin.to_string(), "gobuild.toml:6:1");
     }
@@ -884,7 +1004,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_get_a_suggestion_and_a_location() {
-        let e = load("[profile.dev]\ngcflag = [\"-N\"]\n").unwrap_err().to_string();
+        let e = load("[profile.dev]\ngcflag = [\"-N\"]\n")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "gobuild.toml:2:1: unknown key `gcflag` in [profile.dev] (hint: did you mean `gcflags`?)"
@@ -893,18 +1015,26 @@ mod tests {
 
     #[test]
     fn toml_syntax_errors_have_line_and_column() {
-        let e = load("[profile.dev]\ngcflags = [\"-N\"\n").unwrap_err().to_string();
+        let e = load("[profile.dev]\ngcflags = [\"-N\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("gobuild.toml:2:"), "{e}");
         assert!(e.contains("invalid TOML"), "{e}");
     }
 
     #[test]
     fn bad_values_are_named() {
-        let e = load("[profile.dev]\ngcflags = [\"N\"]\n").unwrap_err().to_string();
+        let e = load("[profile.dev]\ngcflags = [\"N\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad flag `N` in profile.dev.gcflags"), "{e}");
-        let e = load("[[package]]\nmatch = \"a b\"\n").unwrap_err().to_string();
+        let e = load("[[package]]\nmatch = \"a b\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad package pattern \"a b\""), "{e}");
-        let e = load("[profile.dev]\ngcflags = [\"-o=x\"]\n").unwrap_err().to_string();
+        let e = load("[profile.dev]\ngcflags = [\"-o=x\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("set by cargo gobuild itself"), "{e}");
         let cfg = load("[profile.dev]\nsymabis = \"fast\"\n").unwrap();
         let e = cfg.resolve("dev").unwrap_err().to_string();
@@ -913,10 +1043,13 @@ mod tests {
 
     #[test]
     fn nosplit_headroom_dotted_and_table() {
-        let cfg = load("[profile.a]\nnosplit.headroom = 64\n[profile.b.nosplit]\nheadroom = 32\n").unwrap();
+        let cfg = load("[profile.a]\nnosplit.headroom = 64\n[profile.b.nosplit]\nheadroom = 32\n")
+            .unwrap();
         assert_eq!(cfg.resolve("a").unwrap().nosplit_headroom, 64);
         assert_eq!(cfg.resolve("b").unwrap().nosplit_headroom, 32);
-        let e = load("[profile.a]\nnosplit.headrom = 64\n").unwrap_err().to_string();
+        let e = load("[profile.a]\nnosplit.headrom = 64\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean `headroom`"), "{e}");
     }
 
@@ -924,7 +1057,10 @@ mod tests {
     fn unknown_profile_suggests() {
         let cfg = load("").unwrap();
         let e = cfg.resolve("relase").unwrap_err().to_string();
-        assert!(e.contains("unknown profile `relase` (hint: did you mean `release`?)"), "{e}");
+        assert!(
+            e.contains("unknown profile `relase` (hint: did you mean `release`?)"),
+            "{e}"
+        );
     }
 
     #[test]

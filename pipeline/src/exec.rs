@@ -250,7 +250,9 @@ fn run_action(
                 false,
             ))
         }
-        Err(StepError { message, command }) => fail(format!("# {pkg}\n{message}"), Some(dirty), command),
+        Err(StepError { message, command }) => {
+            fail(format!("# {pkg}\n{message}"), Some(dirty), command)
+        }
     }
 }
 
@@ -325,8 +327,8 @@ fn run_step(
             }
         }
         Step::Pack { archive, objects } => {
-            let mut data = std::fs::read(ctx.cache.object_path(archive))
-                .at(ctx.cache.object_path(archive))?;
+            let mut data =
+                std::fs::read(ctx.cache.object_path(archive)).at(ctx.cache.object_path(archive))?;
             for (name, d) in objects {
                 let obj = std::fs::read(ctx.cache.object_path(d)).at(ctx.cache.object_path(d))?;
                 stages::pack_append(&mut data, name, &obj);
@@ -416,7 +418,10 @@ fn run_step(
         if name == "_pkg_.a" && matches!(prep.step, Step::Tool(_)) {
             let data = std::fs::read(&path).at(&path)?;
             entry.export = Some(stages::export_digest(&data).ok_or_else(|| StepError {
-                message: format!("{}: compile wrote an archive without export data", path.display()),
+                message: format!(
+                    "{}: compile wrote an archive without export data",
+                    path.display()
+                ),
                 command: command.clone(),
             })?);
         }

@@ -56,7 +56,10 @@ pub fn check(spec: &str, known: &[String]) -> Result<(), String> {
         if item == "none" {
             continue;
         }
-        let name = item.strip_prefix("no").filter(|n| known.iter().any(|k| k == n)).unwrap_or(item);
+        let name = item
+            .strip_prefix("no")
+            .filter(|n| known.iter().any(|k| k == n))
+            .unwrap_or(item);
         if !known.iter().any(|k| k == name) {
             let hint = match did_you_mean(name, known.iter().map(String::as_str)) {
                 Some(s) => format!("did you mean `{s}`? "),
@@ -121,7 +124,10 @@ mod tests {
     #[test]
     fn parses_the_flags_struct() {
         let src = "package goexperiment\n\ntype Flags struct {\n\tFieldTrack        bool\n\t// doc\n\tRegabiWrappers bool\n\tLoopVar bool\n}\n\nvar x bool\n";
-        assert_eq!(parse_flags_struct(src), ["fieldtrack", "regabiwrappers", "loopvar"]);
+        assert_eq!(
+            parse_flags_struct(src),
+            ["fieldtrack", "regabiwrappers", "loopvar"]
+        );
     }
 
     #[test]
@@ -132,7 +138,10 @@ mod tests {
             .collect();
         assert!(check("loopvar,noregabi,none,nocheck", &known).is_ok());
         let e = check("loopvr", &known).unwrap_err();
-        assert!(e.starts_with("unknown experiment `loopvr` (hint: did you mean `loopvar`?"), "{e}");
+        assert!(
+            e.starts_with("unknown experiment `loopvr` (hint: did you mean `loopvar`?"),
+            "{e}"
+        );
         assert!(e.contains("valid experiments: loopvar, regabi"), "{e}");
     }
 

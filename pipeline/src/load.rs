@@ -453,10 +453,7 @@ pub fn embedcfg(p: &GoPackage) -> Option<String> {
         patterns: BTreeMap<&'a str, Vec<&'a str>>,
         files: BTreeMap<&'a str, String>,
     }
-    Some(
-        serde_json::to_string_pretty(&EmbedCfg { patterns, files })
-            .expect("embedcfg serializes"),
-    )
+    Some(serde_json::to_string_pretty(&EmbedCfg { patterns, files }).expect("embedcfg serializes"))
 }
 
 /// A `//go:embed` pattern matches a file if it matches the file's path or
@@ -679,7 +676,9 @@ mod tests {
     fn detects_import_c() {
         assert!(imports_c("package a\n\nimport \"C\"\n"));
         assert!(imports_c("package a\nimport (\n\t\"fmt\"\n\t\"C\"\n)\n"));
-        assert!(!imports_c("package a\nimport \"fmt\"\nfunc f() { _ = \"C\" }\n"));
+        assert!(!imports_c(
+            "package a\nimport \"fmt\"\nfunc f() { _ = \"C\" }\n"
+        ));
     }
 
     #[test]
@@ -710,11 +709,16 @@ mod tests {
     fn body_edits_are_not_load_relevant_but_imports_are() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.go");
-        let base = "//go:build linux\n\npackage a\n\nimport \"fmt\"\n\nfunc F() { fmt.Println(1) }\n";
+        let base =
+            "//go:build linux\n\npackage a\n\nimport \"fmt\"\n\nfunc F() { fmt.Println(1) }\n";
         std::fs::write(&f, base).unwrap();
         let d0 = load_relevant(&f);
         std::fs::write(&f, base.replace("Println(1)", "Println(2)")).unwrap();
-        assert_eq!(load_relevant(&f), d0, "a body edit must not invalidate the load");
+        assert_eq!(
+            load_relevant(&f),
+            d0,
+            "a body edit must not invalidate the load"
+        );
         std::fs::write(&f, base.replace("\"fmt\"", "\"os\"")).unwrap();
         assert_ne!(load_relevant(&f), d0, "an import edit must");
         std::fs::write(&f, base.replace("linux", "darwin")).unwrap();

@@ -58,7 +58,11 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
     }
     let mut deps: Vec<_> = deps.into_iter().collect();
     // gover.ModSort: by path, then by semantic version.
-    deps.sort_by(|a, b| a.0 .0.cmp(&b.0 .0).then_with(|| cmp_semver(&a.0 .1, &b.0 .1)));
+    deps.sort_by(|a, b| {
+        a.0 .0
+            .cmp(&b.0 .0)
+            .then_with(|| cmp_semver(&a.0 .1, &b.0 .1))
+    });
     for (_, m) in deps {
         format_mod(&mut out, "dep", m);
     }
@@ -101,8 +105,16 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
         settings.sort_by(|a, b| a.0.cmp(&b.0));
     }
     for (k, v) in settings {
-        let k = if quote_key(&k) { go_quote(k.as_bytes()) } else { k };
-        let v = if quote_value(&v) { go_quote(v.as_bytes()) } else { v };
+        let k = if quote_key(&k) {
+            go_quote(k.as_bytes())
+        } else {
+            k
+        };
+        let v = if quote_value(&v) {
+            go_quote(v.as_bytes())
+        } else {
+            v
+        };
         out.push_str(&format!("build\t{k}={v}\n"));
     }
     out

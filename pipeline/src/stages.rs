@@ -214,10 +214,7 @@ pub struct BuildContext<'a> {
 
 impl<'a> BuildContext<'a> {
     /// Hashes the tools and GOROOT's assembly headers.
-    pub fn digest_toolchain(
-        tc: &Toolchain,
-        hasher: &FileHasher,
-    ) -> Result<ToolchainDigests> {
+    pub fn digest_toolchain(tc: &Toolchain, hasher: &FileHasher) -> Result<ToolchainDigests> {
         let mut tools = HashMap::new();
         let mut wanted = vec![Tool::Asm, Tool::Compile, Tool::Link];
         if tc.has_preprofile() && tc.tool(Tool::Preprofile).is_file() {
@@ -357,7 +354,10 @@ impl<'a> BuildContext<'a> {
         files: impl IntoIterator<Item = &'f String>,
     ) -> Result<()> {
         for f in files {
-            k.add(format!("file {f}"), self.hasher.digest(&p.file(f))?.to_hex());
+            k.add(
+                format!("file {f}"),
+                self.hasher.digest(&p.file(f))?.to_hex(),
+            );
         }
         Ok(())
     }
@@ -390,7 +390,14 @@ impl<'a> BuildContext<'a> {
         }
         args.extend(self.package_flags(action.pkg, FlagKind::Asm));
         // Go 1.27+ marks standard-library assembly (linkname checks read it).
-        if p.standard && self.tc.version >= (GoVersion { major: 1, minor: 27, patch: 0 }) {
+        if p.standard
+            && self.tc.version
+                >= (GoVersion {
+                    major: 1,
+                    minor: 27,
+                    patch: 0,
+                })
+        {
             args.push("-std".into());
         }
         for d in &defines[2..] {
@@ -416,7 +423,11 @@ impl<'a> BuildContext<'a> {
             _ => String::new(),
         };
         // Two checkouts of one module are different actions.
-        let place = if p.goroot { String::new() } else { format!(" in {}", p.dir) };
+        let place = if p.goroot {
+            String::new()
+        } else {
+            format!(" in {}", p.dir)
+        };
         format!(
             "{} {}{}{} {}/{} {}",
             action.kind.name(),
@@ -476,7 +487,10 @@ impl<'a> BuildContext<'a> {
                 for p in std::iter::once(action.pkg).chain(link_deps(self.graph, action.pkg)) {
                     if let Some(sid) = self.actions.symabis.get(&p) {
                         let d = out(*sid)?.get("symabis")?;
-                        k.add(format!("symabis {}", self.graph.packages[p].import_path), d.to_hex());
+                        k.add(
+                            format!("symabis {}", self.graph.packages[p].import_path),
+                            d.to_hex(),
+                        );
                     }
                 }
                 Ok(Prepared {
@@ -499,7 +513,13 @@ impl<'a> BuildContext<'a> {
                         message: "internal: preprofile action without a profile".into(),
                     })?;
                 let mut k = KeyInputs::default();
-                k.add("tool", self.tool_digests.get(&Tool::Preprofile).map(|d| d.to_hex()).unwrap_or_default());
+                k.add(
+                    "tool",
+                    self.tool_digests
+                        .get(&Tool::Preprofile)
+                        .map(|d| d.to_hex())
+                        .unwrap_or_default(),
+                );
                 k.add("profile", self.hasher.digest(&profile)?.to_hex());
                 let args = vec![
                     "-o".to_string(),
@@ -510,7 +530,11 @@ impl<'a> BuildContext<'a> {
                 Ok(Prepared {
                     identity: format!("preprofile {}", profile.display()),
                     inputs: k,
-                    step: Step::Tool(self.tool_command(Tool::Preprofile, args, &self.pkg(action).dir)),
+                    step: Step::Tool(self.tool_command(
+                        Tool::Preprofile,
+                        args,
+                        &self.pkg(action).dir,
+                    )),
                     work_files: vec![],
                     outputs: vec!["pgo.preprofile".into()],
                 })
@@ -518,7 +542,10 @@ impl<'a> BuildContext<'a> {
             ActionKind::Nosplit => {
                 let (main, libs) = self.link_set(action, &out)?;
                 let mut k = KeyInputs::default();
-                k.add("step", format!("nosplit (goobj {})", env!("CARGO_PKG_VERSION")));
+                k.add(
+                    "step",
+                    format!("nosplit (goobj {})", env!("CARGO_PKG_VERSION")),
+                );
                 for (path, d) in self.link_set_keys(action, &out)? {
                     k.add(format!("archive {path}"), d.to_hex());
                 }
@@ -554,7 +581,14 @@ impl<'a> BuildContext<'a> {
         let native = self.profile.symabis == SymabisMode::Native;
         let mut k = self.common_key(if native { None } else { Some(Tool::Asm) }, p);
         if native {
-            k.add("scanner", format!("goasm {} r{}", env!("CARGO_PKG_VERSION"), goasm::SCANNER_REVISION));
+            k.add(
+                "scanner",
+                format!(
+                    "goasm {} r{}",
+                    env!("CARGO_PKG_VERSION"),
+                    goasm::SCANNER_REVISION
+                ),
+            );
         }
         self.add_args(&mut k, p, &args, &[]);
         self.add_files(&mut k, p, &p.s_files)?;
@@ -569,8 +603,12 @@ impl<'a> BuildContext<'a> {
                 match f.as_str() {
                     "-D" => extra_defines.extend(it.next().cloned()),
                     "-I" => include_dirs.extend(it.next().map(PathBuf::from)),
-                    s if s.starts_with("-D") => extra_defines.push(s[2..].trim_start_matches('=').to_string()),
-                    s if s.starts_with("-I") => include_dirs.push(PathBuf::from(s[2..].trim_start_matches('='))),
+                    s if s.starts_with("-D") => {
+                        extra_defines.push(s[2..].trim_start_matches('=').to_string())
+                    }
+                    s if s.starts_with("-I") => {
+                        include_dirs.push(PathBuf::from(s[2..].trim_start_matches('=')))
+                    }
                     _ => {}
                 }
             }
@@ -620,7 +658,11 @@ impl<'a> BuildContext<'a> {
         // -lang: the module's go version, else the toolchain's (gc.go).
         let lang = match &p.module {
             Some(m) if !p.standard => {
-                let v = if m.go_version.is_empty() { "1.16" } else { &m.go_version };
+                let v = if m.go_version.is_empty() {
+                    "1.16"
+                } else {
+                    &m.go_version
+                };
                 let v = GoVersion::parse(&format!("go{v}"))
                     .filter(|v| *v <= tc.version)
                     .unwrap_or(tc.version);
@@ -637,7 +679,14 @@ impl<'a> BuildContext<'a> {
             p.compile_path().to_string(),
         ];
         // Go 1.22 passes -lang only for packages in a module; 1.23+ always.
-        if p.module.is_some() || tc.version >= (GoVersion { major: 1, minor: 23, patch: 0 }) {
+        if p.module.is_some()
+            || tc.version
+                >= (GoVersion {
+                    major: 1,
+                    minor: 23,
+                    patch: 0,
+                })
+        {
             args.push(format!("-lang={lang}"));
         }
         if p.standard {
@@ -676,10 +725,14 @@ impl<'a> BuildContext<'a> {
         }
         if has_asm {
             args.extend(["-symabis".into(), format!("{WORK}/symabis")]);
-            let sid = self.actions.symabis.get(&action.pkg).ok_or_else(|| Error::Tool {
-                program: "cargo gobuild".into(),
-                message: format!("internal: no symabis action for {}", p.import_path),
-            })?;
+            let sid = self
+                .actions
+                .symabis
+                .get(&action.pkg)
+                .ok_or_else(|| Error::Tool {
+                    program: "cargo gobuild".into(),
+                    message: format!("internal: no symabis action for {}", p.import_path),
+                })?;
             let s = out(*sid)?.get("symabis")?;
             // The compile key holds the symabis *content*, not the .s files.
             k.add("symabis", s.to_hex());
@@ -861,7 +914,10 @@ impl<'a> BuildContext<'a> {
         args.push("-buildmode=exe".into());
         args.push("-buildid=BUILDID".into());
         args.extend(self.profile.ldflags.iter().cloned());
-        if !args.iter().any(|a| a == "-extld" || a.starts_with("-extld=")) {
+        if !args
+            .iter()
+            .any(|a| a == "-extld" || a.starts_with("-extld="))
+        {
             args.push(format!("-extld={}", tc.extld()));
         }
         args.push(format!("{WORK}/_pkg_.a"));
@@ -910,7 +966,9 @@ impl<'a> BuildContext<'a> {
         let tc = self.tc;
         let pgo = self.actions.pgo.get(&main).map(|f| {
             if self.profile.trimpath {
-                f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                f.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             } else {
                 f.display().to_string()
             }
@@ -923,9 +981,7 @@ impl<'a> BuildContext<'a> {
             trimpath: self.profile.trimpath,
             goarch: tc.goarch().to_string(),
             goos: tc.goos().to_string(),
-            arch_level: tc
-                .arch_level()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
+            arch_level: tc.arch_level().map(|(k, v)| (k.to_string(), v.to_string())),
             goexperiment: tc.goexperiment().to_string(),
             pgo,
         }
@@ -973,7 +1029,15 @@ pub fn pack_append(archive: &mut Vec<u8>, name: &str, data: &[u8]) {
     n.resize(16, b' ');
     archive.extend_from_slice(&n);
     archive.extend_from_slice(
-        format!("{:<12}{:<6}{:<6}{:<8o}{:<10}`\n", 0, 0, 0, 0o644, data.len()).as_bytes(),
+        format!(
+            "{:<12}{:<6}{:<6}{:<8o}{:<10}`\n",
+            0,
+            0,
+            0,
+            0o644,
+            data.len()
+        )
+        .as_bytes(),
     );
     archive.extend_from_slice(data);
     if data.len() % 2 == 1 {
@@ -1075,7 +1139,9 @@ mod tests {
     fn export_digest_ignores_build_id() {
         let mk = |id: &str, export: &[u8]| {
             let mut a = b"!<arch>\n".to_vec();
-            let mut def = format!("go object linux amd64 go1.26.8 X:none\nbuild id \"{id}\"\n\n$$B\n").into_bytes();
+            let mut def =
+                format!("go object linux amd64 go1.26.8 X:none\nbuild id \"{id}\"\n\n$$B\n")
+                    .into_bytes();
             def.extend_from_slice(export);
             pack_append(&mut a, "__.PKGDEF", &def);
             pack_append(&mut a, "_go_.o", id.as_bytes());

@@ -330,7 +330,12 @@ impl Toolchain {
     /// Does this Go preprocess PGO profiles with the `preprofile` tool
     /// (1.23+), rather than hand `default.pgo` to the compiler?
     pub fn has_preprofile(&self) -> bool {
-        self.version >= GoVersion { major: 1, minor: 23, patch: 0 }
+        self.version
+            >= GoVersion {
+                major: 1,
+                minor: 23,
+                patch: 0,
+            }
     }
 
     /// The C compiler name cmd/go passes as `-extld` (CC, else the platform default).
@@ -449,10 +454,7 @@ mod tests {
             ["GOOS_linux", "GOARCH_amd64", "GOAMD64_v1"]
         );
         let arm = tc(&[("GOARCH", "arm"), ("GOARM", "7")]).unwrap();
-        assert_eq!(
-            arm.asm_defines()[2..],
-            ["GOARM_7", "GOARM_6", "GOARM_5"]
-        );
+        assert_eq!(arm.asm_defines()[2..], ["GOARM_7", "GOARM_6", "GOARM_5"]);
         let a64 = tc(&[("GOARCH", "arm64"), ("GOARM64", "v8.0")]).unwrap();
         assert_eq!(a64.asm_defines().len(), 2);
         let lse = tc(&[("GOARCH", "arm64"), ("GOARM64", "v8.1")]).unwrap();

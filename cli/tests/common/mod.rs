@@ -61,7 +61,8 @@ pub fn gobuild(dir: &Path, args: &[&str]) -> Output {
 pub fn gobuild_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(bin());
     c.arg("gobuild").args(args).current_dir(dir);
-    c.env_remove("CARGO_TARGET_DIR").env_remove("GOBUILD_PROFILE");
+    c.env_remove("CARGO_TARGET_DIR")
+        .env_remove("GOBUILD_PROFILE");
     for (k, v) in env {
         c.env(k, v);
     }
