@@ -415,29 +415,28 @@ fn run_step(
     };
     for name in &prep.outputs {
         let path = wd.join(name);
-        if name == "_pkg_.a" && matches!(prep.step, Step::Tool(_)) {
+        if name == "_pkg_.a" {
+            // One read for both digests of an archive: what importers
+            // compile against (compile only: a packed archive extends one
+            // whose export data importers already read) and what the link
+            // set stages key on.
             let data = std::fs::read(&path).at(&path)?;
-            entry.export = Some(stages::export_digest(&data).ok_or_else(|| StepError {
-                message: format!(
-                    "{}: compile wrote an archive without export data",
-                    path.display()
-                ),
-                command: command.clone(),
-            })?);
+            if matches!(prep.step, Step::Tool(_)) {
+                entry.export = Some(stages::export_digest(&data).ok_or_else(|| StepError {
+                    message: format!(
+                        "{}: compile wrote an archive without export data",
+                        path.display()
+                    ),
+                    command: command.clone(),
+                })?);
+            }
+            entry.code = stages::archive_code_digest(&data);
         }
         let d = ctx.cache.store_file(&path).map_err(|e| StepError {
             message: format!("{e} (hint: did the tool write {name}?)"),
             command: command.clone(),
         })?;
-        if name == "_pkg_.a" {
-            let data = std::fs::read(ctx.cache.object_path(&d)).at(ctx.cache.object_path(&d))?;
-            entry.code = stages::archive_code_digest(&data);
-        }
         entry.outputs.insert(name.clone(), d);
-    }
-    if matches!(prep.step, Step::Pack { .. }) {
-        // A packed archive keeps the export data of the archive it extends.
-        entry.export = None;
     }
     Ok((entry, command))
 }
