@@ -652,17 +652,6 @@ pub fn load_relevant(path: &Path) -> Option<String> {
     Some(h.finalize().to_hex().to_string())
 }
 
-/// The files a package's actions read, for the file hasher: Go, assembly,
-/// headers and embedded files, as absolute paths.
-pub fn source_files(p: &GoPackage) -> impl Iterator<Item = PathBuf> + '_ {
-    p.go_files
-        .iter()
-        .chain(&p.s_files)
-        .chain(&p.h_files)
-        .chain(&p.embed_files)
-        .map(|f| p.file(f))
-}
-
 /// Makes sure `dir` exists, for error messages that name it.
 pub fn check_dir(dir: &Path) -> Result<()> {
     std::fs::metadata(dir).at(dir).map(|_| ())

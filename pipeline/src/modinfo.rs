@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::load::{GoModule, GoPackage, PackageGraph};
+use crate::load::{GoModule, PackageGraph};
 
 const INFO_START: [u8; 16] = [
     0x30, 0x77, 0xaf, 0x0c, 0x92, 0x74, 0x08, 0x02, 0x41, 0xe1, 0xc1, 0x07, 0xe6, 0xd6, 0x18, 0xe6,
@@ -191,11 +191,6 @@ pub fn importcfg_line(info: &str) -> String {
     data.extend_from_slice(info.as_bytes());
     data.extend_from_slice(&INFO_END);
     format!("modinfo {}\n", go_quote(&data))
-}
-
-/// The module of a package, if any (helper for callers).
-pub fn module_of(p: &GoPackage) -> Option<&GoModule> {
-    p.module.as_ref()
 }
 
 #[cfg(test)]
