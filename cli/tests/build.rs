@@ -373,14 +373,14 @@ fn error_compile_failure_is_located_and_not_cached() {
 
 #[test]
 fn error_cgo_only_package() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = temp_module(
+        "example.com/cgo",
+        &[(
+            "main.go",
+            "package main\n\n// int two(void) { return 2; }\nimport \"C\"\n\nfunc main() { println(C.two()) }\n",
+        )],
+    );
     let dir = tmp.path();
-    std::fs::write(dir.join("go.mod"), "module example.com/cgo\n\ngo 1.22\n").unwrap();
-    std::fs::write(
-        dir.join("main.go"),
-        "package main\n\n// int two(void) { return 2; }\nimport \"C\"\n\nfunc main() { println(C.two()) }\n",
-    )
-    .unwrap();
     let out = gobuild(
         dir,
         &[
@@ -397,14 +397,14 @@ fn error_cgo_only_package() {
 
 #[test]
 fn error_package_error_has_position() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = temp_module(
+        "example.com/bad",
+        &[(
+            "main.go",
+            "package main\n\nimport \"example.com/bad/missing\"\n\nfunc main() { missing.F() }\n",
+        )],
+    );
     let dir = tmp.path();
-    std::fs::write(dir.join("go.mod"), "module example.com/bad\n\ngo 1.22\n").unwrap();
-    std::fs::write(
-        dir.join("main.go"),
-        "package main\n\nimport \"example.com/bad/missing\"\n\nfunc main() { missing.F() }\n",
-    )
-    .unwrap();
     let out = gobuild(
         dir,
         &[

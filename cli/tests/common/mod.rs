@@ -152,3 +152,19 @@ pub fn artifact(events: &[Value]) -> String {
     assert_eq!(arts.len(), 1, "expected one artifact: {events:?}");
     arts[0].to_string()
 }
+
+/// A throwaway Go module: `go.mod` for `module` and the given files.
+pub fn temp_module(module: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        tmp.path().join("go.mod"),
+        format!("module {module}\n\ngo 1.22\n"),
+    )
+    .unwrap();
+    for (name, text) in files {
+        let path = tmp.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    tmp
+}
