@@ -303,6 +303,35 @@ fn build_loaded(
     let pgo = crate::plan::pgo_profiles(graph, &mains);
     let actions = ActionGraph::plan(graph, &roots, req.link, nosplit, pgo, tc.has_preprofile());
     let (tool_digests, include_digests) = BuildContext::digest_toolchain(tc, hasher)?;
+    // -buildvcs (default auto, GOFLAGS may say otherwise): the repository
+    // state go build stamps into programs.
+    let mut vcs = std::collections::HashMap::new();
+    let buildvcs = tc
+        .var("GOFLAGS")
+        .split_whitespace()
+        .filter_map(|f| {
+            f.strip_prefix("-buildvcs")
+                .or_else(|| f.strip_prefix("--buildvcs"))
+        })
+        .last()
+        .map(|v| v.trim_start_matches('='))
+        .unwrap_or("auto")
+        .to_string();
+    if req.link && buildvcs != "false" {
+        for &m in &mains {
+            match crate::modinfo::VcsInfo::for_main(&req.dir, &graph.packages[m]) {
+                Ok(Some(v)) => {
+                    vcs.insert(m, v);
+                }
+                Ok(None) => {}
+                Err(e) => em.diag(
+                    Level::Warning,
+                    Some(&graph.packages[m].import_path),
+                    format!("not stamping version control information: {e}"),
+                ),
+            }
+        }
+    }
     let ctx = BuildContext {
         tc,
         graph,
@@ -314,6 +343,7 @@ fn build_loaded(
         compile_concurrency: compile_concurrency(req.jobs),
         tool_digests,
         include_digests,
+        vcs,
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),

@@ -4,6 +4,7 @@
 //! importcfg as `modinfo "<Go-quoted string>"`.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::load::{GoModule, PackageGraph};
 
@@ -37,6 +38,248 @@ pub struct BuildSettings {
     pub goexperiment: String,
     /// The PGO profile the program was built with (`-pgo`; its base name under trimpath).
     pub pgo: Option<String>,
+    /// The version control state of the main module's repository.
+    pub vcs: Option<VcsInfo>,
+}
+
+/// What go build stamps about the repository (`-buildvcs=auto`, git only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VcsInfo {
+    /// `vcs.revision`: the commit hash ("" in a repository without commits).
+    pub revision: String,
+    /// `vcs.time`: the commit time, RFC 3339 in UTC.
+    pub time: String,
+    /// `vcs.modified`: uncommitted changes (untracked files count).
+    pub modified: bool,
+    /// The main module's version at this revision (Go 1.24+ records it
+    /// instead of `(devel)`): a semver tag at HEAD, else a pseudo-version
+    /// on the latest tag below it; `+dirty` when modified.
+    pub module_version: Option<String>,
+}
+
+impl VcsInfo {
+    /// Reads the state of the git repository containing the main module,
+    /// as cmd/go does (`vcs.FromDir` from the current directory, the package
+    /// and its module in the same repository, `git status --porcelain` and
+    /// `git log -1 --format=%H:%ct`). `None` when not in a git repository,
+    /// git is not installed, or git fails (cmd/go would stop; we build
+    /// without the stamp and the caller warns).
+    pub fn for_main(cwd: &Path, p: &crate::load::GoPackage) -> Result<Option<VcsInfo>, String> {
+        let Some(m) = p
+            .module
+            .as_ref()
+            .filter(|m| m.version.is_empty() && !p.standard)
+        else {
+            return Ok(None);
+        };
+        let Some(repo) = git_root(cwd) else {
+            return Ok(None);
+        };
+        let mdir = Path::new(&m.dir);
+        if !(mdir.starts_with(&repo) || repo.starts_with(mdir)) {
+            return Ok(None);
+        }
+        if git_root(Path::new(&p.dir)).as_ref() != Some(&repo)
+            || git_root(mdir).as_ref() != Some(&repo)
+        {
+            return Ok(None);
+        }
+        let Ok(git) = which::which("git") else {
+            return Ok(None);
+        };
+        let run = |args: &[&str]| {
+            duct::cmd(&git, args)
+                .dir(&repo)
+                .stdout_capture()
+                .stderr_capture()
+                .unchecked()
+                .run()
+                .map_err(|e| format!("running git: {e}"))
+        };
+        let status = run(&["status", "--porcelain"])?;
+        if !status.status.success() {
+            return Err(format!(
+                "git status: {}",
+                String::from_utf8_lossy(&status.stderr).trim()
+            ));
+        }
+        let modified = !status.stdout.is_empty();
+        let log = run(&[
+            "-c",
+            "log.showsignature=false",
+            "log",
+            "-1",
+            "--format=%H:%ct",
+        ])?;
+        let (mut revision, mut time) = (String::new(), String::new());
+        if log.status.success() {
+            let out = String::from_utf8_lossy(&log.stdout);
+            let (rev, secs) = out
+                .trim()
+                .split_once(':')
+                .ok_or("unexpected git log output")?;
+            let secs: u64 = secs.parse().map_err(|_| "unexpected git log time")?;
+            revision = rev.to_string();
+            time = humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+            )
+            .to_string();
+        } else if !modified {
+            return Err(format!(
+                "git log: {}",
+                String::from_utf8_lossy(&log.stderr).trim()
+            ));
+        }
+        let module_version = if revision.is_empty() {
+            None
+        } else {
+            let secs = log_secs(&String::from_utf8_lossy(&log.stdout));
+            main_module_version(&run, &repo, mdir, &m.path, &revision, secs, modified)
+        };
+        Ok(Some(VcsInfo {
+            revision,
+            time,
+            modified,
+            module_version,
+        }))
+    }
+}
+
+fn log_secs(out: &str) -> u64 {
+    out.trim()
+        .split_once(':')
+        .and_then(|(_, s)| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `codeRepo.Stat` for the local repository, for the common cases: the tag
+/// prefix of a module in a subdirectory, a major-version suffix (`/vN`), a
+/// semver tag at HEAD, else a pseudo-version (`vX.Y.(Z+1)-0.TIME-HASH`,
+/// `vX.Y.Z-pre.0.TIME-HASH`, or `vN.0.0-TIME-HASH` without a tag below).
+fn main_module_version(
+    run: &dyn Fn(&[&str]) -> Result<std::process::Output, String>,
+    repo: &Path,
+    mdir: &Path,
+    mod_path: &str,
+    revision: &str,
+    secs: u64,
+    modified: bool,
+) -> Option<String> {
+    let sub = mdir
+        .strip_prefix(repo)
+        .ok()?
+        .to_str()?
+        .trim_matches('/')
+        .to_string();
+    let prefix = if sub.is_empty() {
+        String::new()
+    } else {
+        format!("{sub}/")
+    };
+    // The major version the module path allows (`/v2` → 2; else 0 or 1).
+    let major: Option<u64> = mod_path
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.strip_prefix('v'))
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 2);
+    let fits = |v: &Semver| match major {
+        Some(m) => v.major == m,
+        None => v.major <= 1,
+    };
+    let tags = |args: &[&str]| -> Vec<(Semver, String)> {
+        let Ok(out) = run(args) else { return vec![] };
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|t| t.trim().strip_prefix(prefix.as_str()))
+            .filter_map(|t| {
+                Semver::parse(t)
+                    .filter(|v| fits(v))
+                    .map(|v| (v, t.to_string()))
+            })
+            .collect()
+    };
+    let dirty = |v: String| if modified { format!("{v}+dirty") } else { v };
+    let at_head = tags(&["tag", "--points-at", "HEAD"]);
+    if let Some((_, t)) = at_head.into_iter().max_by(|a, b| a.0.cmp(&b.0)) {
+        return Some(dirty(t));
+    }
+    let stamp = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+    )
+    .to_string()
+    .replace(['-', ':', 'T', 'Z'], "");
+    let hash: String = revision.chars().take(12).collect();
+    let below = tags(&["tag", "--merged", "HEAD"]);
+    let v = match below.into_iter().max_by(|a, b| a.0.cmp(&b.0)) {
+        Some((v, _)) if v.pre.is_empty() => {
+            format!("v{}.{}.{}-0.{stamp}-{hash}", v.major, v.minor, v.patch + 1)
+        }
+        Some((_, t)) => format!("{t}.0.{stamp}-{hash}"),
+        None => format!("v{}.0.0-{stamp}-{hash}", major.unwrap_or(0)),
+    };
+    Some(dirty(v))
+}
+
+/// A semantic version tag `vMAJOR.MINOR.PATCH[-PRE]` (no build metadata).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Semver {
+    major: u64,
+    minor: u64,
+    patch: u64,
+    pre: String,
+}
+
+impl Semver {
+    fn parse(t: &str) -> Option<Semver> {
+        let rest = t.strip_prefix('v')?;
+        if rest.contains('+') {
+            return None;
+        }
+        let (nums, pre) = rest.split_once('-').unwrap_or((rest, ""));
+        let mut it = nums.split('.');
+        let num = |s: Option<&str>| -> Option<u64> {
+            let s = s?;
+            if s.is_empty() || (s.len() > 1 && s.starts_with('0')) {
+                return None;
+            }
+            s.parse().ok()
+        };
+        let v = Semver {
+            major: num(it.next())?,
+            minor: num(it.next())?,
+            patch: num(it.next())?,
+            pre: pre.to_string(),
+        };
+        it.next().is_none().then_some(v)
+    }
+}
+
+impl PartialOrd for Semver {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Semver {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.major, self.minor, self.patch)
+            .cmp(&(o.major, o.minor, o.patch))
+            // A release sorts after its pre-releases.
+            .then_with(|| match (self.pre.is_empty(), o.pre.is_empty()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                (false, false) => self.pre.cmp(&o.pre),
+            })
+    }
+}
+
+/// The root of the git repository containing `dir` (a `.git` directory or file).
+fn git_root(dir: &Path) -> Option<std::path::PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 /// The `BuildInfo.String()` text for main package `main` of `graph`.
@@ -46,7 +289,14 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
     out.push_str(&format!("path\t{}\n", p.import_path));
     let main_mod = p.module.as_ref().map(|m| m.path.clone());
     if let Some(m) = &p.module {
-        format_mod(&mut out, "mod", m);
+        match s.vcs.as_ref().and_then(|v| v.module_version.clone()) {
+            Some(version) => {
+                let mut m = m.clone();
+                m.version = version;
+                format_mod(&mut out, "mod", &m);
+            }
+            None => format_mod(&mut out, "mod", m),
+        }
     }
     let mut deps: BTreeMap<(String, String), &GoModule> = BTreeMap::new();
     for d in graph.deps(main) {
@@ -98,6 +348,16 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
         if !v.is_empty() {
             set(k, v);
         }
+    }
+    if let Some(v) = &s.vcs {
+        set("vcs", "git");
+        if !v.revision.is_empty() {
+            set("vcs.revision", &v.revision);
+        }
+        if !v.time.is_empty() {
+            set("vcs.time", &v.time);
+        }
+        set("vcs.modified", if v.modified { "true" } else { "false" });
     }
     if let Some(pgo) = &s.pgo {
         // cmd/go appends -pgo last, then sorts the settings by key.

@@ -210,6 +210,8 @@ pub struct BuildContext<'a> {
     pub tool_digests: HashMap<Tool, ContentDigest>,
     /// Digests of `GOROOT/pkg/include/*`.
     pub include_digests: Vec<(String, ContentDigest)>,
+    /// Per main package: the repository state go build would stamp.
+    pub vcs: HashMap<usize, modinfo::VcsInfo>,
 }
 
 impl<'a> BuildContext<'a> {
@@ -984,6 +986,7 @@ impl<'a> BuildContext<'a> {
             arch_level: tc.arch_level().map(|(k, v)| (k.to_string(), v.to_string())),
             goexperiment: tc.goexperiment().to_string(),
             pgo,
+            vcs: self.vcs.get(&main).cloned(),
         }
     }
 }
