@@ -309,11 +309,11 @@ fn build_loaded(
     let buildvcs = tc
         .var("GOFLAGS")
         .split_whitespace()
-        .filter_map(|f| {
+        .rev()
+        .find_map(|f| {
             f.strip_prefix("-buildvcs")
                 .or_else(|| f.strip_prefix("--buildvcs"))
         })
-        .last()
         .map(|v| v.trim_start_matches('='))
         .unwrap_or("auto")
         .to_string();
