@@ -1053,23 +1053,12 @@ pub fn pack_append(archive: &mut Vec<u8>, name: &str, data: &[u8]) {
 /// replaced by zeros wherever it occurs. Two archives with equal digests
 /// differ at most in their build IDs, which no linked program contains.
 pub fn archive_code_digest(archive: &[u8]) -> Option<ContentDigest> {
-    let mut ar = ar::Archive::new(archive);
-    let mut id = None;
-    while let Some(entry) = ar.next_entry() {
-        let mut entry = entry.ok()?;
-        if entry.header().identifier() != b"__.PKGDEF" {
-            continue;
-        }
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut data).ok()?;
-        for line in data.split(|b| *b == b'\n') {
-            if let Some(rest) = line.strip_prefix(b"build id \"") {
-                id = rest.strip_suffix(b"\"").map(<[u8]>::to_vec);
-                break;
-            }
-        }
-        break;
-    }
+    let def = pkgdef(archive)?;
+    let id = def
+        .split(|b| *b == b'\n')
+        .find_map(|line| line.strip_prefix(b"build id \""))
+        .and_then(|rest| rest.strip_suffix(b"\""))
+        .map(<[u8]>::to_vec);
     let id = id.filter(|i| !i.is_empty())?;
     let mut blanked = archive.to_vec();
     let mut i = 0;
@@ -1087,29 +1076,35 @@ pub fn archive_code_digest(archive: &[u8]) -> Option<ContentDigest> {
 /// The digest of a package archive's export data (`__.PKGDEF`) with its
 /// `build id` line blanked: equal digests mean importers compile the same.
 pub fn export_digest(archive: &[u8]) -> Option<ExportDigest> {
+    let data = pkgdef(archive)?;
+    let mut h = blake3::Hasher::new();
+    let mut off = 0;
+    // Header lines up to `$$B`; the build ID line is the one that changes
+    // with the key and nothing else.
+    for line in data.split_inclusive(|b| *b == b'\n') {
+        off += line.len();
+        if !line.starts_with(b"build id ") {
+            h.update(line);
+        }
+        if line.starts_with(b"$$") {
+            break;
+        }
+    }
+    h.update(data.get(off..).unwrap_or(&[]));
+    Some(ExportDigest::from_bytes(*h.finalize().as_bytes()))
+}
+
+/// The `__.PKGDEF` member of a package archive (its export data and the
+/// header lines with the build ID).
+fn pkgdef(archive: &[u8]) -> Option<Vec<u8>> {
     let mut ar = ar::Archive::new(archive);
     while let Some(entry) = ar.next_entry() {
         let mut entry = entry.ok()?;
-        if entry.header().identifier() != b"__.PKGDEF" {
-            continue;
+        if entry.header().identifier() == b"__.PKGDEF" {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).ok()?;
+            return Some(data);
         }
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut data).ok()?;
-        let mut h = blake3::Hasher::new();
-        let mut off = 0;
-        // Header lines up to `$$B`; the build ID line is the one that
-        // changes with the key and nothing else.
-        for line in data.split_inclusive(|b| *b == b'\n') {
-            off += line.len();
-            if !line.starts_with(b"build id ") {
-                h.update(line);
-            }
-            if line.starts_with(b"$$") {
-                break;
-            }
-        }
-        h.update(data.get(off..).unwrap_or(&[]));
-        return Some(ExportDigest::from_bytes(*h.finalize().as_bytes()));
     }
     None
 }
