@@ -270,7 +270,7 @@ pub fn cmd_profiles(c: &CommonArgs, explain: bool) -> Result<(), Failure> {
         let (target, effective) = match &tc {
             Ok(tc) => (
                 format!("{}/{}", tc.goos(), tc.goarch()),
-                match pipeline::experiments::effective(tc) {
+                match pipeline::config::experiments::effective(tc) {
                     Ok(x) if x.is_empty() => "(baseline)".to_string(),
                     Ok(x) => x,
                     Err(e) => format!("error: {e}"),

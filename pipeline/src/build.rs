@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::cache::{Cache, ContentDigest, DirLock};
+use crate::config::profile::Profile;
 use crate::error::{Error, IoContext, Result};
 use crate::events::{Emitter, EventKind, EventSink, Level};
 use crate::exec::{self, ExecOptions, ExecSummary};
 use crate::fshash::FileHasher;
 use crate::load::{self, LoadRequest, PackageGraph, Snapshot};
 use crate::plan::ActionGraph;
-use crate::profile::Profile;
 use crate::stages::BuildContext;
 use crate::toolchain::{Toolchain, ToolchainRequest};
 
@@ -58,7 +58,7 @@ pub struct BuildRequest {
 #[derive(Debug, Clone)]
 pub struct PackageExperiments {
     /// The rule.
-    pub rule: crate::profile::PackageRule,
+    pub rule: crate::config::profile::PackageRule,
     /// Its GOEXPERIMENT value.
     pub experiments: String,
     /// Where it was set.
@@ -192,8 +192,8 @@ fn explain_probe_error(req: &BuildRequest, e: Error) -> Error {
     let Ok(tc) = Toolchain::probe(&plain) else {
         return e;
     };
-    match crate::experiments::known(tc.goroot())
-        .and_then(|known| crate::experiments::check(spec, &known))
+    match crate::config::experiments::known(tc.goroot())
+        .and_then(|known| crate::config::experiments::check(spec, &known))
     {
         Err(msg) => {
             let at = req.experiments_origin.as_deref().unwrap_or("GOEXPERIMENT");
@@ -277,7 +277,7 @@ fn build_loaded(
             )));
         }
     }
-    if let Some(w) = crate::experiments::forced_on_warning(tc.goexperiment(), tc.goarch()) {
+    if let Some(w) = crate::config::experiments::forced_on_warning(tc.goexperiment(), tc.goarch()) {
         em.diag(Level::Warning, None, format!("{}: {w}", req.label));
     }
     check_link_unit_experiments(req, graph, &mains)?;

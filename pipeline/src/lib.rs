@@ -32,13 +32,12 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod exec;
-pub mod experiments;
 pub mod fshash;
 pub mod load;
 pub mod modinfo;
 pub mod plan;
-pub mod profile;
 pub mod stages;
 pub mod toolchain;
+pub mod util;
 
 pub use error::{Error, ExitCode, Result};

@@ -31,12 +31,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::cache::{Cache, ContentDigest, ExportDigest, KeyInputs};
+use crate::config::profile::{Profile, SymabisMode};
 use crate::error::{Error, Result};
 use crate::fshash::FileHasher;
 use crate::load::{self, GoPackage, PackageGraph};
 use crate::modinfo;
 use crate::plan::{compile_imports, link_deps, Action, ActionGraph, ActionId, ActionKind};
-use crate::profile::{Profile, SymabisMode};
 use crate::toolchain::{GoVersion, Tool, Toolchain};
 
 /// The placeholder for an action's private work directory in commands.

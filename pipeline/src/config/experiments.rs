@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use crate::config::did_you_mean;
 use crate::toolchain::{Tool, Toolchain};
+use crate::util::did_you_mean;
 
 /// The experiment names of a GOROOT, lowercase, sorted.
 pub fn known(goroot: &Path) -> Result<Vec<String>, String> {

@@ -13,34 +13,42 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Item, Table, Value};
 
+pub mod experiments;
+pub mod lints;
+pub mod profile;
+
 use crate::error::{Error, Result};
-use crate::profile::{PackageRule, Profile, SymabisMode};
+use crate::util::did_you_mean;
+use profile::{PackageRule, Profile, SymabisMode};
 
 /// The built-in default configuration, fully commented.
-pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/default.toml");
 
 /// The shipped profiles (`configs/*.toml`), compiled in.
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("configs/dev.toml", include_str!("../../configs/dev.toml")),
+    (
+        "configs/dev.toml",
+        include_str!("../../../configs/dev.toml"),
+    ),
     (
         "configs/release.toml",
-        include_str!("../../configs/release.toml"),
+        include_str!("../../../configs/release.toml"),
     ),
     (
         "configs/debug.toml",
-        include_str!("../../configs/debug.toml"),
+        include_str!("../../../configs/debug.toml"),
     ),
     (
         "configs/abiwrap-debug.toml",
-        include_str!("../../configs/abiwrap-debug.toml"),
+        include_str!("../../../configs/abiwrap-debug.toml"),
     ),
     (
         "configs/regabi-s390x.toml",
-        include_str!("../../configs/regabi-s390x.toml"),
+        include_str!("../../../configs/regabi-s390x.toml"),
     ),
     (
         "configs/noregabi-s390x.toml",
-        include_str!("../../configs/noregabi-s390x.toml"),
+        include_str!("../../../configs/noregabi-s390x.toml"),
     ),
 ];
 
@@ -287,15 +295,6 @@ fn unknown_key(origin: &Origin, key: &str, table: &str, known: &[&str]) -> Error
         origin,
         format!("unknown key `{key}` in {table} (hint: {hint})"),
     )
-}
-
-/// The closest candidate, if close enough.
-pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 impl Config {
@@ -679,17 +678,17 @@ fn merge_profile(
                             .and_then(|(k, _)| k.span())
                             .or_else(|| lv.span()),
                     );
-                    if !crate::abi::LINT_KEYS.contains(&lk) {
+                    if !crate::config::lints::LINT_KEYS.contains(&lk) {
                         return Err(unknown_key(
                             &lorigin,
                             lk,
                             &format!("[profile.{name}.lints]"),
-                            crate::abi::LINT_KEYS,
+                            crate::config::lints::LINT_KEYS,
                         ));
                     }
                     let v = expect_str(src, lv, &format!("profile.{name}.lints.{lk}"))?;
                     // Checked here, where the value's position is known.
-                    crate::abi::LintLevels::default()
+                    crate::config::lints::LintLevels::default()
                         .set(lk, &v)
                         .map_err(|m| config_error(&item_origin(src, lv), m))?;
                     def.values.insert(

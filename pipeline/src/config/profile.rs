@@ -91,7 +91,7 @@ pub struct Profile {
     /// Fail NOSPLIT chains that come within this many bytes of the limit.
     pub nosplit_headroom: u32,
     /// Levels of the ABI lints (`lints.abi`, `lints.<name>`).
-    pub lints: crate::abi::LintLevels,
+    pub lints: crate::config::lints::LintLevels,
 }
 
 impl Default for Profile {
@@ -106,7 +106,7 @@ impl Default for Profile {
             symabis: SymabisMode::default(),
             package_rules: vec![],
             nosplit_headroom: 0,
-            lints: crate::abi::LintLevels::default(),
+            lints: crate::config::lints::LintLevels::default(),
         }
     }
 }
