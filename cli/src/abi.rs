@@ -12,6 +12,7 @@ use clap::Args;
 use pipeline::abi::{self, ElfCheck, Finding, LintLevel, ProgramReport};
 use pipeline::build;
 use pipeline::events::{Event, EventSink};
+use pipeline::plan::Intent;
 
 use crate::{settings, BuildArgs, Failure};
 
@@ -58,15 +59,15 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
     let mut lints: Vec<Finding> = Vec::new();
     let mut failure: Option<Failure> = None;
     let cwd = std::env::current_dir().map_err(internal)?;
-    for req in settings::build_requests(&args.build)? {
+    for mut req in settings::build_requests(&args.build)? {
+        req.intent = Intent::Report;
         let outcome = match build::build(&req, sink, None) {
             Ok(o) => o,
             Err(e @ (pipeline::Error::BuildFailed { .. } | pipeline::Error::Check { .. })) => {
                 // The link (or a check) failed: report what the archives
                 // say, which usually explains it. Everything is cached.
                 let mut r = req.clone();
-                r.link = false;
-                r.nosplit = false;
+                r.intent = Intent::Archives;
                 r.output = None;
                 failure.get_or_insert(Failure::from(e));
                 match build::build(&r, &Discard, None) {
@@ -86,11 +87,9 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
                 )),
             });
         }
-        let built = outcome.built();
-        let em = pipeline::events::Emitter::new(&Discard);
-        lints.extend(abi::run_lints(&built, &req.profile.lints, &req.dir, &em));
+        lints.extend(abi::lint_build(&outcome.built(), &req.profile.lints));
         for m in mains {
-            let report = abi::program_report(&built, m).map_err(|e| Failure {
+            let report = outcome.program_report(m).map_err(|e| Failure {
                 code: 101,
                 message: Some(e.to_string()),
             })?;

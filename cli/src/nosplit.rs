@@ -1,11 +1,13 @@
 //! `cargo gobuild nosplit`: build the archives of the requested main
-//! packages (no link), then run the linker's NOSPLIT stack check over each
-//! link set and report: violations in the linker's chain format, `--top N`
+//! packages and run the linker's NOSPLIT stack check over each link unit
+//! (the engine's nosplit action in report mode, no link), then report from
+//! each check's output: violations in the linker's chain format, `--top N`
 //! deepest chains with their margins (ABI wrapper frames marked), `--edges`
 //! in exactly the format of `-ldflags=-debugnosplit`, or `--json`.
 
 use clap::Args;
 use pipeline::build;
+use pipeline::plan::Intent;
 
 use crate::{settings, BuildArgs, Failure};
 
@@ -29,10 +31,15 @@ pub struct NosplitArgs {
 pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result<(), Failure> {
     let mut over = Vec::new();
     for mut req in settings::build_requests(&args.build)? {
-        req.link = false;
-        req.nosplit = false;
+        // The check in report mode, no link: its report is the output of
+        // each program's nosplit action.
+        req.intent = Intent::Check;
         let outcome = build::build(&req, sink, None)?;
-        let mains = outcome.mains();
+        let graph = &outcome.session.graph;
+        let mains: Vec<usize> = graph
+            .roots()
+            .filter(|r| graph.packages[*r].is_main())
+            .collect();
         if mains.is_empty() {
             return Err(Failure {
                 code: 101,
@@ -43,26 +50,20 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
             });
         }
         for m in mains {
-            let pkg = outcome.session.graph.packages[m].import_path.clone();
-            let (main, libs) = outcome.link_set(m).ok_or_else(|| Failure {
-                code: 1,
-                message: Some(format!("internal: no archives for {pkg}")),
-            })?;
-            let summaries = outcome.cache.root().join("nosplit");
-            let set =
-                goobj::load_link_set_cached(&main, &libs, &summaries).map_err(|e| Failure {
-                    code: 101,
-                    message: Some(format!("{pkg}: nosplit check: {e}")),
-                })?;
-            let tc = &outcome.session.toolchain;
-            let opts = goobj::StackCheckOptions {
-                goarch: tc.goarch().to_string(),
-                goos: tc.goos().to_string(),
-                race: false,
-                headroom: req.profile.nosplit_headroom,
-                entry: String::new(),
+            let pkg = graph.packages[m].import_path.clone();
+            let report = match outcome.nosplit_report(m) {
+                Some(r) => r?,
+                None => {
+                    return Err(Failure {
+                        code: 101,
+                        message: Some(format!(
+                            "{pkg}: the nosplit check did not run for {} (see the warning above)",
+                            outcome.session.toolchain.goversion()
+                        )),
+                    })
+                }
             };
-            let report = goobj::stack_check(&set, &opts);
+            let headroom = req.profile.nosplit_headroom;
             if args.json {
                 #[derive(serde::Serialize)]
                 struct Out<'a> {
@@ -89,8 +90,8 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
                     report.goarch,
                     report.functions,
                     report.limit,
-                    if opts.headroom > 0 {
-                        format!(" (headroom {}: {} usable)", opts.headroom, report.effective_limit)
+                    if headroom > 0 {
+                        format!(" (headroom {headroom}: {} usable)", report.effective_limit)
                     } else {
                         String::new()
                     },

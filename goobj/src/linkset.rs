@@ -35,7 +35,7 @@ pub type SymId = u32;
 
 /// How the linker would link (`determineLinkMode` in `cmd/link/internal/ld/config.go`),
 /// which decides the entry symbol and which cgo exports are roots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkMode {
     Internal,

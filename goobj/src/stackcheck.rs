@@ -14,11 +14,11 @@ use crate::deadcode::{deadcode, Reachability};
 use crate::linkset::{LinkSet, SymId};
 use crate::pcvalue::PcIter;
 use crate::reader::aux;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
 /// Settings of one check.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StackCheckOptions {
     /// GOARCH; empty = the link set's.
     pub goarch: String,
@@ -34,7 +34,7 @@ pub struct StackCheckOptions {
 }
 
 /// One edge of the call graph, as `-ldflags=-debugnosplit` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edge {
     /// `name<version>` of the caller, or `indirect`.
     pub from: String,
@@ -55,7 +55,7 @@ impl Edge {
 }
 
 /// One frame of a chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
     /// `name<version>`, `indirect`, or `leaf`.
     pub symbol: String,
@@ -66,7 +66,7 @@ pub struct Frame {
 }
 
 /// A chain from a root function to a leaf.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chain {
     pub frames: Vec<Frame>,
     /// Total stack use of the chain (saturated at 32767 on cycles, like the linker).
@@ -78,7 +78,7 @@ pub struct Chain {
 }
 
 /// A root over the limit, with the linker's report text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// Symbol name without version (what the linker's error line starts with).
     pub root: String,
@@ -91,7 +91,7 @@ pub struct Violation {
 }
 
 /// Result of a check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StackReport {
     pub goos: String,
     pub goarch: String,

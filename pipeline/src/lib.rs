@@ -1,26 +1,27 @@
-//! The cargo gobuild engine.
+//! The cargo gobuild engine, in layers: a module imports only modules of
+//! lower layers (`tests/layering.rs` keeps it so; `ARCHITECTURE.md` is the
+//! map).
 //!
-//! Who owns what:
-//! - [`toolchain`] finds Go, reads `go env -json` once and names the tools
-//!   (`asm`, `compile`, `link`) and the target (GOOS, GOARCH, the per-arch level).
-//! - [`load`] turns package patterns into a [`load::PackageGraph`] with
-//!   `go list -e -deps -json`, and keeps a snapshot so a no-op build does not
-//!   pay for `go list` again.
-//! - [`plan`] turns the graph into an [`plan::ActionGraph`]: per package
-//!   symabis → compile → asm (one per `.s`) → pack, per main package link.
-//!   Planning runs nothing.
-//! - [`stages`] knows, per action kind, the exact tool command (as `go build`
-//!   would run it) and the named inputs of its cache key.
-//! - [`exec`] drains the action graph with `-j N` workers, asks the [`cache`]
-//!   first, and reports every step as an [`events::Event`].
-//! - [`cache`] is the content-addressed action cache, with typed digests,
-//!   atomic writes and the lock on the target directory.
-//! - [`profile`] is the resolved profile the engine reads (flags, tags,
-//!   trimpath, symabis mode, per-package rules).
-//! - [`build`] ties it together: lock, load, plan, execute, install.
-//! - [`modinfo`] renders the build info that `go version -m` reads back.
-//! - [`abi`] reports assembly, ABI wrappers and cross-ABI calls, lints
-//!   ABI mistakes, and checks the linked program's symbol table.
+//! - L0 [`error`], [`events`] (the one event type reporters consume),
+//!   [`util`].
+//! - L1 [`toolchain`] (finds Go, reads `go env -json` once, names the tools
+//!   and the target), [`fshash`] (source digests with an mtime memo),
+//!   [`cache`] (the action cache and object store traits, typed sized
+//!   digests, the local directory, the lock on the target directory).
+//! - L2 [`load`] (package patterns → [`load::PackageGraph`] with
+//!   `go list -e -deps -json`, and the load snapshot), [`config`] (workspace
+//!   config, profiles, experiments, lint levels), [`modinfo`] (the build info
+//!   `go version -m` reads back).
+//! - L3 [`plan`] (an intent over the graph → [`plan::ActionGraph`], with
+//!   declared inputs and link units; runs nothing).
+//! - L4 [`abi`] (symabis, scanners, ABI lints, the ABI report, ELF checks:
+//!   reads facts, emits nothing).
+//! - L5 [`stages`] (one module per stage: the exact tool command `go build`
+//!   would run, or an in-process step, and the named inputs of its key).
+//! - L6 [`exec`] (the scheduler: `-j N` workers, cache lookups, steps run
+//!   through a [`exec::ToolRunner`]; knows no stage).
+//! - L7 [`build`] (the orchestrator: lock, load, plan, execute, install,
+//!   the post-build checks; the outcome callers read).
 //!
 //! Reporters (progress bar, JSON lines) live in the CLI and only consume events.
 #![warn(missing_docs)]

@@ -1,23 +1,36 @@
 //! One build, end to end: lock the target directory, load (or reuse the load
 //! snapshot), plan, execute, and install the programs.
 //!
-//! [`BuildRequest`] is the static input; [`Session`] is what a load produced
-//! (toolchain, graph) and can be kept by watch mode between builds.
+//! [`BuildRequest`] is the static input, with the user's [`Intent`];
+//! [`Session`] is what a load produced (toolchain, graph) and can be kept by
+//! watch mode between builds; [`BuildOutcome`] is what callers read after.
+//!
+//! - [`install`]: where programs go, and the copy out of the cache.
+//! - [`outcome`]: the finished build and its typed outputs.
+//! - [`post`]: the last step, lints and the ELF checks of the programs.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use crate::cache::{Cache, ContentDigest, DirLock};
+use crate::cache::{ContentDigest, DirLock, LocalCache};
 use crate::config::profile::Profile;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::events::{Emitter, EventKind, EventSink, Level};
-use crate::exec::{self, ExecOptions, ExecSummary};
+use crate::exec::{self, ExecCache, ExecOptions, ProcessRunner};
 use crate::fshash::FileHasher;
 use crate::load::{self, LoadRequest, PackageGraph, Snapshot};
-use crate::plan::ActionGraph;
-use crate::stages::BuildContext;
+use crate::plan::{ActionGraph, Intent, PlanOptions};
+use crate::stages::outputs::Output;
+use crate::stages::{key, BuildFacts, Stages};
 use crate::toolchain::{Toolchain, ToolchainRequest};
+
+pub mod install;
+pub mod outcome;
+pub mod post;
+
+pub use install::{exec_name, output_path};
+pub use outcome::{BuildOutcome, Built};
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -36,10 +49,8 @@ pub struct BuildRequest {
     pub jobs: usize,
     /// Write the one program to this path instead.
     pub output: Option<PathBuf>,
-    /// Link main packages (false: stop after the archives).
-    pub link: bool,
-    /// Check the NOSPLIT stack budget of each main package before its link.
-    pub nosplit: bool,
+    /// What to build: programs, the check alone, or only archives.
+    pub intent: Intent,
     /// The program's name when one main package is built (a `[[target]]`'s `name`).
     pub exe_name: Option<String>,
     /// What the request is called in messages (`target demo`, `profile dev`).
@@ -100,45 +111,6 @@ pub struct Artifact {
     pub path: PathBuf,
     /// The cache object it is a copy of.
     pub digest: ContentDigest,
-}
-
-/// What a finished build leaves for callers (reports, checks, watch mode).
-pub struct BuildOutcome {
-    /// The load.
-    pub session: Session,
-    /// The planned actions.
-    pub actions: ActionGraph,
-    /// What ran.
-    pub summary: ExecSummary,
-    /// The programs written.
-    pub artifacts: Vec<Artifact>,
-    /// The cache the outputs are in.
-    pub cache: Cache,
-}
-
-impl BuildOutcome {
-    /// The link set of a main package the build planned: its archive, and
-    /// `(import path, archive)` for every package it links, as cache paths.
-    pub fn link_set(&self, main: usize) -> Option<(PathBuf, Vec<(String, PathBuf)>)> {
-        let graph = &self.session.graph;
-        let archive = |p: usize| -> Option<PathBuf> {
-            let id = self.actions.archive.get(&p)?;
-            let d = self.summary.results[id.0].get()?.outputs.get("_pkg_.a")?;
-            Some(self.cache.object_path(d))
-        };
-        let main_archive = archive(main)?;
-        let mut libs = Vec::new();
-        for d in crate::plan::link_deps(graph, main) {
-            libs.push((graph.packages[d].base_path().to_string(), archive(d)?));
-        }
-        Some((main_archive, libs))
-    }
-
-    /// The main packages among the requested ones.
-    pub fn mains(&self) -> Vec<usize> {
-        let g = &self.session.graph;
-        g.roots().filter(|r| g.packages[*r].is_main()).collect()
-    }
 }
 
 /// Loads the packages, through the snapshot when nothing it depends on changed.
@@ -242,7 +214,7 @@ pub fn build(
         )
     })?;
     let session = load(req, &gobuild_dir)?;
-    let cache = Cache::open(gobuild_dir.join("cache"))?;
+    let cache = LocalCache::open(gobuild_dir.join("cache"))?;
     // Work directories left by a killed build; we hold the lock, so none is in use.
     cache.clear_temp();
     let memo_path = gobuild_dir.join("cache").join("filememo.json");
@@ -256,7 +228,7 @@ fn build_loaded(
     req: &BuildRequest,
     em: &Emitter<'_>,
     session: Session,
-    cache: Cache,
+    cache: LocalCache,
     hasher: &FileHasher,
     cancel: Option<&AtomicBool>,
 ) -> Result<BuildOutcome> {
@@ -283,8 +255,9 @@ fn build_loaded(
     check_link_unit_experiments(req, graph, &mains)?;
     // The object reader knows the formats of the Go releases it was built
     // for; with a newer toolchain the linker's own check still runs.
-    let nosplit = req.nosplit && goobj::builtin::builtins(tc.version.minor).is_some();
-    if req.nosplit && !nosplit && !mains.is_empty() {
+    let wants_check = req.intent != Intent::Archives;
+    let nosplit = wants_check && goobj::builtin::builtins(tc.version.minor).is_some();
+    if wants_check && !nosplit && !mains.is_empty() {
         let known: Vec<String> = (20..40)
             .filter(|m| goobj::builtin::builtins(*m).is_some())
             .map(|m| format!("go1.{m}"))
@@ -301,8 +274,17 @@ fn build_loaded(
     }
     // -pgo=auto, as go build applies it to main packages.
     let pgo = crate::plan::pgo_profiles(graph, &mains);
-    let actions = ActionGraph::plan(graph, &roots, req.link, nosplit, pgo, tc.has_preprofile());
-    let (tool_digests, include_digests) = BuildContext::digest_toolchain(tc, hasher)?;
+    let actions = ActionGraph::plan(
+        graph,
+        &roots,
+        PlanOptions {
+            intent: req.intent,
+            nosplit,
+            pgo,
+            preprofile: tc.has_preprofile(),
+        },
+    );
+    let (tool_digests, include_digests) = key::digest_toolchain(tc, hasher)?;
     // -buildvcs (default auto, GOFLAGS may say otherwise): the repository
     // state go build stamps into programs.
     let mut vcs = std::collections::HashMap::new();
@@ -317,7 +299,7 @@ fn build_loaded(
         .map(|v| v.trim_start_matches('='))
         .unwrap_or("auto")
         .to_string();
-    if req.link && buildvcs != "false" {
+    if !actions.links.is_empty() && buildvcs != "false" {
         for &m in &mains {
             match crate::modinfo::VcsInfo::for_main(&req.dir, &graph.packages[m]) {
                 Ok(Some(v)) => {
@@ -332,18 +314,18 @@ fn build_loaded(
             }
         }
     }
-    let ctx = BuildContext {
+    let facts = BuildFacts {
         tc,
         graph,
-        actions: &actions,
         profile: &req.profile,
-        cache: &cache,
+        objects: &cache,
         hasher,
         roots: roots.iter().copied().collect::<HashSet<_>>(),
         compile_concurrency: compile_concurrency(req.jobs),
         tool_digests,
         include_digests,
         vcs,
+        summaries: cache.aux_dir("nosplit"),
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),
@@ -351,7 +333,18 @@ fn build_loaded(
         profile: req.profile.name.clone(),
     });
     let summary = exec::execute(
-        &ctx,
+        &actions,
+        &Stages {
+            facts: &facts,
+            plan: &actions,
+        },
+        &ExecCache {
+            actions: &cache,
+            objects: &cache,
+            inputs_log: &cache,
+            work_root: cache.work_root(),
+        },
+        &ProcessRunner,
         em,
         &ExecOptions {
             jobs: req.jobs,
@@ -365,13 +358,13 @@ fn build_loaded(
             let pkg = &graph.packages[actions.actions[link.0].pkg];
             let exe = summary.results[link.0]
                 .get()
-                .and_then(|o| o.outputs.get("exe").copied())
+                .and_then(|o| o.outputs.get(&Output::Exe).copied())
                 .ok_or_else(|| Error::Tool {
                     program: "link".into(),
                     message: "internal: link produced no program".into(),
                 })?;
             let dest = output_path(req, tc, pkg, mains.len());
-            let fresh = install(&cache, hasher, &exe, &dest)?;
+            let fresh = install::install(&cache, hasher, &exe, &dest)?;
             em.emit(EventKind::Artifact {
                 package: pkg.import_path.clone(),
                 path: dest.clone(),
@@ -386,8 +379,15 @@ fn build_loaded(
     }
     // The last step: ABI lints (also after a failed link, to explain it)
     // and the checks of the programs written.
-    let checked =
-        crate::abi::after_build(req, em, &session, &actions, &summary, &cache, &artifacts);
+    let built = Built {
+        graph,
+        plan: &actions,
+        results: &summary.results,
+        objects: &cache,
+        goos: tc.goos(),
+        goarch: tc.goarch(),
+    };
+    let checked = post::after_build(req, em, &built, &cache, &artifacts);
     let success = summary.success() && checked.is_ok();
     em.emit(EventKind::BuildFinished {
         success,
@@ -468,88 +468,5 @@ fn compile_concurrency(jobs: usize) -> usize {
         cpus
     } else {
         cpus.min(4)
-    }
-}
-
-/// Where a program goes: `-o`, else `<target>/gobuild/<profile>/<goos>_<goarch>/<name>`.
-pub fn output_path(
-    req: &BuildRequest,
-    tc: &Toolchain,
-    pkg: &load::GoPackage,
-    mains: usize,
-) -> PathBuf {
-    let base = match (&req.exe_name, mains) {
-        (Some(n), 1) => n.clone(),
-        _ => exec_name(&pkg.import_path),
-    };
-    let name = format!("{base}{}", exe_suffix(tc.goos()));
-    match &req.output {
-        Some(o) if o.is_dir() || mains > 1 => o.join(name),
-        Some(o) => o.clone(),
-        None => req
-            .gobuild_dir()
-            .join(&req.profile.name)
-            .join(format!("{}_{}", tc.goos(), tc.goarch()))
-            .join(name),
-    }
-}
-
-fn exe_suffix(goos: &str) -> &'static str {
-    if goos == "windows" {
-        ".exe"
-    } else {
-        ""
-    }
-}
-
-/// The program name for a main package (`load.DefaultExecName`): the last
-/// path element, or the one before a major-version suffix like `/v2`.
-pub fn exec_name(import_path: &str) -> String {
-    let mut parts: Vec<&str> = import_path.split('/').collect();
-    if parts.len() > 1 {
-        let last = parts[parts.len() - 1];
-        let is_major = last.len() > 1
-            && last.starts_with('v')
-            && last[1..].chars().all(|c| c.is_ascii_digit())
-            && !last[1..].starts_with('0')
-            && last != "v1";
-        if is_major {
-            parts.pop();
-        }
-    }
-    parts.last().copied().unwrap_or(import_path).to_string()
-}
-
-/// Copies a cache object to `dest` (atomically, executable), unless `dest`
-/// already has that content. Returns whether it was written.
-fn install(cache: &Cache, hasher: &FileHasher, obj: &ContentDigest, dest: &Path) -> Result<bool> {
-    if dest.is_file() && hasher.digest(dest).ok().as_ref() == Some(obj) {
-        return Ok(false);
-    }
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).at(dir)?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).at(dir)?;
-    std::fs::copy(cache.object_path(obj), tmp.path()).at(tmp.path().to_path_buf())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
-            .at(tmp.path().to_path_buf())?;
-    }
-    tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
-    Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exec_names() {
-        assert_eq!(exec_name("example.com/demo/cmd/demo"), "demo");
-        assert_eq!(exec_name("example.com/tool/v2"), "tool");
-        assert_eq!(exec_name("cmd/gofmt"), "gofmt");
-        assert_eq!(exec_name("example.com/v1"), "v1");
-        assert_eq!(exec_name("gofmt"), "gofmt");
     }
 }

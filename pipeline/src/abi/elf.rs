@@ -1,0 +1,146 @@
+//! The ELF checks of a linked program: ABI0 symbols named `NAME.abi0`, the
+//! wrappers the report expects, no global name defined twice.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+use super::*;
+
+/// A wrapper's symbol in the program.
+#[derive(Debug, Clone, Serialize)]
+pub struct ElfWrapper {
+    /// Link symbol.
+    pub symbol: String,
+    /// The ELF name of the wrapper (`NAME` or `NAME.abi0`).
+    pub elf_name: String,
+    /// `ABIInternal→ABI0` or `ABI0→ABIInternal`.
+    pub direction: String,
+    /// Its size in the program, bytes.
+    pub size: u64,
+}
+
+/// The result of the post-link checks on one program.
+#[derive(Debug, Clone, Serialize)]
+pub struct ElfCheck {
+    /// The program.
+    pub program: PathBuf,
+    /// Why the checks were skipped (stripped program, not ELF).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Text symbols in the symbol table.
+    pub text_symbols: usize,
+    /// ABI pairs checked (`NAME` and `NAME.abi0`).
+    pub pairs_checked: usize,
+    /// What is wrong (empty: all checks passed).
+    pub problems: Vec<String>,
+    /// The linked wrappers and their sizes.
+    pub wrappers: Vec<ElfWrapper>,
+}
+
+impl ElfCheck {
+    /// Did every check pass (or were they skipped)?
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks a linked program against the report: every ABI pair carries two
+/// names (`NAME`, `NAME.abi0`), every linked wrapper is present, no global
+/// name is defined twice.
+pub fn check_elf(program: &Path, report: &ElfExpectations) -> Result<ElfCheck> {
+    use object::{Object, ObjectSymbol, SymbolKind};
+    let data = std::fs::read(program).map_err(|e| Error::io(program, e))?;
+    let mut check = ElfCheck {
+        program: program.to_path_buf(),
+        skipped: None,
+        text_symbols: 0,
+        pairs_checked: 0,
+        problems: Vec::new(),
+        wrappers: Vec::new(),
+    };
+    if !data.starts_with(b"\x7fELF") {
+        check.skipped = Some("not an ELF file".into());
+        return Ok(check);
+    }
+    let file = object::File::parse(&*data).map_err(|e| Error::Check {
+        message: format!("{}: unreadable ELF: {e}", program.display()),
+    })?;
+    if file.symbol_table().is_none() || file.symbols().next().is_none() {
+        check.skipped = Some("the program has no symbol table (linked with -s)".into());
+        return Ok(check);
+    }
+    let mut text: HashMap<String, u64> = HashMap::new();
+    let mut globals: HashMap<String, usize> = HashMap::new();
+    for s in file.symbols() {
+        let Ok(name) = s.name() else { continue };
+        if name.is_empty() || s.is_undefined() {
+            continue;
+        }
+        if s.kind() == SymbolKind::Text {
+            text.insert(name.to_string(), s.size());
+        }
+        if s.is_global() {
+            *globals.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    check.text_symbols = text.len();
+    let mut dups: Vec<_> = globals.into_iter().filter(|(_, n)| *n > 1).collect();
+    dups.sort();
+    for (name, n) in dups {
+        check
+            .problems
+            .push(format!("global symbol `{name}` is defined {n} times"));
+    }
+    for (name, internal_kept) in &report.pairs {
+        check.pairs_checked += 1;
+        let abi0 = format!("{name}.abi0");
+        if !text.contains_key(&abi0) {
+            check.problems.push(format!(
+                "ABI pair {name}: the program keeps its ABI0 function and the link has an ABIInternal one, so the linker must name the ABI0 one `{abi0}` (mangleABIName), but the symbol table has no `{abi0}`{}",
+                if text.contains_key(name) { format!(" (only `{name}`)") } else { String::new() }
+            ));
+        }
+        if *internal_kept && !text.contains_key(name) {
+            check.problems.push(format!(
+                "ABI pair {name}: the program keeps its ABIInternal function, but the symbol table has no `{name}`"
+            ));
+        }
+    }
+    {
+        for w in &report.wrappers {
+            let abi0 = format!("{}.abi0", w.symbol);
+            let (elf_name, target_name) = if w.from == "ABI0" {
+                (abi0, w.symbol.clone())
+            } else {
+                (w.symbol.clone(), abi0)
+            };
+            if w.linked {
+                match text.get(&elf_name) {
+                    Some(size) => check.wrappers.push(ElfWrapper {
+                        symbol: w.symbol.clone(),
+                        elf_name,
+                        direction: w.direction.clone(),
+                        size: *size,
+                    }),
+                    None => check.problems.push(format!(
+                        "the {} wrapper of {} (package {}) is missing from the program: no text symbol `{elf_name}`",
+                        w.direction, w.symbol, w.package
+                    )),
+                }
+            }
+            if w.target_linked && !text.contains_key(&target_name) {
+                check.problems.push(format!(
+                    "{} ({}, package {}) is missing from the program: no text symbol `{target_name}`",
+                    w.symbol, w.to, w.package
+                ));
+            }
+        }
+    }
+    check.wrappers.sort_by(|a, b| a.elf_name.cmp(&b.elf_name));
+    check.wrappers.dedup_by(|a, b| a.elf_name == b.elf_name);
+    Ok(check)
+}

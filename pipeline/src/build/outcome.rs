@@ -1,0 +1,139 @@
+//! What a finished build leaves for its callers: the load, the plan, the
+//! typed outputs of every action, the programs written. Subcommands read
+//! the outputs of planned actions here (the nosplit report, the ABI report)
+//! instead of re-deriving engine internals; [`Built`] is the view the
+//! [`crate::abi`] layer reads through [`BuildView`].
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::abi::{self, BuildView, ProgramReport, Symabis};
+use crate::build::{Artifact, Session};
+use crate::cache::{LocalCache, ObjectStore};
+use crate::error::{Error, Result};
+use crate::exec::ExecSummary;
+use crate::load::PackageGraph;
+use crate::plan::{ActionGraph, ActionId};
+use crate::stages::outputs::{ActionOutput, Output};
+
+/// What a finished build leaves for callers (reports, checks, watch mode).
+pub struct BuildOutcome {
+    /// The load.
+    pub session: Session,
+    /// The planned actions.
+    pub actions: ActionGraph,
+    /// What ran.
+    pub summary: ExecSummary,
+    /// The programs written.
+    pub artifacts: Vec<Artifact>,
+    /// The cache the outputs are in.
+    pub cache: LocalCache,
+}
+
+impl BuildOutcome {
+    /// The view of the build the ABI layer reads.
+    pub fn built(&self) -> Built<'_> {
+        Built {
+            graph: &self.session.graph,
+            plan: &self.actions,
+            results: &self.summary.results,
+            objects: &self.cache,
+            goos: self.session.toolchain.goos(),
+            goarch: self.session.toolchain.goarch(),
+        }
+    }
+
+    /// The main packages with a planned link unit.
+    pub fn mains(&self) -> Vec<usize> {
+        self.actions.mains()
+    }
+
+    /// The nosplit report of a main package, from its nosplit action's
+    /// output (`None` when no check was planned or it did not complete).
+    pub fn nosplit_report(&self, main: usize) -> Option<Result<goobj::StackReport>> {
+        let id = self
+            .actions
+            .nosplits
+            .iter()
+            .find(|id| self.actions.actions[id.0].pkg == main)?;
+        let path = self.built().output_path(*id, &Output::NosplitReport)?;
+        Some(read_json(&path))
+    }
+
+    /// The ABI report of a main package.
+    pub fn program_report(&self, main: usize) -> Result<ProgramReport> {
+        abi::program_report(&self.built(), main)
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&data).map_err(|e| Error::Check {
+        message: format!(
+            "{}: unreadable report: {e} (hint: `cargo gobuild clean` removes a damaged cache)",
+            path.display()
+        ),
+    })
+}
+
+/// A finished (or failed) build, as [`BuildView`].
+pub struct Built<'a> {
+    /// The packages.
+    pub graph: &'a PackageGraph,
+    /// The plan.
+    pub plan: &'a ActionGraph,
+    /// Per action, its outputs (as the executor filled them).
+    pub results: &'a [OnceLock<ActionOutput>],
+    /// Where the outputs are.
+    pub objects: &'a dyn ObjectStore,
+    /// GOOS.
+    pub goos: &'a str,
+    /// GOARCH.
+    pub goarch: &'a str,
+}
+
+impl Built<'_> {
+    /// A local path to one output of an action that completed.
+    pub fn output_path(&self, id: ActionId, o: &Output) -> Option<PathBuf> {
+        let d = self.results.get(id.0)?.get()?.outputs.get(o)?;
+        self.objects.local_path(d).ok()
+    }
+}
+
+impl BuildView for Built<'_> {
+    fn graph(&self) -> &PackageGraph {
+        self.graph
+    }
+    fn goos(&self) -> &str {
+        self.goos
+    }
+    fn goarch(&self) -> &str {
+        self.goarch
+    }
+    fn link_unit(&self, main: usize) -> Option<&[usize]> {
+        self.plan
+            .link_units
+            .get(&main)
+            .map(|u| u.packages.as_slice())
+    }
+    fn archive(&self, pkg: usize) -> Option<PathBuf> {
+        self.output_path(*self.plan.archive.get(&pkg)?, &Output::Archive)
+    }
+    fn symabis(&self, pkg: usize) -> Option<Symabis> {
+        let path = self.output_path(*self.plan.symabis.get(&pkg)?, &Output::Symabis)?;
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|t| Symabis::parse(&t))
+    }
+    fn compiled_packages(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .plan
+            .compile
+            .iter()
+            .filter(|(_, id)| self.results.get(id.0).and_then(OnceLock::get).is_some())
+            .map(|(p, _)| *p)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}

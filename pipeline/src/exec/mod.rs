@@ -1,0 +1,396 @@
+//! Running the action graph: `-j N` workers take ready actions (all
+//! declared inputs done) in priority order, prepare each through
+//! [`PrepareAction`], ask the [`ActionCache`] first, run the step on a miss —
+//! a tool command through the [`ToolRunner`], or an in-process step — store
+//! its outputs in the [`ObjectStore`], and report every step as an event.
+//!
+//! The executor knows prepared steps only: no stage, no check, no config.
+//!
+//! On a failure the failing action's output is reported verbatim with its
+//! package, actions already running finish, and nothing new starts. A
+//! cancellation flag (watch mode) stops starting new actions the same way.
+//!
+//! - [`runner`]: the tool-runner seam and the real process runner.
+
+use std::collections::BinaryHeap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Instant;
+
+use crate::cache::{ActionCache, ActionKey, Entry, InputsLog, ObjectStore};
+use crate::error::{Error, IoContext};
+use crate::events::{DirtyReason, Emitter, EventKind, Level, Outcome};
+use crate::plan::{ActionGraph, ActionId};
+use crate::stages::outputs::ActionOutput;
+use crate::stages::step::{PrepareAction, Prepared, Step, StepContext, WorkFile};
+
+pub mod runner;
+
+pub use runner::{ProcessRunner, ToolOutput, ToolRunner};
+
+/// How to run.
+pub struct ExecOptions<'a> {
+    /// Parallel actions.
+    pub jobs: usize,
+    /// Set from outside to stop starting new actions.
+    pub cancel: Option<&'a AtomicBool>,
+    /// Keep work directories (for `-v`: the printed commands stay runnable
+    /// until the next build clears them).
+    pub keep_work_dirs: bool,
+}
+
+/// Where actions are looked up and their outputs go.
+pub struct ExecCache<'a> {
+    /// Action key → entry.
+    pub actions: &'a dyn ActionCache,
+    /// The objects.
+    pub objects: &'a dyn ObjectStore,
+    /// Last inputs per action identity (for `-v`'s why).
+    pub inputs_log: &'a dyn InputsLog,
+    /// Where work directories are made (on the objects' file system).
+    pub work_root: PathBuf,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct ExecSummary {
+    /// Per action, its outputs (unset for actions that did not complete).
+    pub results: Vec<OnceLock<ActionOutput>>,
+    /// Actions that ran a step.
+    pub ran: usize,
+    /// Actions served from the cache.
+    pub cached: usize,
+    /// Actions that failed.
+    pub failed: usize,
+    /// Was the run cancelled before it completed?
+    pub cancelled: bool,
+}
+
+impl ExecSummary {
+    /// Did every action complete?
+    pub fn success(&self) -> bool {
+        self.failed == 0 && !self.cancelled && self.results.iter().all(|r| r.get().is_some())
+    }
+}
+
+struct State {
+    ready: BinaryHeap<(usize, std::cmp::Reverse<usize>)>,
+    waiting_on: Vec<usize>,
+    running: usize,
+    failed: usize,
+    ran: usize,
+    cached: usize,
+    stop: bool,
+}
+
+/// Everything one run reads.
+struct Run<'a> {
+    stages: &'a dyn PrepareAction,
+    cache: &'a ExecCache<'a>,
+    runner: &'a dyn ToolRunner,
+    em: &'a Emitter<'a>,
+    keep_work_dirs: bool,
+}
+
+/// Runs every action of `plan`, preparing each through `stages`.
+pub fn execute(
+    plan: &ActionGraph,
+    stages: &dyn PrepareAction,
+    cache: &ExecCache<'_>,
+    runner: &dyn ToolRunner,
+    em: &Emitter<'_>,
+    opts: &ExecOptions<'_>,
+) -> ExecSummary {
+    let actions = &plan.actions;
+    let n = actions.len();
+    let priority = plan.priorities();
+    let mut dependents = vec![Vec::new(); n];
+    let mut waiting_on = vec![0usize; n];
+    for (i, a) in actions.iter().enumerate() {
+        waiting_on[i] = a.deps.len();
+        for d in &a.deps {
+            dependents[d.id.0].push(i);
+        }
+    }
+    let ready = (0..n)
+        .filter(|i| waiting_on[*i] == 0)
+        .map(|i| (priority[i], std::cmp::Reverse(i)))
+        .collect();
+    let state = Mutex::new(State {
+        ready,
+        waiting_on,
+        running: 0,
+        failed: 0,
+        ran: 0,
+        cached: 0,
+        stop: false,
+    });
+    let wake = Condvar::new();
+    let results: Vec<OnceLock<ActionOutput>> = (0..n).map(|_| OnceLock::new()).collect();
+    let cancelled = AtomicBool::new(false);
+    let run = Run {
+        stages,
+        cache,
+        runner,
+        em,
+        keep_work_dirs: opts.keep_work_dirs,
+    };
+
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1) {
+            s.spawn(|| loop {
+                let id = {
+                    let mut st = state.lock().unwrap();
+                    loop {
+                        if let Some(c) = opts.cancel {
+                            if c.load(Ordering::Relaxed) && !st.stop {
+                                st.stop = true;
+                                cancelled.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        if st.stop {
+                            wake.notify_all();
+                            return;
+                        }
+                        if let Some((_, std::cmp::Reverse(id))) = st.ready.pop() {
+                            st.running += 1;
+                            break id;
+                        }
+                        if st.running == 0 {
+                            // Nothing ready, nothing running: all done.
+                            wake.notify_all();
+                            return;
+                        }
+                        st = wake.wait(st).unwrap();
+                    }
+                };
+                let outcome = run.action(ActionId(id), &results);
+                let mut st = state.lock().unwrap();
+                st.running -= 1;
+                match outcome {
+                    Ok((out, was_cached)) => {
+                        if was_cached {
+                            st.cached += 1;
+                        } else {
+                            st.ran += 1;
+                        }
+                        let _ = results[id].set(out);
+                        for &d in &dependents[id] {
+                            st.waiting_on[d] -= 1;
+                            if st.waiting_on[d] == 0 {
+                                st.ready.push((priority[d], std::cmp::Reverse(d)));
+                            }
+                        }
+                    }
+                    Err(()) => {
+                        st.failed += 1;
+                        st.stop = true;
+                    }
+                }
+                wake.notify_all();
+            });
+        }
+    });
+    let st = state.into_inner().unwrap();
+    ExecSummary {
+        results,
+        ran: st.ran,
+        cached: st.cached,
+        failed: st.failed,
+        cancelled: cancelled.load(Ordering::Relaxed),
+    }
+}
+
+struct StepError {
+    message: String,
+    command: Option<String>,
+}
+
+impl From<Error> for StepError {
+    fn from(e: Error) -> Self {
+        StepError {
+            message: e.to_string(),
+            command: None,
+        }
+    }
+}
+
+/// The typed outputs of a cache entry.
+fn action_output(entry: Entry) -> ActionOutput {
+    ActionOutput {
+        outputs: entry
+            .outputs
+            .into_iter()
+            .map(|(name, d)| (crate::stages::outputs::Output::from_file_name(&name), d))
+            .collect(),
+        export: entry.export,
+        code: entry.code,
+    }
+}
+
+impl Run<'_> {
+    /// Runs one action; `Ok((outputs, cached))`, or `Err(())` after reporting the failure.
+    fn action(
+        &self,
+        id: ActionId,
+        results: &[OnceLock<ActionOutput>],
+    ) -> std::result::Result<(ActionOutput, bool), ()> {
+        let em = self.em;
+        let label = self.stages.label(id);
+        let pkg = &label.package;
+        em.emit(EventKind::ActionStarted {
+            id: id.0,
+            action: label.action,
+            package: pkg.clone(),
+            file: label.file.clone(),
+        });
+        let start = Instant::now();
+        let finish = |outcome, dirty, command| {
+            em.emit(EventKind::ActionFinished {
+                id: id.0,
+                action: label.action,
+                package: pkg.clone(),
+                file: label.file.clone(),
+                goroot: label.goroot,
+                outcome,
+                duration: start.elapsed().as_secs_f64(),
+                dirty,
+                command,
+            })
+        };
+        let fail = |message: String, dirty, command| {
+            em.diag(Level::Error, Some(pkg), message);
+            finish(Outcome::Failed, dirty, command);
+            Err(())
+        };
+
+        let prep = match self.stages.prepare(id, results) {
+            Ok(p) => p,
+            Err(e) => return fail(format!("# {pkg}\n{e}"), None, None),
+        };
+        let key = ActionKey::compute(&prep.inputs);
+        if let Some(entry) = self.cache.actions.lookup(&key) {
+            if !entry.output.is_empty() {
+                em.diag(Level::Output, Some(pkg), entry.output.clone());
+            }
+            finish(Outcome::Cached, None, None);
+            return Ok((action_output(entry), true));
+        }
+        let dirty = match self.cache.inputs_log.previous_inputs(&prep.identity) {
+            None => DirtyReason::NoEntry,
+            Some(prev) => {
+                let changes = prep.inputs.diff(&prev);
+                if changes.is_empty() {
+                    DirtyReason::EntryMissing
+                } else {
+                    DirtyReason::InputsChanged { changes }
+                }
+            }
+        };
+        match self.step(&prep) {
+            Ok((entry, command)) => {
+                let stored = self.cache.actions.store_entry(&key, &entry).and_then(|_| {
+                    self.cache
+                        .inputs_log
+                        .record_inputs(&prep.identity, &prep.inputs)
+                });
+                if let Err(e) = stored {
+                    return fail(format!("# {pkg}\n{e}"), Some(dirty), command);
+                }
+                if !entry.output.is_empty() {
+                    em.diag(Level::Output, Some(pkg), entry.output.clone());
+                }
+                finish(Outcome::Ran, Some(dirty), command);
+                Ok((action_output(entry), false))
+            }
+            Err(StepError { message, command }) => {
+                fail(format!("# {pkg}\n{message}"), Some(dirty), command)
+            }
+        }
+    }
+
+    /// Runs a step in a fresh work directory and stores its outputs.
+    fn step(&self, prep: &Prepared) -> std::result::Result<(Entry, Option<String>), StepError> {
+        let root = &self.cache.work_root;
+        std::fs::create_dir_all(root).at(root)?;
+        let mut work = tempfile::Builder::new()
+            .prefix("w")
+            .tempdir_in(root)
+            .at(root)?;
+        if self.keep_work_dirs {
+            work.disable_cleanup(true);
+        }
+        let wd = work.path();
+        let objects = self.cache.objects;
+        for (name, f) in &prep.work_files {
+            let dest = wd.join(name);
+            match f {
+                WorkFile::Content(data) => std::fs::write(&dest, data).at(&dest)?,
+                WorkFile::Object(d) => objects.materialize(d, &dest)?,
+            }
+        }
+        let mut output = String::new();
+        let mut command = None;
+        match &prep.step {
+            Step::Tool(cmd) => {
+                let cmd = cmd.in_work_dir(wd);
+                let line = cmd.shell_line();
+                command = Some(line.clone());
+                let out = self.runner.run(&cmd).map_err(|e| StepError {
+                    message: format!("could not run {}: {e}", cmd.program.display()),
+                    command: Some(line.clone()),
+                })?;
+                output = out.output;
+                if !out.success {
+                    let mut message = output.trim_end().to_string();
+                    if message.is_empty() {
+                        message = format!("{} exited with {}", cmd.program.display(), out.status);
+                    }
+                    return Err(StepError {
+                        message,
+                        command: Some(line),
+                    });
+                }
+            }
+            Step::InProcess(step) => {
+                let cx = StepContext {
+                    work_dir: wd,
+                    objects,
+                };
+                step.run(&cx).map_err(|message| StepError {
+                    message,
+                    command: None,
+                })?;
+            }
+        }
+        let mut entry = Entry {
+            outputs: Default::default(),
+            export: None,
+            output,
+            code: None,
+        };
+        for o in &prep.outputs {
+            let name = o.file_name();
+            let path = wd.join(name);
+            if let Some((_, derive)) = prep.derive.as_ref().filter(|(d, _)| d == o) {
+                let data = std::fs::read(&path).at(&path)?;
+                let derived = derive(&data).map_err(|m| StepError {
+                    message: format!("{}: {m}", path.display()),
+                    command: command.clone(),
+                })?;
+                entry.export = derived.export;
+                entry.code = derived.code;
+            }
+            let d = objects.store_file(&path).map_err(|e| StepError {
+                message: format!("{e} (hint: did the tool write {name}?)"),
+                command: command.clone(),
+            })?;
+            entry.outputs.insert(name.to_string(), d);
+        }
+        Ok((entry, command))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,41 @@
+//! The [`ToolRunner`] seam (cargo's `Executor`): how a tool command becomes
+//! a process. [`ProcessRunner`] runs it for real; tests run the scheduler
+//! with a fake runner.
+
+use crate::stages::step::ToolCommand;
+
+/// What a finished tool printed and how it exited.
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    /// Did it exit 0?
+    pub success: bool,
+    /// Its exit status, as words (`exit status: 2`).
+    pub status: String,
+    /// stdout and stderr, interleaved.
+    pub output: String,
+}
+
+/// Runs tool commands (already in their work directory: no `$WORK` left).
+pub trait ToolRunner: Sync {
+    /// Runs `cmd` to completion; `Err` when it could not be started.
+    fn run(&self, cmd: &ToolCommand) -> std::io::Result<ToolOutput>;
+}
+
+/// Runs commands as child processes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ProcessRunner;
+
+impl ToolRunner for ProcessRunner {
+    fn run(&self, cmd: &ToolCommand) -> std::io::Result<ToolOutput> {
+        let mut expr = duct::cmd(&cmd.program, &cmd.args).dir(&cmd.cwd);
+        for (k, v) in &cmd.env {
+            expr = expr.env(k, v);
+        }
+        let out = expr.stderr_to_stdout().stdout_capture().unchecked().run()?;
+        Ok(ToolOutput {
+            success: out.status.success(),
+            status: out.status.to_string(),
+            output: String::from_utf8_lossy(&out.stdout).into_owned(),
+        })
+    }
+}

@@ -1,0 +1,437 @@
+//! Planning: what the user wants (an [`Intent`]) over the loaded package
+//! graph becomes an [`ActionGraph`]: per package symabis → compile → asm
+//! (one per `.s`) → pack, and per main package its [`LinkUnit`] with the
+//! nosplit check, the abi-report and the link.
+//!
+//! Planning runs nothing and hashes nothing: an [`Action`] names its kind,
+//! its package and its declared inputs — each dependency with the role it
+//! plays ([`Input`]) — so a stage reads what it needs by name, never by
+//! position, and never reads an action it did not declare. Which command
+//! each action runs, and what enters its key, is [`crate::stages`]' business.
+//!
+//! - [`pgo`]: `-pgo=auto`, which packages are compiled with which profile.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::load::PackageGraph;
+
+pub mod pgo;
+
+pub use pgo::pgo_profiles;
+
+/// Index of an action in its [`ActionGraph`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ActionId(pub usize);
+
+/// What the user asked for; decides which actions are planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// Programs: archives, the nosplit check before each link (a violation
+    /// fails the build), the link, the abi-report beside it.
+    Build,
+    /// The nosplit check without a link: each main package's check runs in
+    /// report mode (its report is the output, violations included; the
+    /// caller decides what a violation means).
+    Check,
+    /// Like [`Intent::Build`]; the caller then reads the ABI report of each
+    /// program from the build's outputs.
+    Report,
+    /// The package archives only (no check, no link).
+    Archives,
+    // `Test` lands here: test variants, test mains, and a run stage.
+}
+
+impl Intent {
+    fn links(self) -> bool {
+        matches!(self, Intent::Build | Intent::Report)
+    }
+}
+
+/// How a nosplit action treats a violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NosplitMode {
+    /// Fail (the link waits for it and does not run).
+    Gate,
+    /// Succeed with the report (violations included) as the output.
+    Report,
+}
+
+/// What an action does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    /// Scan the package's `.s` files for the ABI of what they define and reference.
+    Symabis,
+    /// Compile the package's Go files (writing `go_asm.h` when it has assembly).
+    Compile,
+    /// Assemble one `.s` file against the real `go_asm.h`.
+    Asm {
+        /// The `.s` file, relative to the package directory.
+        file: String,
+    },
+    /// Append the assembled objects to the compiled archive.
+    Pack,
+    /// Turn a `default.pgo` into the compiler's preprocessed profile
+    /// (`preprofile`, Go 1.23+).
+    Preprofile {
+        /// The profile.
+        profile: PathBuf,
+    },
+    /// Check the NOSPLIT stack budget over a main package's link unit.
+    Nosplit {
+        /// Gate or report.
+        mode: NosplitMode,
+    },
+    /// Work out what the linked program's symbol table must show (ABI
+    /// pairs, kept wrappers), beside the link, for the post-link check.
+    AbiReport,
+    /// Link a main package into a program.
+    Link,
+}
+
+impl ActionKind {
+    /// The short name used in events and status lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::Symabis => "symabis",
+            ActionKind::Compile => "compile",
+            ActionKind::Asm { .. } => "asm",
+            ActionKind::Pack => "pack",
+            ActionKind::Preprofile { .. } => "preprofile",
+            ActionKind::Nosplit { .. } => "nosplit",
+            ActionKind::AbiReport => "abi-report",
+            ActionKind::Link => "link",
+        }
+    }
+}
+
+/// The role a dependency plays for the action that reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Input {
+    /// The package's own symabis (compile).
+    Symabis,
+    /// The preprocessed PGO profile (compile).
+    Preprofile,
+    /// The compile of an imported package (its export data and archive).
+    Import(usize),
+    /// The package's own compile (asm reads its `go_asm.h`, pack its archive).
+    Compiled,
+    /// The object of one of the package's `.s` files (pack).
+    AsmObject(String),
+    /// The archive of a package of the link unit (nosplit, abi-report, link).
+    Archive(usize),
+    /// The symabis of a package of the link unit (abi-report).
+    LinkSymabis(usize),
+    /// The link unit's nosplit check (link and abi-report wait for it).
+    Nosplit,
+}
+
+/// A declared input: which action, in which role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dep {
+    /// The action whose outputs are read.
+    pub id: ActionId,
+    /// What they are to the reader.
+    pub input: Input,
+}
+
+/// One node of the graph.
+#[derive(Debug, Clone)]
+pub struct Action {
+    /// What it does.
+    pub kind: ActionKind,
+    /// The package (index into [`PackageGraph::packages`]).
+    pub pkg: usize,
+    /// Declared inputs; they finish first, and nothing else is read.
+    pub deps: Vec<Dep>,
+}
+
+/// The packages one program links: the main package first, then every
+/// package it links, in graph order. Computed once by the planner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkUnit {
+    /// The main package.
+    pub main: usize,
+    /// The main package, then its link dependencies.
+    pub packages: Vec<usize>,
+}
+
+/// The actions of a build, each after the actions it depends on.
+#[derive(Debug, Clone, Default)]
+pub struct ActionGraph {
+    /// All actions; `deps` always point to lower indices.
+    pub actions: Vec<Action>,
+    /// Per package: the action whose output is the package archive (pack, or compile).
+    pub archive: HashMap<usize, ActionId>,
+    /// Per package: its compile action (whose export data importers read).
+    pub compile: HashMap<usize, ActionId>,
+    /// Per package: its symabis action, when it has assembly.
+    pub symabis: HashMap<usize, ActionId>,
+    /// Link actions, one per requested main package.
+    pub links: Vec<ActionId>,
+    /// Nosplit actions, one per requested main package (when planned).
+    pub nosplits: Vec<ActionId>,
+    /// Per package: the PGO profile it is compiled with (`-pgo=auto`).
+    pub pgo: HashMap<usize, PathBuf>,
+    /// Per main package: its abi-report action (planned with the link).
+    pub abi_reports: HashMap<usize, ActionId>,
+    /// Per requested main package: what it links (planned for every intent).
+    pub link_units: HashMap<usize, LinkUnit>,
+}
+
+/// What the planner needs to know besides the graph.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// What the user wants.
+    pub intent: Intent,
+    /// Can the nosplit check read this toolchain's objects?
+    pub nosplit: bool,
+    /// Per package, its PGO profile ([`pgo_profiles`]).
+    pub pgo: HashMap<usize, PathBuf>,
+    /// Does the toolchain preprocess profiles (Go 1.23+)?
+    pub preprofile: bool,
+}
+
+impl ActionGraph {
+    /// Plans `roots` for `opts.intent`: their archives and, for each main
+    /// package among them, its link unit's check and link as the intent asks.
+    pub fn plan(graph: &PackageGraph, roots: &[usize], opts: PlanOptions) -> ActionGraph {
+        let mut g = ActionGraph::default();
+        let mut preprofile = HashMap::new();
+        if opts.preprofile {
+            let mut files: Vec<&PathBuf> = opts.pgo.values().collect();
+            files.sort();
+            files.dedup();
+            for f in files {
+                let main = opts
+                    .pgo
+                    .iter()
+                    .filter(|(_, p)| *p == f)
+                    .map(|(m, _)| *m)
+                    .find(|m| graph.packages[*m].is_main())
+                    .unwrap_or(0);
+                let id = g.push(Action {
+                    kind: ActionKind::Preprofile { profile: f.clone() },
+                    pkg: main,
+                    deps: vec![],
+                });
+                preprofile.insert(f.clone(), id);
+            }
+        }
+        g.pgo = opts.pgo;
+        // Every package the roots need, in graph order (dependencies first).
+        let mut needed = vec![false; graph.packages.len()];
+        for &r in roots {
+            needed[r] = true;
+            for d in graph.deps(r) {
+                needed[d] = true;
+            }
+        }
+        for (pkg, _) in needed.iter().enumerate().filter(|(_, n)| **n) {
+            if has_archive(graph, pkg) {
+                let pp = g.pgo.get(&pkg).and_then(|f| preprofile.get(f)).copied();
+                g.add_package(graph, pkg, pp);
+            }
+        }
+        let check = match opts.intent {
+            _ if !opts.nosplit => None,
+            Intent::Build | Intent::Report => Some(NosplitMode::Gate),
+            Intent::Check => Some(NosplitMode::Report),
+            Intent::Archives => None,
+        };
+        for &r in roots {
+            if !graph.packages[r].is_main() {
+                continue;
+            }
+            // Every requested program has its link unit, whatever is planned
+            // over it (callers read archives through it).
+            let unit = LinkUnit {
+                main: r,
+                packages: std::iter::once(r).chain(link_deps(graph, r)).collect(),
+            };
+            if check.is_none() && !opts.intent.links() {
+                g.link_units.insert(r, unit);
+                continue;
+            }
+            let archives: Vec<Dep> = unit
+                .packages
+                .iter()
+                .filter_map(|p| {
+                    g.archive.get(p).map(|id| Dep {
+                        id: *id,
+                        input: Input::Archive(*p),
+                    })
+                })
+                .collect();
+            let mut after_check = archives.clone();
+            if let Some(mode) = check {
+                let id = g.push(Action {
+                    kind: ActionKind::Nosplit { mode },
+                    pkg: r,
+                    deps: archives.clone(),
+                });
+                g.nosplits.push(id);
+                after_check.push(Dep {
+                    id,
+                    input: Input::Nosplit,
+                });
+            }
+            if opts.intent.links() {
+                // After the nosplit check (whose object summaries it reuses),
+                // beside the link; it reads the link unit's symabis too.
+                let mut report_deps = after_check.clone();
+                for p in &unit.packages {
+                    if let Some(id) = g.symabis.get(p) {
+                        report_deps.push(Dep {
+                            id: *id,
+                            input: Input::LinkSymabis(*p),
+                        });
+                    }
+                }
+                let report = g.push(Action {
+                    kind: ActionKind::AbiReport,
+                    pkg: r,
+                    deps: report_deps,
+                });
+                g.abi_reports.insert(r, report);
+                let id = g.push(Action {
+                    kind: ActionKind::Link,
+                    pkg: r,
+                    deps: after_check,
+                });
+                g.links.push(id);
+            }
+            g.link_units.insert(r, unit);
+        }
+        g
+    }
+
+    fn push(&mut self, a: Action) -> ActionId {
+        let id = ActionId(self.actions.len());
+        self.actions.push(a);
+        id
+    }
+
+    fn add_package(&mut self, graph: &PackageGraph, pkg: usize, preprofile: Option<ActionId>) {
+        let p = &graph.packages[pkg];
+        let has_asm = !p.s_files.is_empty();
+        // Dependencies come first in `go list -deps` order, so every import
+        // is planned already.
+        let mut compile_deps: Vec<Dep> = compile_imports(graph, pkg)
+            .into_iter()
+            .filter_map(|i| {
+                self.compile.get(&i).map(|id| Dep {
+                    id: *id,
+                    input: Input::Import(i),
+                })
+            })
+            .collect();
+        if has_asm {
+            let s = self.push(Action {
+                kind: ActionKind::Symabis,
+                pkg,
+                deps: vec![],
+            });
+            self.symabis.insert(pkg, s);
+            compile_deps.push(Dep {
+                id: s,
+                input: Input::Symabis,
+            });
+        }
+        if let Some(pp) = preprofile {
+            compile_deps.push(Dep {
+                id: pp,
+                input: Input::Preprofile,
+            });
+        }
+        let c = self.push(Action {
+            kind: ActionKind::Compile,
+            pkg,
+            deps: compile_deps,
+        });
+        self.compile.insert(pkg, c);
+        if !has_asm {
+            self.archive.insert(pkg, c);
+            return;
+        }
+        let compiled = Dep {
+            id: c,
+            input: Input::Compiled,
+        };
+        let mut pack_deps = vec![compiled.clone()];
+        for f in &p.s_files {
+            let id = self.push(Action {
+                kind: ActionKind::Asm { file: f.clone() },
+                pkg,
+                deps: vec![compiled.clone()],
+            });
+            pack_deps.push(Dep {
+                id,
+                input: Input::AsmObject(f.clone()),
+            });
+        }
+        let pk = self.push(Action {
+            kind: ActionKind::Pack,
+            pkg,
+            deps: pack_deps,
+        });
+        self.archive.insert(pkg, pk);
+    }
+
+    /// The longest path from each action to a sink, counted in actions: the
+    /// scheduler starts the ones that unblock the most work first.
+    pub fn priorities(&self) -> Vec<usize> {
+        let mut height = vec![0usize; self.actions.len()];
+        for i in (0..self.actions.len()).rev() {
+            for d in &self.actions[i].deps {
+                height[d.id.0] = height[d.id.0].max(height[i] + 1);
+            }
+        }
+        height
+    }
+
+    /// The main packages that have a link unit, in graph order.
+    pub fn mains(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.link_units.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// Does the package compile to an archive? (`unsafe` is built into the compiler.)
+pub fn has_archive(graph: &PackageGraph, pkg: usize) -> bool {
+    graph.packages[pkg].base_path() != "unsafe"
+}
+
+/// The packages whose archives a main package links, besides its own, in
+/// graph order.
+pub fn link_deps(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
+    graph
+        .deps(pkg)
+        .into_iter()
+        .filter(|d| has_archive(graph, *d))
+        .collect()
+}
+
+/// The packages a package's compile reads export data of: its imports, and
+/// for a main package the linker's implicit dependency on runtime (cmd/go's
+/// `LinkerDeps`), which it also lists in the compile importcfg.
+pub fn compile_imports(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
+    let mut v = graph.imports(pkg);
+    let p = &graph.packages[pkg];
+    if p.is_main() && p.import_path != "runtime" {
+        // The copy of runtime built for this main (PGO), if `go list` made one.
+        let rt = graph
+            .get(&format!("runtime [{}]", p.import_path))
+            .or_else(|| graph.get("runtime"));
+        if let Some(rt) = rt {
+            if !v.contains(&rt) {
+                v.push(rt);
+            }
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,193 @@
+//! The planner over made-up package graphs: which actions an intent plans,
+//! and that every action declares what it reads.
+
+use super::*;
+use crate::load::synthetic_graph;
+
+fn demo() -> PackageGraph {
+    synthetic_graph(&[
+        ("runtime", &[], &["asm_amd64.s"]),
+        ("sum", &["runtime"], &["sum_amd64.s", "stub.s"]),
+        ("example.com/cmd/demo", &["sum", "runtime"], &[]),
+    ])
+}
+
+fn plan(g: &PackageGraph, intent: Intent) -> ActionGraph {
+    let roots: Vec<usize> = g.roots().collect();
+    ActionGraph::plan(
+        g,
+        &roots,
+        PlanOptions {
+            intent,
+            nosplit: true,
+            pgo: HashMap::new(),
+            preprofile: false,
+        },
+    )
+}
+
+fn kinds(a: &ActionGraph) -> Vec<&'static str> {
+    a.actions.iter().map(|x| x.kind.name()).collect()
+}
+
+fn inputs(a: &ActionGraph, id: ActionId) -> Vec<Input> {
+    a.actions[id.0]
+        .deps
+        .iter()
+        .map(|d| d.input.clone())
+        .collect()
+}
+
+#[test]
+fn build_plans_archives_then_check_report_and_link() {
+    let g = demo();
+    let a = plan(&g, Intent::Build);
+    assert_eq!(
+        kinds(&a),
+        [
+            "symabis",
+            "compile",
+            "asm",
+            "pack", // runtime
+            "symabis",
+            "compile",
+            "asm",
+            "asm",
+            "pack",    // sum
+            "compile", // demo
+            "nosplit",
+            "abi-report",
+            "link",
+        ]
+    );
+    let (rt, sum, demo) = (0, 1, 2);
+    // Deps point to earlier actions, so the graph is a DAG in index order.
+    for (i, x) in a.actions.iter().enumerate() {
+        assert!(
+            x.deps.iter().all(|d| d.id.0 < i),
+            "action {i} depends forward"
+        );
+    }
+    // compile declares its imports by package and its own symabis.
+    assert_eq!(
+        inputs(&a, a.compile[&sum]),
+        [Input::Import(rt), Input::Symabis]
+    );
+    // pack reads the compile and each object by file, not by position.
+    assert_eq!(
+        inputs(&a, a.archive[&sum]),
+        [
+            Input::Compiled,
+            Input::AsmObject("sum_amd64.s".into()),
+            Input::AsmObject("stub.s".into())
+        ]
+    );
+    let unit = &a.link_units[&demo];
+    assert_eq!(unit.packages, [demo, rt, sum]);
+    let link = a.links[0];
+    assert_eq!(
+        inputs(&a, link),
+        [
+            Input::Archive(demo),
+            Input::Archive(rt),
+            Input::Archive(sum),
+            Input::Nosplit
+        ]
+    );
+    assert_eq!(
+        a.actions[a.nosplits[0].0].kind,
+        ActionKind::Nosplit {
+            mode: NosplitMode::Gate
+        }
+    );
+    // The abi-report declares the symabis it reads.
+    let report = inputs(&a, a.abi_reports[&demo]);
+    assert!(report.contains(&Input::LinkSymabis(rt)));
+    assert!(report.contains(&Input::LinkSymabis(sum)));
+    assert!(
+        !report.contains(&Input::LinkSymabis(demo)),
+        "demo has no assembly"
+    );
+}
+
+#[test]
+fn check_plans_the_report_mode_check_and_no_link() {
+    let g = demo();
+    let a = plan(&g, Intent::Check);
+    assert!(a.links.is_empty() && a.abi_reports.is_empty());
+    assert_eq!(a.nosplits.len(), 1);
+    assert_eq!(
+        a.actions[a.nosplits[0].0].kind,
+        ActionKind::Nosplit {
+            mode: NosplitMode::Report
+        }
+    );
+    assert_eq!(a.mains(), [2]);
+}
+
+#[test]
+fn archives_plans_neither_check_nor_link() {
+    let g = demo();
+    let a = plan(&g, Intent::Archives);
+    assert!(a.links.is_empty() && a.nosplits.is_empty());
+    // The unit is still known: callers read the archives through it.
+    assert_eq!(a.link_units[&2].packages, [2, 0, 1]);
+    assert_eq!(a.actions.len(), 10);
+}
+
+#[test]
+fn a_toolchain_the_check_cannot_read_still_links() {
+    let g = demo();
+    let roots: Vec<usize> = g.roots().collect();
+    let a = ActionGraph::plan(
+        &g,
+        &roots,
+        PlanOptions {
+            intent: Intent::Build,
+            nosplit: false,
+            pgo: HashMap::new(),
+            preprofile: false,
+        },
+    );
+    assert!(a.nosplits.is_empty());
+    assert_eq!(a.links.len(), 1);
+    assert!(!inputs(&a, a.links[0]).contains(&Input::Nosplit));
+}
+
+#[test]
+fn priorities_favour_the_long_chain() {
+    let g = demo();
+    let a = plan(&g, Intent::Build);
+    let p = a.priorities();
+    // runtime's symabis starts the longest chain; the link ends it.
+    assert!(p[0] > p[a.compile[&2].0]);
+    assert_eq!(p[a.links[0].0], 0);
+    assert!(p[a.nosplits[0].0] > p[a.links[0].0]);
+}
+
+#[test]
+fn pgo_adds_a_preprofile_input_to_every_compile_of_the_program() {
+    let g = demo();
+    let roots: Vec<usize> = g.roots().collect();
+    let profile = PathBuf::from("/src/example.com/cmd/demo/default.pgo");
+    let pgo: HashMap<usize, PathBuf> = (0..3).map(|p| (p, profile.clone())).collect();
+    let a = ActionGraph::plan(
+        &g,
+        &roots,
+        PlanOptions {
+            intent: Intent::Archives,
+            nosplit: true,
+            pgo,
+            preprofile: true,
+        },
+    );
+    assert_eq!(
+        a.actions[0].kind,
+        ActionKind::Preprofile {
+            profile: profile.clone()
+        }
+    );
+    for pkg in 0..3 {
+        assert!(inputs(&a, a.compile[&pkg]).contains(&Input::Preprofile));
+    }
+}

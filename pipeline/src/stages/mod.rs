@@ -1,0 +1,191 @@
+//! The stages: per action kind, the exact tool command `go build` would run
+//! for the same package and Go version (mirroring
+//! `cmd/go/internal/work/gc.go`: `gc`, `asmArgs`, `symabis`, `asm`, `pack`,
+//! `ld`), the files to lay out in the action's work directory, and the named
+//! inputs of its cache key.
+//!
+//! Who owns what:
+//! - one module per stage: [`symabis`], [`compile`], [`asm`], [`pack`],
+//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`]. Each has a
+//!   `prepare` that reads only its action's declared inputs
+//!   ([`outputs::DeclaredInputs`]) and returns a [`step::Prepared`]; the
+//!   in-process ones also define their step. Stages never import each other.
+//! - shared parts: [`step`] (the command type, the step trait, what the
+//!   executor runs), [`outputs`] (typed outputs and typed access to declared
+//!   inputs), [`key`] (key building), [`flags`] (per-package flags and
+//!   `-trimpath`), [`archive`] (Go archive helpers).
+//! - [`BuildFacts`] is the read-only view every stage reads (toolchain,
+//!   graph, profile, digests), apart from the plan and the running results,
+//!   like cargo's `BuildContext` vs `BuildRunner`; [`Stages`] is the
+//!   dispatcher the executor calls through [`step::PrepareAction`].
+//!
+//! What enters a key, per kind:
+//! - symabis: the tool (or the native scanner's revision), its normalized
+//!   arguments and environment, the digests of the `.s` files, of the
+//!   package's `.h` files and of `GOROOT/pkg/include`.
+//! - compile: the tool, arguments (minus `-buildid`, which is derived from the
+//!   key, and the scheduling-only `-c=N`), environment, the Go and embedded
+//!   files, the **symabis content** (not the `.s` files: editing an assembly
+//!   function body does not recompile Go), and per import its **export data**
+//!   digest (early cut-off).
+//! - asm: like symabis plus the `go_asm.h` the compile wrote.
+//! - pack: the digests of the archive and objects it joins.
+//! - nosplit, abi-report: the step's version and every archive of the link
+//!   unit modulo its build ID (abi-report: and the unit's symabis).
+//! - link: the tool, arguments, environment, every archive of the link unit
+//!   modulo its build ID, and the build info (modinfo).
+//!
+//! Absolute paths enter a key only where the tool writes them into its
+//! output: the package directory of a non-GOROOT package without trimpath
+//! (file names in line tables), and GOROOT for link without trimpath
+//! (`runtime.GOROOT`). Cache object paths never do.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::cache::{ContentDigest, ObjectStore};
+use crate::config::profile::Profile;
+use crate::error::Result;
+use crate::fshash::FileHasher;
+use crate::load::{GoPackage, PackageGraph};
+use crate::modinfo;
+use crate::plan::{Action, ActionGraph, ActionId, ActionKind, LinkUnit};
+use crate::toolchain::{Tool, Toolchain};
+
+pub mod abi_report;
+pub mod archive;
+pub mod asm;
+pub mod compile;
+pub mod flags;
+pub mod key;
+pub mod link;
+pub mod nosplit;
+pub mod outputs;
+pub mod pack;
+pub mod preprofile;
+pub mod step;
+pub mod symabis;
+
+use outputs::{internal, ActionOutput, DeclaredInputs};
+use step::{ActionLabel, PrepareAction, Prepared};
+
+/// The static inputs of a build: what every stage reads and nobody changes.
+pub struct BuildFacts<'a> {
+    /// The toolchain of the target.
+    pub tc: &'a Toolchain,
+    /// The loaded packages.
+    pub graph: &'a PackageGraph,
+    /// The resolved profile.
+    pub profile: &'a Profile,
+    /// Where input objects are (commands name them by the path it gives).
+    pub objects: &'a dyn ObjectStore,
+    /// Source digests.
+    pub hasher: &'a FileHasher,
+    /// Packages named by the patterns (profile flags apply to them and to the main modules' packages).
+    pub roots: HashSet<usize>,
+    /// `-c=N` for compile (scheduling only; not in keys).
+    pub compile_concurrency: usize,
+    /// Digests of the tools, computed once ([`key::digest_toolchain`]).
+    pub tool_digests: HashMap<Tool, ContentDigest>,
+    /// Digests of `GOROOT/pkg/include/*`.
+    pub include_digests: Vec<(String, ContentDigest)>,
+    /// Per main package: the repository state go build would stamp.
+    pub vcs: HashMap<usize, modinfo::VcsInfo>,
+    /// The directory of per-archive object summaries the link-unit stages
+    /// share (a memo of the cache, never an action input).
+    pub summaries: PathBuf,
+}
+
+impl<'a> BuildFacts<'a> {
+    /// The package of an action.
+    pub fn pkg(&self, action: &Action) -> &'a GoPackage {
+        &self.graph.packages[action.pkg]
+    }
+
+    /// The stable name of an action across builds (`-v` says why it reran
+    /// against the last inputs of this name).
+    fn identity(&self, action: &Action) -> String {
+        let p = self.pkg(action);
+        let file = match &action.kind {
+            ActionKind::Asm { file } => format!(" {file}"),
+            _ => String::new(),
+        };
+        // Two checkouts of one module are different actions.
+        let place = if p.goroot {
+            String::new()
+        } else {
+            format!(" in {}", p.dir)
+        };
+        format!(
+            "{} {}{}{} {}/{} {}",
+            action.kind.name(),
+            p.import_path,
+            file,
+            place,
+            self.tc.goos(),
+            self.tc.goarch(),
+            self.profile.name
+        )
+    }
+}
+
+/// The stages over one plan: what the executor prepares actions through.
+pub struct Stages<'a> {
+    /// The static facts.
+    pub facts: &'a BuildFacts<'a>,
+    /// The plan.
+    pub plan: &'a ActionGraph,
+}
+
+impl Stages<'_> {
+    fn unit(&self, action: &Action) -> Result<&LinkUnit> {
+        self.plan.link_units.get(&action.pkg).ok_or_else(|| {
+            internal(format!(
+                "no link unit for {}",
+                self.facts.pkg(action).import_path
+            ))
+        })
+    }
+}
+
+impl PrepareAction for Stages<'_> {
+    fn label(&self, id: ActionId) -> ActionLabel {
+        let action = &self.plan.actions[id.0];
+        let p = self.facts.pkg(action);
+        ActionLabel {
+            action: action.kind.name(),
+            package: p.import_path.clone(),
+            file: match &action.kind {
+                ActionKind::Asm { file } => Some(file.clone()),
+                _ => None,
+            },
+            goroot: p.goroot,
+        }
+    }
+
+    fn prepare(&self, id: ActionId, done: &[OnceLock<ActionOutput>]) -> Result<Prepared> {
+        let action = &self.plan.actions[id.0];
+        let inputs = DeclaredInputs::new(action, done);
+        let f = self.facts;
+        let identity = f.identity(action);
+        match &action.kind {
+            ActionKind::Symabis => symabis::prepare(f, action, identity),
+            ActionKind::Compile => {
+                let pgo = self.plan.pgo.get(&action.pkg).map(PathBuf::as_path);
+                compile::prepare(f, action, &inputs, identity, pgo)
+            }
+            ActionKind::Asm { file } => asm::prepare(f, action, &inputs, file, identity),
+            ActionKind::Pack => pack::prepare(f, action, &inputs, identity),
+            ActionKind::Preprofile { profile } => preprofile::prepare(f, action, profile),
+            ActionKind::Nosplit { mode } => {
+                nosplit::prepare(f, self.unit(action)?, &inputs, *mode, identity)
+            }
+            ActionKind::AbiReport => abi_report::prepare(f, self.unit(action)?, &inputs, identity),
+            ActionKind::Link => {
+                let pgo = self.plan.pgo.get(&action.pkg).map(PathBuf::as_path);
+                link::prepare(f, self.unit(action)?, &inputs, identity, pgo)
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The nosplit stage: the linker's NOSPLIT stack check
+//! (`cmd/link/internal/ld/stackcheck.go`, in [`goobj`]) over a link unit's
+//! archives, before the link, in-process. Per-archive object summaries are
+//! kept beside the cache, so a rebuild re-reads only the archives that
+//! changed. Its output is the report (JSON); as a gate, a violation fails
+//! the action in the linker's own format.
+
+use std::path::PathBuf;
+
+use crate::cache::{ContentDigest, KeyInputs};
+use crate::error::Result;
+use crate::plan::{LinkUnit, NosplitMode};
+use crate::stages::key::UnitArchives;
+use crate::stages::outputs::{DeclaredInputs, Output};
+use crate::stages::step::{InProcessStep, Prepared, Step, StepContext};
+use crate::stages::BuildFacts;
+
+/// Prepares the check of `unit`.
+pub fn prepare(
+    f: &BuildFacts<'_>,
+    unit: &LinkUnit,
+    inputs: &DeclaredInputs<'_>,
+    mode: NosplitMode,
+    identity: String,
+) -> Result<Prepared> {
+    let archives = UnitArchives::read(f, unit, inputs)?;
+    let mut k = KeyInputs::default();
+    k.add(
+        "step",
+        format!("nosplit (goobj {})", env!("CARGO_PKG_VERSION")),
+    );
+    archives.add_to(&mut k);
+    let options = goobj::StackCheckOptions {
+        goarch: f.tc.goarch().to_string(),
+        goos: f.tc.goos().to_string(),
+        race: false,
+        headroom: f.profile.nosplit_headroom,
+        entry: String::new(),
+    };
+    k.add("options", format!("{options:?}"));
+    let identity = match mode {
+        NosplitMode::Gate => identity,
+        NosplitMode::Report => {
+            k.add("mode", "report");
+            format!("{identity} report")
+        }
+    };
+    Ok(Prepared {
+        identity,
+        inputs: k,
+        step: Step::InProcess(Box::new(Nosplit {
+            archives: archives.archives,
+            options,
+            summaries: f.summaries.clone(),
+            mode,
+        })),
+        work_files: vec![],
+        outputs: vec![Output::NosplitReport],
+        derive: None,
+    })
+}
+
+/// The check, in-process.
+#[derive(Debug)]
+struct Nosplit {
+    /// `(import path, archive)` of the link unit, main first.
+    archives: Vec<(String, ContentDigest)>,
+    /// GOOS, GOARCH and the headroom.
+    options: goobj::StackCheckOptions,
+    /// Where the object summaries are kept.
+    summaries: PathBuf,
+    mode: NosplitMode,
+}
+
+impl InProcessStep for Nosplit {
+    fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String> {
+        let mut paths = Vec::new();
+        for (p, d) in &self.archives {
+            paths.push((
+                p.clone(),
+                cx.objects.local_path(d).map_err(|e| e.to_string())?,
+            ));
+        }
+        let (main, libs) = paths
+            .split_first()
+            .ok_or("nosplit check: empty link unit")?;
+        let set = goobj::load_link_set_cached(&main.1, libs, &self.summaries)
+            .map_err(|e| format!("nosplit check: {e}"))?;
+        let report = goobj::stack_check(&set, &self.options);
+        if !report.ok() && self.mode == NosplitMode::Gate {
+            let mut message = report.format_violations().trim_end().to_string();
+            if self.options.headroom > 0 {
+                message.push_str(&format!(
+                    "\n(nosplit.headroom = {}: chains must stay {} bytes under the linker's {}-byte limit)",
+                    self.options.headroom, self.options.headroom, report.limit
+                ));
+            }
+            return Err(message);
+        }
+        let json = serde_json::to_vec(&report).map_err(|e| format!("nosplit report: {e}"))?;
+        let dest = cx.work_dir.join(Output::NosplitReport.file_name());
+        std::fs::write(&dest, json).map_err(|e| format!("{}: {e}", dest.display()))
+    }
+}

@@ -1,0 +1,204 @@
+//! Typed stage outputs ([`Output`], [`ActionOutput`]) and typed access to
+//! the outputs of an action's *declared* inputs ([`DeclaredInputs`]): a stage
+//! asks for "the symabis" or "the archive of package P", and gets an error,
+//! not another action's output, if its action did not declare it.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use crate::cache::{ContentDigest, ExportDigest};
+use crate::error::{Error, Result};
+use crate::plan::{Action, ActionId, Input};
+
+/// One named output of an action, as a file in its work directory.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Output {
+    /// The package archive (`_pkg_.a`), from compile or pack.
+    Archive,
+    /// The assembly header the compile writes (`go_asm.h`).
+    AsmHdr,
+    /// The symabis of a package's assembly.
+    Symabis,
+    /// The object one `.s` file assembles to (`x.s` → `x.o`).
+    Object(String),
+    /// The preprocessed PGO profile.
+    Preprofile,
+    /// The nosplit check's report (JSON).
+    NosplitReport,
+    /// The abi-report's expectations of the program's symbol table (JSON).
+    AbiExpect,
+    /// The linked program.
+    Exe,
+}
+
+impl Output {
+    /// The file name in the work directory (and in cache entries).
+    pub fn file_name(&self) -> &str {
+        match self {
+            Output::Archive => "_pkg_.a",
+            Output::AsmHdr => "go_asm.h",
+            Output::Symabis => "symabis",
+            Output::Object(name) => name,
+            Output::Preprofile => "pgo.preprofile",
+            Output::NosplitReport => "report.json",
+            Output::AbiExpect => "abi-expect.json",
+            Output::Exe => "exe",
+        }
+    }
+
+    /// The output a cache entry names `name`.
+    pub fn from_file_name(name: &str) -> Output {
+        match name {
+            "_pkg_.a" => Output::Archive,
+            "go_asm.h" => Output::AsmHdr,
+            "symabis" => Output::Symabis,
+            "pgo.preprofile" => Output::Preprofile,
+            "report.json" => Output::NosplitReport,
+            "abi-expect.json" => Output::AbiExpect,
+            "exe" => Output::Exe,
+            other => Output::Object(other.to_string()),
+        }
+    }
+
+    /// The object an `.s` file assembles to (`x.s` → `x.o`).
+    pub fn object_of(sfile: &str) -> Output {
+        let base = sfile.rsplit('/').next().unwrap_or(sfile);
+        Output::Object(format!("{}.o", base.strip_suffix(".s").unwrap_or(base)))
+    }
+}
+
+/// What a finished action produced.
+#[derive(Debug, Clone, Default)]
+pub struct ActionOutput {
+    /// Output → object.
+    pub outputs: BTreeMap<Output, ContentDigest>,
+    /// For compile: digest of the export data.
+    pub export: Option<ExportDigest>,
+    /// For a package archive: its digest with the build ID blanked.
+    pub code: Option<ContentDigest>,
+}
+
+impl ActionOutput {
+    /// One output (an internal error if the action did not produce it).
+    pub fn get(&self, o: &Output) -> Result<ContentDigest> {
+        self.outputs
+            .get(o)
+            .copied()
+            .ok_or_else(|| internal(format!("action output {} missing", o.file_name())))
+    }
+
+    /// The digest the link unit's stages key an archive on: the archive
+    /// modulo its build ID (an edit that leaves the generated code alone,
+    /// such as a comment, then reuses the check and the link), else its
+    /// content digest.
+    pub fn archive_key(&self) -> Result<ContentDigest> {
+        match self.code {
+            Some(d) => Ok(d),
+            None => self.get(&Output::Archive),
+        }
+    }
+}
+
+/// An internal error: a broken invariant of the engine, reported, not a panic.
+pub fn internal(message: impl Into<String>) -> Error {
+    Error::Tool {
+        program: "cargo gobuild".into(),
+        message: format!("internal: {}", message.into()),
+    }
+}
+
+/// The outputs of one action's declared inputs.
+pub struct DeclaredInputs<'a> {
+    action: &'a Action,
+    done: &'a [OnceLock<ActionOutput>],
+}
+
+impl<'a> DeclaredInputs<'a> {
+    /// The declared inputs of `action`, read from `done`.
+    pub fn new(action: &'a Action, done: &'a [OnceLock<ActionOutput>]) -> Self {
+        DeclaredInputs { action, done }
+    }
+
+    fn output_of(&self, id: ActionId) -> Result<&'a ActionOutput> {
+        self.done
+            .get(id.0)
+            .and_then(OnceLock::get)
+            .ok_or_else(|| internal(format!("dependency {} not done", id.0)))
+    }
+
+    /// The outputs of the input declared as `input`.
+    pub fn get(&self, input: &Input) -> Result<&'a ActionOutput> {
+        let dep = self
+            .action
+            .deps
+            .iter()
+            .find(|d| &d.input == input)
+            .ok_or_else(|| {
+                internal(format!(
+                    "{} reads {input:?}, which its action does not declare",
+                    self.action.kind.name()
+                ))
+            })?;
+        self.output_of(dep.id)
+    }
+
+    /// The input declared as `input`, if it was.
+    pub fn find(&self, input: &Input) -> Option<Result<&'a ActionOutput>> {
+        self.action
+            .deps
+            .iter()
+            .any(|d| &d.input == input)
+            .then(|| self.get(input))
+    }
+
+    /// Every declared input with its outputs, in declaration order.
+    pub fn all(&self) -> impl Iterator<Item = Result<(&'a Input, &'a ActionOutput)>> + '_ {
+        self.action
+            .deps
+            .iter()
+            .map(|d| self.output_of(d.id).map(|o| (&d.input, o)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ActionKind, Dep};
+
+    #[test]
+    fn output_names_round_trip() {
+        for o in [
+            Output::Archive,
+            Output::AsmHdr,
+            Output::Symabis,
+            Output::object_of("sum_amd64.s"),
+            Output::Preprofile,
+            Output::NosplitReport,
+            Output::AbiExpect,
+            Output::Exe,
+        ] {
+            assert_eq!(Output::from_file_name(o.file_name()), o);
+        }
+        assert_eq!(Output::object_of("dir/x.s").file_name(), "x.o");
+    }
+
+    #[test]
+    fn undeclared_inputs_are_an_error_not_another_actions_output() {
+        let action = Action {
+            kind: ActionKind::Pack,
+            pkg: 0,
+            deps: vec![Dep {
+                id: ActionId(0),
+                input: Input::Compiled,
+            }],
+        };
+        let done: Vec<OnceLock<ActionOutput>> = (0..2).map(|_| OnceLock::new()).collect();
+        let _ = done[0].set(ActionOutput::default());
+        let _ = done[1].set(ActionOutput::default());
+        let inputs = DeclaredInputs::new(&action, &done);
+        assert!(inputs.get(&Input::Compiled).is_ok());
+        let e = inputs.get(&Input::Symabis).unwrap_err().to_string();
+        assert!(e.contains("does not declare"), "{e}");
+        assert!(inputs.find(&Input::Symabis).is_none());
+    }
+}

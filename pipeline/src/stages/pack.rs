@@ -1,0 +1,61 @@
+//! The pack stage: append the assembled objects to the compiled archive,
+//! in-process, exactly as cmd/go's `packInternal` does (`pack r`).
+
+use crate::cache::{ContentDigest, KeyInputs};
+use crate::error::Result;
+use crate::plan::{Action, Input};
+use crate::stages::archive::{derive_packed, pack_append};
+use crate::stages::outputs::{DeclaredInputs, Output};
+use crate::stages::step::{InProcessStep, Prepared, Step, StepContext};
+use crate::stages::BuildFacts;
+
+/// Prepares the pack of a package with assembly: its compiled archive and
+/// one object per `.s` file, in the package's file order.
+pub fn prepare(
+    f: &BuildFacts<'_>,
+    action: &Action,
+    inputs: &DeclaredInputs<'_>,
+    identity: String,
+) -> Result<Prepared> {
+    let p = f.pkg(action);
+    let archive = inputs.get(&Input::Compiled)?.get(&Output::Archive)?;
+    let mut k = KeyInputs::default();
+    k.add("step", "pack r (cmd/go packInternal)");
+    k.add("archive", archive.to_hex());
+    let mut objects = Vec::new();
+    for file in &p.s_files {
+        let object = Output::object_of(file);
+        let d = inputs.get(&Input::AsmObject(file.clone()))?.get(&object)?;
+        k.add(format!("object {}", object.file_name()), d.to_hex());
+        objects.push((object.file_name().to_string(), d));
+    }
+    Ok(Prepared {
+        identity,
+        inputs: k,
+        step: Step::InProcess(Box::new(Pack { archive, objects })),
+        work_files: vec![],
+        outputs: vec![Output::Archive],
+        derive: Some((Output::Archive, derive_packed)),
+    })
+}
+
+/// Appends objects to an archive.
+#[derive(Debug)]
+struct Pack {
+    /// The compiled archive.
+    archive: ContentDigest,
+    /// `(member name, object)` in order.
+    objects: Vec<(String, ContentDigest)>,
+}
+
+impl InProcessStep for Pack {
+    fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String> {
+        let mut data = cx.objects.read(&self.archive).map_err(|e| e.to_string())?;
+        for (name, d) in &self.objects {
+            let obj = cx.objects.read(d).map_err(|e| e.to_string())?;
+            pack_append(&mut data, name, &obj);
+        }
+        let dest = cx.work_dir.join(Output::Archive.file_name());
+        std::fs::write(&dest, data).map_err(|e| format!("{}: {e}", dest.display()))
+    }
+}
