@@ -5,9 +5,21 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use anstyle::{AnsiColor, Style};
+use anstyle::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipeline::events::{Event, EventKind, EventSink, Level, Outcome};
+
+pub mod style;
+
+use style::{CYAN, GREEN, RED, YELLOW};
+
+/// The reporter `--message-format` asks for.
+pub fn reporter(format: MessageFormat, verbosity: Verbosity, color: ColorChoice) -> Box<dyn EventSink> {
+    match format {
+        MessageFormat::Json => Box::new(JsonReporter::new()),
+        MessageFormat::Human => Box::new(HumanReporter::new(verbosity, color)),
+    }
+}
 
 /// `--message-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -72,10 +84,6 @@ pub struct HumanReporter {
     current: Mutex<(String, String)>,
 }
 
-const GREEN: Style = AnsiColor::Green.on_default().bold();
-const CYAN: Style = AnsiColor::Cyan.on_default().bold();
-const RED: Style = AnsiColor::Red.on_default().bold();
-const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
 
 impl HumanReporter {
     /// A reporter; the progress bar only appears on a TTY and not with `-q`.

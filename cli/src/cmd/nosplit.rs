@@ -7,7 +7,9 @@
 use clap::Args;
 use pipeline::build;
 
-use crate::{settings, BuildArgs, Failure};
+use crate::args::BuildArgs;
+use crate::exit::Failure;
+use crate::settings;
 
 /// Arguments of `cargo gobuild nosplit`.
 #[derive(Debug, Args)]

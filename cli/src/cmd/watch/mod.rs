@@ -64,7 +64,9 @@ use pipeline::load::PackageGraph;
 use serde::Serialize;
 
 use crate::report::{HumanReporter, MessageFormat, Verbosity};
-use crate::{settings, BuildArgs, Failure};
+use crate::args::BuildArgs;
+use crate::exit::Failure;
+use crate::settings;
 
 /// `cargo gobuild watch`.
 #[derive(Debug, Args)]
@@ -764,14 +766,14 @@ impl Watch {
     }
 
     fn status(&self, style: Style, status: &str, msg: &str) {
-        if !self.json && crate::verbosity(&self.args.build.common) > Verbosity::Quiet {
+        if !self.json && self.args.build.common.verbosity() > Verbosity::Quiet {
             self.human.status(style, status, msg);
         }
     }
 
     fn error(&self, msg: &str) {
         if self.json {
-            let sink = crate::reporter(&self.args.build.common);
+            let sink = self.args.build.common.reporter();
             Emitter::new(sink.as_ref()).diag(Level::Error, None, msg);
         } else {
             self.human.error(msg);
@@ -971,7 +973,7 @@ impl Watch {
         // only with -v (a bar would be drawn across the program's output,
         // which starts before the build ends).
         let inner: Box<dyn EventSink> = match (self.json, c.verbose) {
-            (true, _) => crate::reporter(c),
+            (true, _) => c.reporter(),
             (false, true) => Box::new(HumanReporter::new(Verbosity::Verbose, c.color)),
             (false, false) => Box::new(HumanReporter::new(Verbosity::Quiet, c.color)),
         };

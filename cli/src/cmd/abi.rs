@@ -13,7 +13,9 @@ use pipeline::abi::{self, ElfCheck, Finding, LintLevel, ProgramReport};
 use pipeline::build;
 use pipeline::events::{Event, EventSink};
 
-use crate::{settings, BuildArgs, Failure};
+use crate::args::BuildArgs;
+use crate::exit::Failure;
+use crate::settings;
 
 /// Arguments of `cargo gobuild abi`.
 #[derive(Debug, Args)]
