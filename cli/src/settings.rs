@@ -1,7 +1,8 @@
 //! From parsed flags to the engine's requests: locate the workspace, load its
 //! configuration layers, resolve the profile (command-line flags last), and
 //! turn targets or package patterns into [`BuildRequest`]s. The `profiles`
-//! command ([`crate::cmd::profiles`]) shows the same resolution.
+//! command ([`crate::cmd::profiles`]) shows the same resolution. Every
+//! failure here is a loading failure: exit 102 ([`Failure::loading`]).
 
 use std::path::PathBuf;
 
@@ -11,13 +12,10 @@ use pipeline::toolchain::ToolchainRequest;
 
 use crate::workspace::{self, RootKind, Workspace};
 use crate::args::{BuildArgs, CommonArgs};
-use crate::exit::Failure;
+use crate::exit::{Failure, Kind};
 
 fn config_failure(message: String) -> Failure {
-    Failure {
-        code: 102,
-        message: Some(message),
-    }
+    Failure::new(Kind::Config, message)
 }
 
 /// The workspace and its merged configuration.
@@ -30,9 +28,9 @@ pub struct Loaded {
 /// Locates the workspace and loads every configuration layer that applies
 /// to the current directory.
 pub(crate) fn load(c: &CommonArgs) -> Result<Loaded, Failure> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| config_failure(format!("cannot read the current directory: {e}")))?;
-    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())?;
+    let cwd = workspace::current_dir().map_err(Failure::loading)?;
+    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())
+        .map_err(Failure::loading)?;
     let go_dir = cwd
         .ancestors()
         .find(|d| d.join("go.mod").is_file())
@@ -47,10 +45,10 @@ pub(crate) fn load(c: &CommonArgs) -> Result<Loaded, Failure> {
 fn config_for(ws: &Workspace, go_dir: &std::path::Path) -> Result<Config, Failure> {
     let mut sources = ConfigSource::builtin();
     sources.extend(ws.config_sources.iter().cloned());
-    if let Some(p) = workspace::package_source(ws, go_dir)? {
+    if let Some(p) = workspace::package_source(ws, go_dir).map_err(Failure::loading)? {
         sources.push(p);
     }
-    Ok(Config::load(&sources)?)
+    Config::load(&sources).map_err(Failure::loading)
 }
 
 /// The selected profile name and where it came from.
@@ -82,7 +80,7 @@ pub(crate) fn apply_overrides(
                 origin: cli(flag),
             },
         )
-        .map_err(Failure::from)
+        .map_err(Failure::loading)
     };
     if let Some(v) = &c.goos {
         set("goos", "--goos", ConfigValue::Str(v.clone()))?;
@@ -144,7 +142,7 @@ pub(crate) fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Fail
     let c = &args.common;
     let l = load(c)?;
     let (name, _) = profile_name(c);
-    let mut resolved = l.config.resolve(&name)?;
+    let mut resolved = l.config.resolve(&name).map_err(Failure::loading)?;
     apply_overrides(&mut resolved, c, Some(args))?;
     let output = args.output.as_ref().map(|o| {
         if o.is_absolute() {
@@ -205,7 +203,8 @@ pub(crate) fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Fail
                         value: ConfigValue::Str(e.clone()),
                         origin: t.origin.clone(),
                     },
-                )?;
+                )
+                .map_err(Failure::loading)?;
             }
             let label = format!("target `{}`", t.name.as_deref().unwrap_or(&t.package));
             let mut req = base(&r, dir.clone(), vec![t.package.clone()], label);
@@ -221,7 +220,7 @@ pub(crate) fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Fail
             resolved.clone()
         } else {
             let cfg = config_for(&l.ws, &d)?;
-            let mut r = cfg.resolve(&name)?;
+            let mut r = cfg.resolve(&name).map_err(Failure::loading)?;
             apply_overrides(&mut r, c, Some(args))?;
             r
         };

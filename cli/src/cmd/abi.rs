@@ -14,7 +14,7 @@ use pipeline::build;
 use pipeline::events::{Event, EventSink};
 
 use crate::args::BuildArgs;
-use crate::exit::Failure;
+use crate::exit::{Failure, Kind};
 use crate::settings;
 
 /// Arguments of `cargo gobuild abi`.
@@ -49,7 +49,7 @@ struct Program<'a> {
 
 fn internal(m: impl std::fmt::Display) -> Failure {
     Failure {
-        code: 1,
+        kind: Kind::Unexpected,
         message: Some(m.to_string()),
     }
 }
@@ -81,7 +81,7 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
         let mains = outcome.mains();
         if mains.is_empty() {
             return Err(Failure {
-                code: 101,
+                kind: Kind::BuildFailed,
                 message: Some(format!(
                     "no main package among {:?}: the ABI report covers a program's link set (hint: name a main package)",
                     req.patterns
@@ -93,7 +93,7 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
         lints.extend(abi::run_lints(&built, &req.profile.lints, &req.dir, &em));
         for m in mains {
             let report = abi::program_report(&built, m).map_err(|e| Failure {
-                code: 101,
+                kind: Kind::BuildFailed,
                 message: Some(e.to_string()),
             })?;
             let pkg = &outcome.session.graph.packages[m].import_path;
@@ -141,7 +141,7 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
     }
     if !failed_checks.is_empty() {
         return Err(Failure {
-            code: 101,
+            kind: Kind::BuildFailed,
             message: Some(format!(
                 "ABI check of the linked program failed: {}",
                 failed_checks.join("\n")

@@ -1,5 +1,6 @@
 //! `cargo gobuild clean`: remove `<target-dir>/gobuild` (outputs and cache)
-//! under the build lock, so a running build is not cut from under it.
+//! under the build lock, so a running build is not cut from under it. An
+//! I/O error while removing is unexpected (exit 1), not a config error.
 
 use crate::args::CommonArgs;
 use crate::exit::Failure;
@@ -8,8 +9,9 @@ use crate::workspace;
 
 /// Runs the command.
 pub(crate) fn run(c: &CommonArgs) -> Result<(), Failure> {
-    let cwd = std::env::current_dir().map_err(|e| anyhow::anyhow!("current directory: {e}"))?;
-    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())?;
+    let cwd = workspace::current_dir().map_err(Failure::loading)?;
+    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())
+        .map_err(Failure::loading)?;
     let dir = ws.target_dir.join("gobuild");
     if !dir.exists() {
         return Ok(());

@@ -17,7 +17,7 @@ pub(crate) mod watch;
 use clap::{Parser, Subcommand};
 
 use crate::args::{BuildArgs, CommonArgs};
-use crate::exit::Failure;
+use crate::exit::{Failure, Kind};
 
 /// Build Go programs — Go, Go assembly and the standard library — with the Go
 /// toolchain's own tools (asm, compile, pack, link), cached and in parallel.
@@ -97,16 +97,11 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
             abi::run(&args, sink.as_ref())
         }
         Command::Watch(args) => watch::run(args),
-        Command::Symabis(args) => match symabis::run(&args) {
-            Ok(0) => Ok(()),
-            Ok(code) => Err(Failure {
-                code: code as u8,
-                message: None,
-            }),
-            Err(e) => Err(Failure {
-                code: 1,
-                message: Some(format!("{e:#}")),
-            }),
+        Command::Symabis(args) => match symabis::run(&args)? {
+            0 => Ok(()),
+            // The scan errors were printed.
+            symabis::EXIT_SCAN_ERROR => Err(Failure::reported(Kind::BuildFailed)),
+            _ => Err(Failure::reported(Kind::Unexpected)),
         },
     }
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use pipeline::build;
 
 use crate::args::BuildArgs;
-use crate::exit::Failure;
+use crate::exit::{Failure, Kind};
 use crate::settings;
 
 /// Arguments of `cargo gobuild nosplit`.
@@ -37,7 +37,7 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
         let mains = outcome.mains();
         if mains.is_empty() {
             return Err(Failure {
-                code: 101,
+                kind: Kind::BuildFailed,
                 message: Some(format!(
                     "no main package among {:?}: the nosplit check runs over a program's link set (hint: name a main package)",
                     req.patterns
@@ -47,13 +47,13 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
         for m in mains {
             let pkg = outcome.session.graph.packages[m].import_path.clone();
             let (main, libs) = outcome.link_set(m).ok_or_else(|| Failure {
-                code: 1,
+                kind: Kind::Unexpected,
                 message: Some(format!("internal: no archives for {pkg}")),
             })?;
             let summaries = outcome.cache.root().join("nosplit");
             let set =
                 goobj::load_link_set_cached(&main, &libs, &summaries).map_err(|e| Failure {
-                    code: 101,
+                    kind: Kind::BuildFailed,
                     message: Some(format!("{pkg}: nosplit check: {e}")),
                 })?;
             let tc = &outcome.session.toolchain;
@@ -77,7 +77,7 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
                     report: &report,
                 })
                 .map_err(|e| Failure {
-                    code: 1,
+                    kind: Kind::Unexpected,
                     message: Some(e.to_string()),
                 })?;
                 println!("{line}");
@@ -117,7 +117,7 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
         // The linker's own format, as `go build` would print it.
         eprintln!("{}", over.join("\n"));
         Err(Failure {
-            code: 101,
+            kind: Kind::BuildFailed,
             message: None,
         })
     }

@@ -28,7 +28,7 @@ pub(crate) fn run(args: &ProfilesArgs) -> Result<(), Failure> {
     let mut rows = Vec::new();
     let mut details = Vec::new();
     for name in l.config.profiles.keys() {
-        let mut r = l.config.resolve(name)?;
+        let mut r = l.config.resolve(name).map_err(Failure::loading)?;
         settings::apply_overrides(&mut r, c, None)?;
         let tc = Toolchain::probe(&settings::toolchain_request(&l.config, &r));
         let (target, effective) = match &tc {

@@ -65,7 +65,7 @@ use serde::Serialize;
 
 use crate::report::{HumanReporter, MessageFormat, Verbosity};
 use crate::args::BuildArgs;
-use crate::exit::Failure;
+use crate::exit::{Failure, Kind};
 use crate::settings;
 
 /// `cargo gobuild watch`.
@@ -803,7 +803,7 @@ impl Watch {
             )
         };
         Failure {
-            code: 101,
+            kind: Kind::BuildFailed,
             message: Some(message),
         }
     }
