@@ -10,9 +10,9 @@ use pipeline::build::{BuildRequest, PackageExperiments};
 use pipeline::config::{Config, ConfigSource, ConfigValue, Origin, ResolvedProfile, Setting};
 use pipeline::toolchain::ToolchainRequest;
 
-use crate::workspace::{self, RootKind, Workspace};
 use crate::args::{BuildArgs, CommonArgs};
 use crate::exit::{Failure, Kind};
+use crate::workspace::{self, RootKind, Workspace};
 
 fn config_failure(message: String) -> Failure {
     Failure::new(Kind::Config, message)

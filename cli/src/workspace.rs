@@ -45,9 +45,8 @@ fn nearest(start: &Path, file: &str) -> Option<PathBuf> {
 
 /// The current directory, where the search for the workspace starts.
 pub fn current_dir() -> pipeline::Result<PathBuf> {
-    std::env::current_dir().map_err(|e| {
-        pipeline::Error::Config(format!("cannot read the current directory: {e}"))
-    })
+    std::env::current_dir()
+        .map_err(|e| pipeline::Error::Config(format!("cannot read the current directory: {e}")))
 }
 
 /// Locates the workspace from `cwd` (or from `--manifest-path`).

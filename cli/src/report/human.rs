@@ -24,7 +24,6 @@ pub struct HumanReporter {
     current: Mutex<(String, String)>,
 }
 
-
 impl HumanReporter {
     /// A reporter; the progress bar only appears on a TTY and not with `-q`.
     pub fn new(verbosity: Verbosity, color: ColorChoice) -> Self {

@@ -34,7 +34,6 @@ impl EventSink for JsonReporter {
     }
 }
 
-
 /// Watch events as JSON lines, stamped with the seconds since watching
 /// began; errors as engine error diagnostics.
 pub struct JsonWatchReporter {

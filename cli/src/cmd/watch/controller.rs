@@ -118,7 +118,10 @@ impl Debounce {
     /// The changed paths and the rescan flag, for the build that starts.
     pub(super) fn take(&mut self) -> (Vec<PathBuf>, bool) {
         let rescan = std::mem::take(&mut self.rescan);
-        (std::mem::take(&mut self.pending).into_iter().collect(), rescan)
+        (
+            std::mem::take(&mut self.pending).into_iter().collect(),
+            rescan,
+        )
     }
 }
 
@@ -188,7 +191,6 @@ pub(super) struct Controller {
 }
 
 impl Controller {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         args: WatchArgs,
         report: Box<dyn WatchReporter>,
@@ -497,7 +499,11 @@ impl Controller {
             return;
         }
         let running = self.supervisor.pid().is_some();
-        let orders = program_orders(&BuildNews::Installed { path: &path, fresh }, running, &self.args.args);
+        let orders = program_orders(
+            &BuildNews::Installed { path: &path, fresh },
+            running,
+            &self.args.args,
+        );
         let (note, restarted) = if orders.is_empty() {
             ("program unchanged, not restarted".to_string(), false)
         } else {
@@ -603,8 +609,14 @@ mod tests {
         d.change("/m/b.s".into(), false, t0 + Duration::from_millis(30));
         d.change("/m/a.go".into(), false, t0 + Duration::from_millis(40));
         let last = t0 + Duration::from_millis(40);
-        assert!(!d.ready(false, last + Duration::from_millis(49)), "inside the window");
-        assert_eq!(d.timeout(false, last + Duration::from_millis(20)), Duration::from_millis(30));
+        assert!(
+            !d.ready(false, last + Duration::from_millis(49)),
+            "inside the window"
+        );
+        assert_eq!(
+            d.timeout(false, last + Duration::from_millis(20)),
+            Duration::from_millis(30)
+        );
         assert!(
             !d.ready(true, last + window),
             "one build at a time: the running one is cancelled, not joined"
@@ -643,7 +655,14 @@ mod tests {
         let r = WatchRecorder::default();
         let mut s = supervisor(&l);
         let v1 = Path::new("/t/demo");
-        let first = program_orders(&BuildNews::Installed { path: v1, fresh: true }, false, &[]);
+        let first = program_orders(
+            &BuildNews::Installed {
+                path: v1,
+                fresh: true,
+            },
+            false,
+            &[],
+        );
         s.order(first, &r);
         assert_eq!(s.pid(), Some(1));
         l.log.take();
@@ -652,7 +671,14 @@ mod tests {
         assert!(l.log.take().is_empty(), "not signalled, nothing started");
         assert_eq!(s.pid(), Some(1));
         // The fix restarts it.
-        let orders = program_orders(&BuildNews::Installed { path: v1, fresh: true }, true, &[]);
+        let orders = program_orders(
+            &BuildNews::Installed {
+                path: v1,
+                fresh: true,
+            },
+            true,
+            &[],
+        );
         s.order(orders, &r);
         assert_eq!(l.log.take(), ["term 1", "wait 1", "spawn 2 /t/demo"]);
     }
@@ -660,10 +686,25 @@ mod tests {
     #[test]
     fn the_same_program_again_is_not_restarted() {
         let p = Path::new("/t/demo");
-        assert!(program_orders(&BuildNews::Installed { path: p, fresh: false }, true, &[]).is_empty());
+        assert!(program_orders(
+            &BuildNews::Installed {
+                path: p,
+                fresh: false
+            },
+            true,
+            &[]
+        )
+        .is_empty());
         // Nothing runs (it exited): the same bytes start again.
         assert_eq!(
-            program_orders(&BuildNews::Installed { path: p, fresh: false }, false, &["a".into()]),
+            program_orders(
+                &BuildNews::Installed {
+                    path: p,
+                    fresh: false
+                },
+                false,
+                &["a".into()]
+            ),
             [
                 Order::Stop(StopReason::Restart),
                 Order::Start {

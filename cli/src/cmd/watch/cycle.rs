@@ -67,7 +67,11 @@ pub(super) struct CycleResult {
 
 /// Runs every request once; on a failed build, loads the graph anyway (from
 /// the snapshot the build saved) so the watch set follows it.
-pub(super) fn run_cycle(reqs: &[BuildRequest], sink: &dyn EventSink, cancel: &AtomicBool) -> CycleResult {
+pub(super) fn run_cycle(
+    reqs: &[BuildRequest],
+    sink: &dyn EventSink,
+    cancel: &AtomicBool,
+) -> CycleResult {
     let mut results = Vec::new();
     for req in reqs {
         if cancel.load(Ordering::Relaxed) {

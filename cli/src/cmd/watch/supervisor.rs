@@ -33,6 +33,16 @@ pub(crate) enum Signal {
     Kill,
 }
 
+impl Signal {
+    /// Its number (SIGTERM, SIGKILL).
+    pub(crate) fn number(self) -> i32 {
+        match self {
+            Signal::Term => libc::SIGTERM,
+            Signal::Kill => libc::SIGKILL,
+        }
+    }
+}
+
 /// How a program ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Exit {
@@ -228,13 +238,9 @@ impl ChildProcess for Process {
     }
 
     fn signal(&mut self, signal: Signal) {
-        let sig = match signal {
-            Signal::Term => libc::SIGTERM,
-            Signal::Kill => libc::SIGKILL,
-        };
         // SAFETY: plain syscall; ESRCH (group gone) is fine.
         unsafe {
-            libc::kill(-(self.pid as i32), sig);
+            libc::kill(-(self.pid as i32), signal.number());
         }
     }
 
@@ -284,6 +290,9 @@ pub(crate) mod fake {
         }
     }
 
+    /// A fake program's exit, once it exited (shared with the launcher).
+    type ExitFlag = Arc<Mutex<Option<Exit>>>;
+
     /// How the fake programs it starts behave.
     #[derive(Clone, Default)]
     pub(crate) struct FakeLauncher {
@@ -291,7 +300,7 @@ pub(crate) mod fake {
         /// They ignore SIGTERM (only SIGKILL stops them).
         pub(crate) ignore_term: bool,
         /// The fake children's shared "has exited" flags, by pid.
-        pub(crate) exits: Arc<Mutex<Vec<Arc<Mutex<Option<Exit>>>>>>,
+        pub(crate) exits: Arc<Mutex<Vec<ExitFlag>>>,
         pub(crate) fail_spawn: bool,
     }
 
@@ -336,7 +345,7 @@ pub(crate) mod fake {
         pid: u32,
         log: Log,
         ignore_term: bool,
-        exited: Arc<Mutex<Option<Exit>>>,
+        exited: ExitFlag,
         reaped: bool,
     }
 
@@ -351,15 +360,15 @@ pub(crate) mod fake {
             if exited.is_some() {
                 return;
             }
-            let (name, number) = match signal {
-                Signal::Term => ("term", 15),
-                Signal::Kill => ("kill", 9),
+            let name = match signal {
+                Signal::Term => "term",
+                Signal::Kill => "kill",
             };
             self.log.push(format!("{name} {}", self.pid));
             if signal == Signal::Kill || !self.ignore_term {
                 *exited = Some(Exit {
                     exit_code: None,
-                    signal: Some(number),
+                    signal: Some(signal.number()),
                 });
             }
         }
@@ -403,7 +412,10 @@ mod tests {
         }
     }
 
-    fn stopped(events: &[WatchEvent]) -> Vec<(u32, StopReason, Option<i32>, Option<i32>, bool)> {
+    /// `(pid, why, exit code, signal, killed)` of each stop.
+    type Stop = (u32, StopReason, Option<i32>, Option<i32>, bool);
+
+    fn stopped(events: &[WatchEvent]) -> Vec<Stop> {
         events
             .iter()
             .filter_map(|e| match e {
@@ -508,7 +520,10 @@ mod tests {
         let t = Instant::now();
         s.order(vec![Order::Stop(StopReason::Shutdown)], &r);
         assert!(t.elapsed() < Duration::from_secs(5));
-        assert_eq!(l.log.take(), ["spawn 1 /bin/stubborn", "term 1", "kill 1", "wait 1"]);
+        assert_eq!(
+            l.log.take(),
+            ["spawn 1 /bin/stubborn", "term 1", "kill 1", "wait 1"]
+        );
     }
 
     #[test]
@@ -522,7 +537,11 @@ mod tests {
         l.exit(1, 3);
         s.reap_exited(&r);
         assert_eq!(s.pid(), None);
-        assert_eq!(l.log.take(), ["spawn 1 /bin/v1", "wait 1"], "reaped, not signalled");
+        assert_eq!(
+            l.log.take(),
+            ["spawn 1 /bin/v1", "wait 1"],
+            "reaped, not signalled"
+        );
         assert_eq!(
             stopped(&r.0.lock().unwrap()),
             [(1, StopReason::Exited, Some(3), None, false)]

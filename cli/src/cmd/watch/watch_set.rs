@@ -208,7 +208,6 @@ fn go_dirs(dir: &Path, depth: usize, excluded: &Excluded, out: &mut BTreeSet<Pat
     }
 }
 
-
 /// The config files whose change reloads the requests: the workspace's
 /// `gobuild.toml`/`Cargo.toml` and every `Cargo.toml` between it and the
 /// Go modules.
@@ -311,4 +310,3 @@ mod tests {
         assert!(!x.contains(Path::new("/m/leaf/leaf.go")));
     }
 }
-
