@@ -1,22 +1,21 @@
 //! From parsed flags to the engine's requests: locate the workspace, load its
 //! configuration layers, resolve the profile (command-line flags last), and
-//! turn targets or package patterns into [`BuildRequest`]s. Also the
-//! `profiles` command, which shows the same resolution.
+//! turn targets or package patterns into [`BuildRequest`]s. The `profiles`
+//! command ([`crate::cmd::profiles`]) shows the same resolution. Every
+//! failure here is a loading failure: exit 102 ([`Failure::loading`]).
 
 use std::path::PathBuf;
 
 use pipeline::build::{BuildRequest, PackageExperiments};
 use pipeline::config::{Config, ConfigSource, ConfigValue, Origin, ResolvedProfile, Setting};
-use pipeline::toolchain::{Toolchain, ToolchainRequest};
+use pipeline::toolchain::ToolchainRequest;
 
+use crate::args::{BuildArgs, CommonArgs};
+use crate::exit::{Failure, Kind};
 use crate::workspace::{self, RootKind, Workspace};
-use crate::{BuildArgs, CommonArgs, Failure};
 
 fn config_failure(message: String) -> Failure {
-    Failure {
-        code: 102,
-        message: Some(message),
-    }
+    Failure::new(Kind::Config, message)
 }
 
 /// The workspace and its merged configuration.
@@ -28,10 +27,10 @@ pub struct Loaded {
 
 /// Locates the workspace and loads every configuration layer that applies
 /// to the current directory.
-pub fn load(c: &CommonArgs) -> Result<Loaded, Failure> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| config_failure(format!("cannot read the current directory: {e}")))?;
-    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())?;
+pub(crate) fn load(c: &CommonArgs) -> Result<Loaded, Failure> {
+    let cwd = workspace::current_dir().map_err(Failure::loading)?;
+    let ws = workspace::locate(&cwd, c.manifest_path.as_deref(), c.target_dir.as_deref())
+        .map_err(Failure::loading)?;
     let go_dir = cwd
         .ancestors()
         .find(|d| d.join("go.mod").is_file())
@@ -46,14 +45,14 @@ pub fn load(c: &CommonArgs) -> Result<Loaded, Failure> {
 fn config_for(ws: &Workspace, go_dir: &std::path::Path) -> Result<Config, Failure> {
     let mut sources = ConfigSource::builtin();
     sources.extend(ws.config_sources.iter().cloned());
-    if let Some(p) = workspace::package_source(ws, go_dir)? {
+    if let Some(p) = workspace::package_source(ws, go_dir).map_err(Failure::loading)? {
         sources.push(p);
     }
-    Ok(Config::load(&sources)?)
+    Config::load(&sources).map_err(Failure::loading)
 }
 
 /// The selected profile name and where it came from.
-pub fn profile_name(c: &CommonArgs) -> (String, Origin) {
+pub(crate) fn profile_name(c: &CommonArgs) -> (String, Origin) {
     if let Some(p) = &c.profile {
         return (p.clone(), Origin::other("command line (--profile)"));
     }
@@ -68,7 +67,7 @@ fn cli(flag: &str) -> Origin {
 }
 
 /// Applies the command-line flags that override profile settings.
-fn apply_overrides(
+pub(crate) fn apply_overrides(
     r: &mut ResolvedProfile,
     c: &CommonArgs,
     b: Option<&BuildArgs>,
@@ -81,7 +80,7 @@ fn apply_overrides(
                 origin: cli(flag),
             },
         )
-        .map_err(Failure::from)
+        .map_err(Failure::loading)
     };
     if let Some(v) = &c.goos {
         set("goos", "--goos", ConfigValue::Str(v.clone()))?;
@@ -119,7 +118,7 @@ fn apply_overrides(
     Ok(())
 }
 
-fn toolchain_request(cfg: &Config, r: &ResolvedProfile) -> ToolchainRequest {
+pub(crate) fn toolchain_request(cfg: &Config, r: &ResolvedProfile) -> ToolchainRequest {
     ToolchainRequest {
         go: cfg.go.as_ref().map(|(p, _)| p.clone()),
         goos: r.goos.clone(),
@@ -139,11 +138,11 @@ fn jobs(c: &CommonArgs) -> usize {
 
 /// The builds `cargo gobuild build` runs: one per `[[target]]` when the
 /// config has targets and no packages were named, else one per Go module.
-pub fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
+pub(crate) fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
     let c = &args.common;
     let l = load(c)?;
     let (name, _) = profile_name(c);
-    let mut resolved = l.config.resolve(&name)?;
+    let mut resolved = l.config.resolve(&name).map_err(Failure::loading)?;
     apply_overrides(&mut resolved, c, Some(args))?;
     let output = args.output.as_ref().map(|o| {
         if o.is_absolute() {
@@ -203,7 +202,8 @@ pub fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
                         value: ConfigValue::Str(e.clone()),
                         origin: t.origin.clone(),
                     },
-                )?;
+                )
+                .map_err(Failure::loading)?;
             }
             let label = format!("target `{}`", t.name.as_deref().unwrap_or(&t.package));
             let mut req = base(&r, dir.clone(), vec![t.package.clone()], label);
@@ -219,7 +219,7 @@ pub fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Failure> {
             resolved.clone()
         } else {
             let cfg = config_for(&l.ws, &d)?;
-            let mut r = cfg.resolve(&name)?;
+            let mut r = cfg.resolve(&name).map_err(Failure::loading)?;
             apply_overrides(&mut r, c, Some(args))?;
             r
         };
@@ -254,133 +254,4 @@ fn module_dirs(l: &Loaded) -> Result<Vec<PathBuf>, Failure> {
         )));
     }
     Ok(mods)
-}
-
-/// `cargo gobuild profiles [--explain]`.
-pub fn cmd_profiles(c: &CommonArgs, explain: bool) -> Result<(), Failure> {
-    let l = load(c)?;
-    let (selected, selected_origin) = profile_name(c);
-    let mut rows = Vec::new();
-    let mut details = Vec::new();
-    for name in l.config.profiles.keys() {
-        let mut r = l.config.resolve(name)?;
-        apply_overrides(&mut r, c, None)?;
-        let tc = Toolchain::probe(&toolchain_request(&l.config, &r));
-        let (target, effective) = match &tc {
-            Ok(tc) => (
-                format!("{}/{}", tc.goos(), tc.goarch()),
-                match pipeline::config::experiments::effective(tc) {
-                    Ok(x) if x.is_empty() => "(baseline)".to_string(),
-                    Ok(x) => x,
-                    Err(e) => format!("error: {e}"),
-                },
-            ),
-            Err(e) => (
-                format!(
-                    "{}/{}",
-                    r.goos.as_deref().unwrap_or("?"),
-                    r.goarch.as_deref().unwrap_or("?")
-                ),
-                format!("error: {}", e.to_string().lines().next().unwrap_or("")),
-            ),
-        };
-        let mark = if *name == selected { "*" } else { " " };
-        let flags = |v: &[String]| {
-            if v.is_empty() {
-                "-".to_string()
-            } else {
-                v.join(" ")
-            }
-        };
-        rows.push(vec![
-            format!("{mark}{name}"),
-            r.chain[1..].join(" < "),
-            target,
-            if r.experiments.is_empty() {
-                "-".into()
-            } else {
-                r.experiments.clone()
-            },
-            effective,
-            flags(&r.profile.gcflags),
-            flags(&r.profile.ldflags),
-            r.profile.trimpath.to_string(),
-            format!("{:?}", r.profile.symabis).to_lowercase(),
-            r.nosplit_headroom.to_string(),
-        ]);
-        if explain {
-            let mut d = format!("[profile.{name}] inherits {}\n", r.chain.join(" < "));
-            for (k, s) in &r.values {
-                d.push_str(&format!(
-                    "  {k:<17} = {:<28} # {}\n",
-                    s.value.to_string(),
-                    s.origin
-                ));
-            }
-            details.push(d);
-        }
-    }
-    let header = [
-        " PROFILE",
-        "INHERITS",
-        "TARGET",
-        "EXPERIMENTS",
-        "EFFECTIVE",
-        "GCFLAGS",
-        "LDFLAGS",
-        "TRIMPATH",
-        "SYMABIS",
-        "HEADROOM",
-    ];
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.len());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("{s:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    println!("{}", line(header.iter().map(|s| s.to_string()).collect()));
-    for row in rows {
-        println!("{}", line(row));
-    }
-    println!("\n* selected: `{selected}` (from {selected_origin})");
-    println!(
-        "config sources, later wins: {}",
-        l.config.sources.join(" < ")
-    );
-    if !l.config.targets.is_empty() {
-        println!("targets:");
-        for t in &l.config.targets {
-            println!(
-                "  {} ({}){}{}  # {}",
-                t.name.as_deref().unwrap_or("-"),
-                t.package,
-                t.profile
-                    .as_deref()
-                    .map(|p| format!(" profile {p}"))
-                    .unwrap_or_default(),
-                t.experiments
-                    .as_deref()
-                    .map(|e| format!(" experiments {e}"))
-                    .unwrap_or_default(),
-                t.origin
-            );
-        }
-    }
-    if explain {
-        println!();
-        for d in details {
-            println!("{d}");
-        }
-    }
-    Ok(())
 }

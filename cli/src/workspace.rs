@@ -43,6 +43,12 @@ fn nearest(start: &Path, file: &str) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// The current directory, where the search for the workspace starts.
+pub fn current_dir() -> pipeline::Result<PathBuf> {
+    std::env::current_dir()
+        .map_err(|e| pipeline::Error::Config(format!("cannot read the current directory: {e}")))
+}
+
 /// Locates the workspace from `cwd` (or from `--manifest-path`).
 pub fn locate(
     cwd: &Path,

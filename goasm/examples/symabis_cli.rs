@@ -1,8 +1,8 @@
 //! `cargo gobuild symabis` as a standalone binary: compiles the CLI module
-//! `cli/src/symabis.rs` so it can be run and tested from this crate
+//! `cli/src/cmd/symabis.rs` so it can be run and tested from this crate
 //! (`cargo test -p goasm --example symabis_cli`).
 
-#[path = "../../cli/src/symabis.rs"]
+#[path = "../../cli/src/cmd/symabis.rs"]
 #[allow(dead_code)]
 mod symabis;
 

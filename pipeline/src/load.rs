@@ -657,6 +657,50 @@ pub fn check_dir(dir: &Path) -> Result<()> {
     std::fs::metadata(dir).at(dir).map(|_| ())
 }
 
+/// A package graph made up in code, for the planner's and the scheduler's
+/// unit tests: `(import path, imports, .s files)`, dependencies first; a
+/// package named `main` or ending in `/cmd/...` is a main package.
+#[cfg(test)]
+pub fn synthetic_graph(pkgs: &[(&str, &[&str], &[&str])]) -> PackageGraph {
+    let mut packages: Vec<GoPackage> = Vec::new();
+    for (path, imports, s_files) in pkgs {
+        let mut deps: Vec<String> = Vec::new();
+        for i in *imports {
+            let dep = packages
+                .iter()
+                .find(|p| p.import_path == *i)
+                .expect("synthetic graph: imports come first");
+            deps.extend(dep.deps.iter().cloned());
+            deps.push(i.to_string());
+        }
+        deps.sort();
+        deps.dedup();
+        let main = *path == "main" || path.contains("/cmd/");
+        packages.push(GoPackage {
+            dir: format!("/src/{path}"),
+            import_path: path.to_string(),
+            name: if main {
+                "main".into()
+            } else {
+                path.rsplit('/').next().unwrap_or(path).into()
+            },
+            match_: vec![path.to_string()],
+            go_files: vec!["a.go".into()],
+            s_files: s_files.iter().map(|s| s.to_string()).collect(),
+            imports: imports.iter().map(|s| s.to_string()).collect(),
+            deps,
+            ..Default::default()
+        });
+    }
+    // Only the last package was named; the others are dependencies.
+    let n = packages.len();
+    for p in &mut packages[..n - 1] {
+        p.dep_only = true;
+        p.match_.clear();
+    }
+    PackageGraph::new(packages, &[]).expect("synthetic graph is valid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,48 +768,4 @@ mod tests {
         let e = PackageGraph::new(vec![], &["./nothing/...".into()]).unwrap_err();
         assert!(matches!(e, Error::NoPackages { .. }));
     }
-}
-
-/// A package graph made up in code, for the planner's and the scheduler's
-/// unit tests: `(import path, imports, .s files)`, dependencies first; a
-/// package named `main` or ending in `/cmd/...` is a main package.
-#[cfg(test)]
-pub fn synthetic_graph(pkgs: &[(&str, &[&str], &[&str])]) -> PackageGraph {
-    let mut packages: Vec<GoPackage> = Vec::new();
-    for (path, imports, s_files) in pkgs {
-        let mut deps: Vec<String> = Vec::new();
-        for i in *imports {
-            let dep = packages
-                .iter()
-                .find(|p| p.import_path == *i)
-                .expect("synthetic graph: imports come first");
-            deps.extend(dep.deps.iter().cloned());
-            deps.push(i.to_string());
-        }
-        deps.sort();
-        deps.dedup();
-        let main = *path == "main" || path.contains("/cmd/");
-        packages.push(GoPackage {
-            dir: format!("/src/{path}"),
-            import_path: path.to_string(),
-            name: if main {
-                "main".into()
-            } else {
-                path.rsplit('/').next().unwrap_or(path).into()
-            },
-            match_: vec![path.to_string()],
-            go_files: vec!["a.go".into()],
-            s_files: s_files.iter().map(|s| s.to_string()).collect(),
-            imports: imports.iter().map(|s| s.to_string()).collect(),
-            deps,
-            ..Default::default()
-        });
-    }
-    // Only the last package was named; the others are dependencies.
-    let n = packages.len();
-    for p in &mut packages[..n - 1] {
-        p.dep_only = true;
-        p.match_.clear();
-    }
-    PackageGraph::new(packages, &[]).expect("synthetic graph is valid")
 }

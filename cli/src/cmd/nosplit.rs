@@ -9,7 +9,9 @@ use clap::Args;
 use pipeline::build;
 use pipeline::plan::Intent;
 
-use crate::{settings, BuildArgs, Failure};
+use crate::args::BuildArgs;
+use crate::exit::{Failure, Kind};
+use crate::settings;
 
 /// Arguments of `cargo gobuild nosplit`.
 #[derive(Debug, Args)]
@@ -42,7 +44,7 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
             .collect();
         if mains.is_empty() {
             return Err(Failure {
-                code: 101,
+                kind: Kind::BuildFailed,
                 message: Some(format!(
                     "no main package among {:?}: the nosplit check runs over a program's link set (hint: name a main package)",
                     req.patterns
@@ -55,7 +57,7 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
                 Some(r) => r?,
                 None => {
                     return Err(Failure {
-                        code: 101,
+                        kind: Kind::BuildFailed,
                         message: Some(format!(
                             "{pkg}: the nosplit check did not run for {} (see the warning above)",
                             outcome.session.toolchain.goversion()
@@ -76,7 +78,7 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
                     report: &report,
                 })
                 .map_err(|e| Failure {
-                    code: 1,
+                    kind: Kind::Unexpected,
                     message: Some(e.to_string()),
                 })?;
                 println!("{line}");
@@ -116,7 +118,7 @@ pub fn run(args: &NosplitArgs, sink: &dyn pipeline::events::EventSink) -> Result
         // The linker's own format, as `go build` would print it.
         eprintln!("{}", over.join("\n"));
         Err(Failure {
-            code: 101,
+            kind: Kind::BuildFailed,
             message: None,
         })
     }

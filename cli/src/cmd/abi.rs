@@ -14,7 +14,9 @@ use pipeline::build;
 use pipeline::events::{Event, EventSink};
 use pipeline::plan::Intent;
 
-use crate::{settings, BuildArgs, Failure};
+use crate::args::BuildArgs;
+use crate::exit::{Failure, Kind};
+use crate::settings;
 
 /// Arguments of `cargo gobuild abi`.
 #[derive(Debug, Args)]
@@ -48,7 +50,7 @@ struct Program<'a> {
 
 fn internal(m: impl std::fmt::Display) -> Failure {
     Failure {
-        code: 1,
+        kind: Kind::Unexpected,
         message: Some(m.to_string()),
     }
 }
@@ -80,7 +82,7 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
         let mains = outcome.mains();
         if mains.is_empty() {
             return Err(Failure {
-                code: 101,
+                kind: Kind::BuildFailed,
                 message: Some(format!(
                     "no main package among {:?}: the ABI report covers a program's link set (hint: name a main package)",
                     req.patterns
@@ -90,7 +92,7 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
         lints.extend(abi::lint_build(&outcome.built(), &req.profile.lints));
         for m in mains {
             let report = outcome.program_report(m).map_err(|e| Failure {
-                code: 101,
+                kind: Kind::BuildFailed,
                 message: Some(e.to_string()),
             })?;
             let pkg = &outcome.session.graph.packages[m].import_path;
@@ -138,7 +140,7 @@ pub fn run(args: &AbiArgs, sink: &dyn EventSink) -> Result<(), Failure> {
     }
     if !failed_checks.is_empty() {
         return Err(Failure {
-            code: 101,
+            kind: Kind::BuildFailed,
             message: Some(format!(
                 "ABI check of the linked program failed: {}",
                 failed_checks.join("\n")
