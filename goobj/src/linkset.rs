@@ -16,8 +16,8 @@
 use crate::builtin;
 use crate::error::Error;
 use crate::reader::{
-    archive_members, is_object_member, locate, parse_go_minor, pkgidx, GoObject, Header, Reloc,
-    Sym, SymRef, SYM_ABI_STATIC,
+    archive_members, is_object_member, locate, parse_go_minor, pkgidx, GoObject, Header, Member,
+    Reloc, Sym, SymRef, SYM_ABI_STATIC,
 };
 use crate::reloc::{is_text_kind, RelocTable};
 use std::collections::HashMap;
@@ -459,8 +459,24 @@ pub(crate) fn view_in<'a>(archives: &'a [(PathBuf, Bytes)], ob: &Obj) -> GoObjec
 pub(crate) enum Bytes {
     Mapped(memmap2::Mmap),
     Owned(Vec<u8>),
-    /// A validated archive summary (`crate::summary`).
-    Summary(crate::summary::Summary),
+    /// An archive prepared by an [`ArchiveSource`] (a validated summary).
+    Prepared(Box<dyn PreparedArchive>),
+}
+
+/// An archive's contents prepared ahead of the loader (the per-archive
+/// summaries): its bytes, and its members as the loader sees them.
+pub(crate) trait PreparedArchive: std::fmt::Debug + Send + Sync {
+    /// The bytes the members point into.
+    fn bytes(&self) -> &[u8];
+    /// The members (data = slices of [`PreparedArchive::bytes`]).
+    fn members(&self) -> Vec<Member<'_>>;
+}
+
+/// Where the loader may get an archive's contents instead of mapping it
+/// (the summary cache implements it, so the loader does not know it).
+pub(crate) trait ArchiveSource {
+    /// The prepared contents of `archive`, or `None` to read the archive itself.
+    fn get(&mut self, archive: &Path) -> Result<Option<Box<dyn PreparedArchive>>, Error>;
 }
 
 impl Bytes {
@@ -503,7 +519,7 @@ impl std::ops::Deref for Bytes {
         match self {
             Bytes::Mapped(m) => m,
             Bytes::Owned(v) => v,
-            Bytes::Summary(s) => &s.bytes,
+            Bytes::Prepared(s) => s.bytes(),
         }
     }
 }
@@ -549,14 +565,12 @@ pub fn load_link_set(main: &Path, libs: &[(String, PathBuf)]) -> Result<LinkSet,
     load_link_set_with(main, libs, None)
 }
 
-/// [`load_link_set`], reading archives through a summary cache when given one.
+/// [`load_link_set`], reading archives through a source of prepared
+/// archives (the summary cache) when given one.
 pub(crate) fn load_link_set_with(
     main: &Path,
     libs: &[(String, PathBuf)],
-    mut cache: Option<(
-        &crate::summary::SummaryCache,
-        &mut crate::summary::CacheStats,
-    )>,
+    mut source: Option<&mut dyn ArchiveSource>,
 ) -> Result<LinkSet, Error> {
     let files: HashMap<&str, &PathBuf> = libs.iter().map(|(p, f)| (p.as_str(), f)).collect();
     let mut ls = LinkSet {
@@ -601,9 +615,9 @@ pub(crate) fn load_link_set_with(
     loop {
         while i < ls.libs.len() {
             let path = ls.libs[i].archive.clone();
-            let data = match cache.as_mut() {
-                Some((c, stats)) => match c.get(&path, stats)? {
-                    Some(s) => Bytes::Summary(s),
+            let data = match source.as_mut() {
+                Some(src) => match src.get(&path)? {
+                    Some(s) => Bytes::Prepared(s),
                     None => Bytes::open(&path)?,
                 },
                 None => Bytes::open(&path)?,
@@ -611,7 +625,7 @@ pub(crate) fn load_link_set_with(
             let ai = archives.len() as u32;
             let location = path.display().to_string();
             let members = match &data {
-                Bytes::Summary(s) => s.members(),
+                Bytes::Prepared(s) => s.members(),
                 _ => archive_members(&data, &location)?,
             };
             let mut imports = Vec::new();

@@ -24,6 +24,7 @@
 //! file and renamed into place.
 
 use crate::error::Error;
+use crate::linkset::{ArchiveSource, PreparedArchive};
 use crate::reader::{
     archive_members, aux, blk, cgo_directives, is_object_member, pkgidx, symflag, GoObject, Member,
     SymRef, AUX_SIZE, HASH64_SIZE, HASH_SIZE, HEADER_SIZE, RELOC_SIZE, SYM_SIZE,
@@ -544,6 +545,30 @@ pub(crate) struct Summary {
     members: Vec<(String, u64, std::ops::Range<usize>)>,
 }
 
+/// The summary cache as the loader's source of prepared archives.
+struct Source<'a> {
+    cache: &'a SummaryCache,
+    stats: CacheStats,
+}
+
+impl ArchiveSource for Source<'_> {
+    fn get(&mut self, archive: &Path) -> Result<Option<Box<dyn PreparedArchive>>, Error> {
+        Ok(self
+            .cache
+            .get(archive, &mut self.stats)?
+            .map(|s| Box::new(s) as Box<dyn PreparedArchive>))
+    }
+}
+
+impl PreparedArchive for Summary {
+    fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    fn members(&self) -> Vec<Member<'_>> {
+        Summary::members(self)
+    }
+}
+
 impl Summary {
     /// Members as the loader sees them (data = the summarized member).
     pub(crate) fn members(&self) -> Vec<Member<'_>> {
@@ -751,9 +776,12 @@ impl SummaryCache {
         main: &Path,
         libs: &[(String, PathBuf)],
     ) -> Result<(crate::LinkSet, CacheStats), Error> {
-        let mut stats = CacheStats::default();
-        let set = crate::linkset::load_link_set_with(main, libs, Some((self, &mut stats)))?;
-        Ok((set, stats))
+        let mut src = Source {
+            cache: self,
+            stats: CacheStats::default(),
+        };
+        let set = crate::linkset::load_link_set_with(main, libs, Some(&mut src))?;
+        Ok((set, src.stats))
     }
 }
 
