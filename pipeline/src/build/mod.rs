@@ -217,7 +217,7 @@ pub fn build(
     let cache = LocalCache::open(gobuild_dir.join("cache"))?;
     // Work directories left by a killed build; we hold the lock, so none is in use.
     cache.clear_temp();
-    let memo_path = gobuild_dir.join("cache").join("filememo.json");
+    let memo_path = cache.aux_dir("filememo.json");
     let hasher = FileHasher::load(&memo_path);
     let result = build_loaded(req, &em, session, cache, &hasher, cancel);
     let _ = hasher.save(&memo_path);

@@ -27,9 +27,10 @@ impl LocalCache {
         Ok(LocalCache { root })
     }
 
-    /// A directory of the cache for a stage's own memo (`nosplit`: object
-    /// summaries; `abi-checked`: programs whose ELF checks passed). Not
-    /// objects: nothing in it is ever an input of an action.
+    /// A path of the cache for a memo of its own (`nosplit`: object
+    /// summaries; `abi-checked`: programs whose ELF checks passed;
+    /// `filememo.json`: the source digest memo). Not objects: nothing in it
+    /// is ever an input of an action.
     pub fn aux_dir(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }
