@@ -248,26 +248,36 @@ impl ProgramReport {
     }
 }
 
-/// The archives of a main package's link unit, from a finished build.
-pub fn link_archives(b: &dyn BuildView, main: usize) -> Result<LinkArchives> {
+/// The archives of a main package's link unit, from a finished build:
+/// `(package, archive)`, the main package first.
+fn unit_members(b: &dyn BuildView, main: usize) -> Result<Vec<(usize, PathBuf)>> {
     let g = b.graph();
-    let main_path = g.packages[main].import_path.clone();
+    let main_path = &g.packages[main].import_path;
     let unit = b
         .link_unit(main)
-        .ok_or_else(|| report_err(&main_path, "no link unit planned"))?;
-    let mut archives = Vec::new();
-    for &p in unit {
-        let a = b.archive(p).ok_or_else(|| {
-            report_err(
-                &main_path,
-                format!("no archive for {}", g.packages[p].import_path),
-            )
-        })?;
-        archives.push((g.packages[p].base_path().to_string(), a));
-    }
+        .ok_or_else(|| report_err(main_path, "no link unit planned"))?;
+    unit.iter()
+        .map(|&p| {
+            let a = b.archive(p).ok_or_else(|| {
+                report_err(
+                    main_path,
+                    format!("no archive for {}", g.packages[p].import_path),
+                )
+            })?;
+            Ok((p, a))
+        })
+        .collect()
+}
+
+/// The archives of a main package's link unit, as the abi-report reads them.
+pub fn link_archives(b: &dyn BuildView, main: usize) -> Result<LinkArchives> {
+    let g = b.graph();
     Ok(LinkArchives {
-        main: main_path,
-        archives,
+        main: g.packages[main].import_path.clone(),
+        archives: unit_members(b, main)?
+            .into_iter()
+            .map(|(p, a)| (g.packages[p].base_path().to_string(), a))
+            .collect(),
     })
 }
 
@@ -349,19 +359,7 @@ pub fn program_report(b: &dyn BuildView, main: usize) -> Result<ProgramReport> {
     let g = b.graph();
     let main_path = g.packages[main].import_path.clone();
     // The link unit, as the link action sees it.
-    let unit = b
-        .link_unit(main)
-        .ok_or_else(|| report_err(&main_path, "no link unit planned"))?;
-    let mut members: Vec<(usize, PathBuf)> = Vec::new();
-    for &p in unit {
-        let a = b.archive(p).ok_or_else(|| {
-            report_err(
-                &main_path,
-                format!("no archive for {}", g.packages[p].import_path),
-            )
-        })?;
-        members.push((p, a));
-    }
+    let members = unit_members(b, main)?;
     let libs: Vec<(String, PathBuf)> = members[1..]
         .iter()
         .map(|(p, a)| (g.packages[*p].base_path().to_string(), a.clone()))

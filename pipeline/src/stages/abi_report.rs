@@ -63,13 +63,7 @@ struct AbiReport {
 
 impl InProcessStep for AbiReport {
     fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String> {
-        let mut archives = Vec::new();
-        for (p, d) in &self.archives {
-            archives.push((
-                p.clone(),
-                cx.objects.local_path(d).map_err(|e| e.to_string())?,
-            ));
-        }
+        let archives = cx.paths(&self.archives)?;
         let unit = LinkArchives {
             main: self.main.clone(),
             archives,

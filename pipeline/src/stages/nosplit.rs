@@ -74,13 +74,7 @@ struct Nosplit {
 
 impl InProcessStep for Nosplit {
     fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String> {
-        let mut paths = Vec::new();
-        for (p, d) in &self.archives {
-            paths.push((
-                p.clone(),
-                cx.objects.local_path(d).map_err(|e| e.to_string())?,
-            ));
-        }
+        let paths = cx.paths(&self.archives)?;
         let (main, libs) = paths
             .split_first()
             .ok_or("nosplit check: empty link unit")?;

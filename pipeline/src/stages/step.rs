@@ -87,6 +87,24 @@ pub struct StepContext<'a> {
     pub objects: &'a dyn ObjectStore,
 }
 
+impl StepContext<'_> {
+    /// Local paths of named input objects (`(name, object)` → `(name, path)`).
+    pub fn paths(
+        &self,
+        objects: &[(String, ContentDigest)],
+    ) -> std::result::Result<Vec<(String, PathBuf)>, String> {
+        objects
+            .iter()
+            .map(|(n, d)| {
+                Ok((
+                    n.clone(),
+                    self.objects.local_path(d).map_err(|e| e.to_string())?,
+                ))
+            })
+            .collect()
+    }
+}
+
 /// A step done in this process (pack, the nosplit check, the abi-report,
 /// native symabis). It writes its outputs into the work directory; `Err`
 /// is the message shown for the failed action.
