@@ -24,6 +24,14 @@ pub enum DirtyReason {
     /// Same inputs as a previous build, but its entry is gone (cleaned, or
     /// the outputs went missing).
     EntryMissing,
+    /// Its entry names an output whose cache object is damaged (it is
+    /// replaced by the rerun).
+    Damaged {
+        /// The output (`_pkg_.a`, `exe`, …).
+        output: String,
+        /// What is wrong, with the object's path.
+        problem: String,
+    },
 }
 
 impl std::fmt::Display for DirtyReason {
@@ -32,6 +40,9 @@ impl std::fmt::Display for DirtyReason {
             DirtyReason::NoEntry => f.write_str("no cache entry"),
             DirtyReason::EntryMissing => f.write_str("cache entry missing"),
             DirtyReason::InputsChanged { changes } => write!(f, "{}", changes.join(", ")),
+            DirtyReason::Damaged { output, problem } => {
+                write!(f, "cache object of {output} damaged ({problem})")
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub(crate) mod abi;
 pub(crate) mod build;
+pub(crate) mod cache;
 pub(crate) mod clean;
 pub(crate) mod nosplit;
 pub(crate) mod profiles;
@@ -38,6 +39,13 @@ enum Command {
     Build(BuildArgs),
     /// Remove the build outputs and the cache of this workspace (<target-dir>/gobuild).
     Clean(CommonArgs),
+    /// Verify, trim or inspect the cache (`cache verify`, `cache gc`, `cache info`).
+    ///
+    /// Every object is checked against its digest before a build uses it (a
+    /// damaged one is a miss: the action reruns and replaces it); `verify`
+    /// checks them all at once. Builds trim entries unused for 5 days (or
+    /// $GOBUILD_CACHE_MAX_AGE) at most once a day; `gc` trims on demand.
+    Cache(cache::CacheArgs),
     /// Print the symabis of Go assembly files exactly as `asm -gensymabis` would
     /// (native scanner: the def/ref lines, in order, duplicates kept).
     Symabis(symabis::SymabisArgs),
@@ -87,6 +95,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Build(args) => build::run(&args),
         Command::Clean(common) => clean::run(&common),
+        Command::Cache(args) => cache::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Nosplit(args) => {
             let sink = args.build.common.reporter();

@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use crate::cache::trim::TrimPolicy;
 use crate::cache::{ContentDigest, DirLock, LocalCache};
 use crate::config::profile::Profile;
 use crate::error::{Error, Result};
@@ -202,6 +203,7 @@ pub fn build(
     cancel: Option<&AtomicBool>,
 ) -> Result<BuildOutcome> {
     let em = Emitter::new(sink);
+    let trim = TrimPolicy::from_env().map_err(Error::Config)?;
     let gobuild_dir = req.gobuild_dir();
     let _lock = DirLock::acquire(&gobuild_dir, || {
         em.diag(
@@ -219,8 +221,14 @@ pub fn build(
     cache.clear_temp();
     let memo_path = cache.aux_dir("filememo.json");
     let hasher = FileHasher::load(&memo_path);
-    let result = build_loaded(req, &em, session, cache, &hasher, cancel);
+    let result = build_loaded(req, &em, session, cache.clone(), &hasher, cancel);
     let _ = hasher.save(&memo_path);
+    cache.flush();
+    // Once a day, with the lock still held: what this build used was just
+    // refreshed, so only entries unused for the policy's age go.
+    if let Err(e) = cache.trim_if_due(&trim, std::time::SystemTime::now()) {
+        em.diag(Level::Warning, None, format!("cache not trimmed: {e}"));
+    }
     result
 }
 
@@ -285,6 +293,7 @@ fn build_loaded(
         },
     );
     let (tool_digests, include_digests) = key::digest_toolchain(tc, hasher)?;
+    let tool_identity = key::tool_identity(hasher)?;
     // -buildvcs (default auto, GOFLAGS may say otherwise): the repository
     // state go build stamps into programs.
     let mut vcs = std::collections::HashMap::new();
@@ -326,6 +335,7 @@ fn build_loaded(
         include_digests,
         vcs,
         summaries: cache.aux_dir("nosplit"),
+        tool_identity,
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),

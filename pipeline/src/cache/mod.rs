@@ -42,6 +42,8 @@ use crate::error::{IoContext, Result};
 
 pub mod digest;
 pub mod local;
+pub mod trim;
+pub mod verify;
 
 pub use digest::{ActionKey, ContentDigest, Digest, ExportDigest};
 pub use local::LocalCache;
@@ -114,11 +116,28 @@ pub struct Entry {
     pub code: Option<ContentDigest>,
 }
 
+/// What a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// A complete entry whose objects were verified.
+    Hit(Entry),
+    /// No usable entry (none, unreadable, an object gone).
+    Miss,
+    /// An entry whose output object is damaged: a miss, with the reason.
+    Damaged {
+        /// The output (`_pkg_.a`, `exe`, …).
+        output: String,
+        /// What is wrong, with the object's path.
+        problem: String,
+    },
+}
+
 /// Action key → entry. A lookup that cannot be served (missing, unreadable,
-/// an object gone) is a miss, never an error.
+/// an object gone or damaged) is a miss, never an error.
 pub trait ActionCache: Send + Sync {
-    /// The entry of an action, if it is complete.
-    fn lookup(&self, key: &ActionKey) -> Option<Entry>;
+    /// The entry of an action, with every output object verified against
+    /// its digest (so consumers in this build can trust them).
+    fn lookup(&self, key: &ActionKey) -> Lookup;
     /// Records an action's entry (after its objects are stored).
     fn store_entry(&self, key: &ActionKey, entry: &Entry) -> Result<()>;
 }

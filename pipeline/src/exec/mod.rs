@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
-use crate::cache::{ActionCache, ActionKey, Entry, InputsLog, ObjectStore};
+use crate::cache::{ActionCache, ActionKey, Entry, InputsLog, Lookup, ObjectStore};
 use crate::error::{Error, IoContext};
 use crate::events::{DirtyReason, Emitter, EventKind, Level, Outcome};
 use crate::plan::{ActionGraph, ActionId};
@@ -270,16 +270,34 @@ impl Run<'_> {
             Err(e) => return fail(format!("# {pkg}\n{e}"), None, None),
         };
         let key = ActionKey::compute(&prep.inputs);
-        if let Some(entry) = self.cache.actions.lookup(&key) {
-            if !entry.output.is_empty() {
-                em.diag(Level::Output, Some(pkg), entry.output.clone());
+        let damaged = match self.cache.actions.lookup(&key) {
+            Lookup::Hit(entry) => {
+                if !entry.output.is_empty() {
+                    em.diag(Level::Output, Some(pkg), entry.output.clone());
+                }
+                finish(Outcome::Cached, None, None);
+                return Ok((action_output(entry), true));
             }
-            finish(Outcome::Cached, None, None);
-            return Ok((action_output(entry), true));
-        }
-        let dirty = match self.cache.inputs_log.previous_inputs(&prep.identity) {
-            None => DirtyReason::NoEntry,
-            Some(prev) => {
+            Lookup::Miss => None,
+            Lookup::Damaged { output, problem } => {
+                em.diag(
+                    Level::Warning,
+                    Some(pkg),
+                    format!(
+                        "cache object of {output} is damaged, rerunning {}: {problem}",
+                        label.action
+                    ),
+                );
+                Some(DirtyReason::Damaged { output, problem })
+            }
+        };
+        let dirty = match (
+            damaged,
+            self.cache.inputs_log.previous_inputs(&prep.identity),
+        ) {
+            (Some(d), _) => d,
+            (None, None) => DirtyReason::NoEntry,
+            (None, Some(prev)) => {
                 let changes = prep.inputs.diff(&prev);
                 if changes.is_empty() {
                     DirtyReason::EntryMissing

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use crate::abi::{self, ElfExpectations, LinkArchives};
-use crate::cache::{ContentDigest, KeyInputs};
+use crate::cache::ContentDigest;
 use crate::error::Result;
 use crate::plan::{Input, LinkUnit};
 use crate::stages::key::UnitArchives;
@@ -23,8 +23,7 @@ pub fn prepare(
     identity: String,
 ) -> Result<Prepared> {
     let archives = UnitArchives::read(f, unit, inputs)?;
-    let mut k = KeyInputs::default();
-    k.add("step", format!("abi-report {}", env!("CARGO_PKG_VERSION")));
+    let mut k = f.in_process_key(format!("abi-report {}", env!("CARGO_PKG_VERSION")));
     k.add("target", format!("{}/{}", f.tc.goos(), f.tc.goarch()));
     archives.add_to(&mut k);
     for &p in &unit.packages {

@@ -52,12 +52,38 @@ pub fn digest_toolchain(tc: &Toolchain, hasher: &FileHasher) -> Result<Toolchain
     Ok((tools, includes))
 }
 
+/// This cargo-gobuild's identity, for the keys of the in-process steps
+/// (whose code is ours, not a Go tool's): the crate version and the digest
+/// of the running binary, so an upgraded or rebuilt tool never reuses what
+/// an older one's scanner, pack or checks produced. Hashed once per binary
+/// and cache (the file memo).
+pub fn tool_identity(hasher: &FileHasher) -> Result<String> {
+    let exe = std::env::current_exe().map_err(|e| Error::Toolchain {
+        message: format!("cannot locate this cargo-gobuild binary: {e}"),
+    })?;
+    let d = hasher.digest(&exe)?;
+    Ok(format!(
+        "cargo-gobuild {} {}",
+        env!("CARGO_PKG_VERSION"),
+        d.short()
+    ))
+}
+
 /// A 20-character build ID part from a hex digest.
 pub fn build_id_part(hex: &str) -> String {
     hex.chars().take(20).collect()
 }
 
 impl BuildFacts<'_> {
+    /// The inputs of an in-process step: what it is, and the identity of
+    /// the code that runs it ([`tool_identity`]).
+    pub fn in_process_key(&self, step: impl Into<String>) -> KeyInputs {
+        let mut k = KeyInputs::default();
+        k.add("step", step);
+        k.add("tool", self.tool_identity.clone());
+        k
+    }
+
     /// The inputs of every tool action: the tool, the environment it runs
     /// with (but GOROOT), and the package directory where the tool writes it.
     pub fn common_key(&self, tool: Option<Tool>, p: &GoPackage) -> KeyInputs {

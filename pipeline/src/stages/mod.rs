@@ -30,8 +30,11 @@
 //!   digest (early cut-off).
 //! - asm: like symabis plus the `go_asm.h` the compile wrote.
 //! - pack: the digests of the archive and objects it joins.
-//! - nosplit, abi-report: the step's version and every archive of the link
-//!   unit modulo its build ID (abi-report: and the unit's symabis).
+//! - nosplit, abi-report: the step and every archive of the link unit
+//!   modulo its build ID (abi-report: and the unit's symabis).
+//! - every in-process step (native symabis, pack, nosplit, abi-report):
+//!   this cargo-gobuild's identity (version and binary digest), as a tool
+//!   step has its Go tool's digest.
 //! - link: the tool, arguments, environment, every archive of the link unit
 //!   modulo its build ID, and the build info (modinfo).
 //!
@@ -92,6 +95,9 @@ pub struct BuildFacts<'a> {
     pub include_digests: Vec<(String, ContentDigest)>,
     /// Per main package: the repository state go build would stamp.
     pub vcs: HashMap<usize, modinfo::VcsInfo>,
+    /// This cargo-gobuild's identity ([`key::tool_identity`]), in the key of
+    /// every in-process step.
+    pub tool_identity: String,
     /// The directory of per-archive object summaries the link-unit stages
     /// share (a memo of the cache, never an action input).
     pub summaries: PathBuf,

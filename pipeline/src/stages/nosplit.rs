@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use crate::cache::{ContentDigest, KeyInputs};
+use crate::cache::ContentDigest;
 use crate::error::Result;
 use crate::plan::{LinkUnit, NosplitMode};
 use crate::stages::key::UnitArchives;
@@ -24,11 +24,7 @@ pub fn prepare(
     identity: String,
 ) -> Result<Prepared> {
     let archives = UnitArchives::read(f, unit, inputs)?;
-    let mut k = KeyInputs::default();
-    k.add(
-        "step",
-        format!("nosplit (goobj {})", env!("CARGO_PKG_VERSION")),
-    );
+    let mut k = f.in_process_key(format!("nosplit (goobj {})", env!("CARGO_PKG_VERSION")));
     archives.add_to(&mut k);
     let options = goobj::StackCheckOptions {
         goarch: f.tc.goarch().to_string(),

@@ -1,7 +1,7 @@
 //! The pack stage: append the assembled objects to the compiled archive,
 //! in-process, exactly as cmd/go's `packInternal` does (`pack r`).
 
-use crate::cache::{ContentDigest, KeyInputs};
+use crate::cache::ContentDigest;
 use crate::error::Result;
 use crate::plan::{Action, Input};
 use crate::stages::archive::{derive_packed, pack_append};
@@ -19,8 +19,7 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let p = f.pkg(action);
     let archive = inputs.get(&Input::Compiled)?.get(&Output::Archive)?;
-    let mut k = KeyInputs::default();
-    k.add("step", "pack r (cmd/go packInternal)");
+    let mut k = f.in_process_key("pack r (cmd/go packInternal)");
     k.add("archive", archive.to_hex());
     let mut objects = Vec::new();
     for file in &p.s_files {

@@ -25,14 +25,8 @@ pub fn prepare(f: &BuildFacts<'_>, action: &Action, identity: String) -> Result<
     let native = f.profile.symabis == SymabisMode::Native;
     let mut k = f.common_key(if native { None } else { Some(Tool::Asm) }, p);
     if native {
-        k.add(
-            "scanner",
-            format!(
-                "goasm {} r{}",
-                env!("CARGO_PKG_VERSION"),
-                goasm::SCANNER_REVISION
-            ),
-        );
+        k.add("scanner", format!("goasm r{}", goasm::SCANNER_REVISION));
+        k.add("tool", f.tool_identity.clone());
     }
     f.add_args(&mut k, p, &args, &[]);
     f.add_files(&mut k, p, &p.s_files)?;
