@@ -42,6 +42,13 @@ pub(crate) struct CommonArgs {
     /// Target architecture (GOARCH), overriding the profile's.
     #[arg(long, value_name = "GOARCH")]
     pub(crate) goarch: Option<String>,
+    /// Remote cache (grpc://HOST:PORT or grpcs://HOST:PORT), overriding
+    /// `[remote] cache` and $GOBUILD_REMOTE_CACHE.
+    #[arg(long, value_name = "URL", conflicts_with = "no_remote")]
+    pub(crate) remote_cache: Option<String>,
+    /// Build without the remote cache, whatever the config says.
+    #[arg(long)]
+    pub(crate) no_remote: bool,
 }
 
 impl CommonArgs {

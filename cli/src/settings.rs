@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use pipeline::cache::remote::RemoteSettings;
 use pipeline::build::{BuildRequest, PackageExperiments};
 use pipeline::config::{Config, ConfigSource, ConfigValue, Origin, ResolvedProfile, Setting};
 use pipeline::toolchain::ToolchainRequest;
@@ -163,6 +164,7 @@ pub(crate) fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Fail
             })
         })
         .collect();
+    let remote = remote_settings(c, &resolved.profile.remote)?;
     let base =
         |r: &ResolvedProfile, dir: PathBuf, patterns: Vec<String>, label: String| BuildRequest {
             dir,
@@ -178,6 +180,7 @@ pub(crate) fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Fail
             label,
             experiments_origin: r.values.get("experiments").map(|s| s.origin.to_string()),
             package_experiments: package_experiments.clone(),
+            remote: remote.clone(),
         };
 
     let dirs = module_dirs(&l)?;
@@ -227,6 +230,51 @@ pub(crate) fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Fail
         reqs.push(base(&r, d, args.packages.clone(), label));
     }
     Ok(reqs)
+}
+
+/// The remote cache of a build: the profile's `[remote]`, then
+/// `GOBUILD_REMOTE_CACHE`, then `--remote-cache`; `--no-remote` (or an empty
+/// URL) turns it off. Header values named by an environment variable are
+/// read here; a variable that is not set is a config error.
+pub fn remote_settings(
+    c: &CommonArgs,
+    p: &pipeline::config::profile::RemoteProfile,
+) -> Result<Option<RemoteSettings>, Failure> {
+    use pipeline::config::profile::HeaderValue;
+    let mut url = p.cache.clone();
+    if let Ok(v) = std::env::var("GOBUILD_REMOTE_CACHE") {
+        url = (!v.is_empty()).then_some(v);
+    }
+    if let Some(v) = &c.remote_cache {
+        url = (!v.is_empty()).then(|| v.clone());
+    }
+    let Some(endpoint) = url.filter(|_| !c.no_remote) else {
+        return Ok(None);
+    };
+    if !(endpoint.starts_with("grpc://") || endpoint.starts_with("grpcs://")) {
+        return Err(config_failure(format!(
+            "remote cache `{endpoint}`: not a grpc://HOST:PORT or grpcs://HOST:PORT address"
+        )));
+    }
+    let mut headers = Vec::new();
+    for (name, v) in &p.headers {
+        let value = match v {
+            HeaderValue::Literal(s) => s.clone(),
+            HeaderValue::Env(var) => std::env::var(var).map_err(|_| {
+                config_failure(format!(
+                    "remote.headers.{name} names ${var}, which is not set (hint: export it, or drop the header)"
+                ))
+            })?,
+        };
+        headers.push((name.clone(), value));
+    }
+    Ok(Some(RemoteSettings {
+        endpoint,
+        instance_name: p.instance_name.clone(),
+        headers,
+        upload: p.upload,
+        timeout: p.timeout,
+    }))
 }
 
 /// Where `go list` runs: the current directory when it is inside a Go

@@ -121,6 +121,15 @@ pub enum EventKind {
         /// The command, copy-pasteable (absent for in-process actions and cache hits).
         #[serde(skip_serializing_if = "Option::is_none")]
         command: Option<String>,
+        /// For a cached action, which cache served it: `local` or `remote`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache: Option<&'static str>,
+        /// For an action that ran: the remote cache was asked and had nothing.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        remote_miss: bool,
+        /// The action key (hex), for debugging a cache.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
     },
     /// A message for the user.
     Diagnostic {
@@ -153,7 +162,25 @@ pub enum EventKind {
         cached: usize,
         /// Actions that failed.
         failed: usize,
+        /// What the remote cache did, when one is configured.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        remote: Option<RemoteStats>,
     },
+}
+
+/// What the remote cache did for one build.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RemoteStats {
+    /// Actions served by the remote.
+    pub hits: usize,
+    /// Actions the remote did not have.
+    pub misses: usize,
+    /// Bytes downloaded.
+    pub bytes_down: u64,
+    /// Bytes uploaded.
+    pub bytes_up: u64,
+    /// Action results uploaded.
+    pub uploads: usize,
 }
 
 /// An event with its time since the build started.

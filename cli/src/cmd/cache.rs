@@ -11,6 +11,7 @@ use pipeline::cache::{DirLock, LocalCache};
 
 use crate::args::CommonArgs;
 use crate::exit::{Failure, Kind};
+use crate::report::human::bytes;
 use crate::report::{style, HumanReporter};
 use crate::workspace;
 
@@ -88,21 +89,6 @@ fn parse_size(s: &str) -> Result<u64, String> {
         }
     };
     Ok((n * mult) as u64)
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 fn ago(t: Option<SystemTime>) -> String {
@@ -183,7 +169,7 @@ pub(crate) fn run(args: &CacheArgs) -> Result<(), Failure> {
                     t.entries,
                     t.objects,
                     t.memos,
-                    human_bytes(t.bytes)
+                    bytes(t.bytes)
                 ),
             );
         }
@@ -197,13 +183,13 @@ pub(crate) fn run(args: &CacheArgs) -> Result<(), Failure> {
             println!(
                 "objects:      {} ({})",
                 i.objects,
-                human_bytes(i.object_bytes)
+                bytes(i.object_bytes)
             );
-            for (name, n, bytes) in &i.memos {
+            for (name, n, size) in &i.memos {
                 println!(
                     "{:<13} {n} files ({})",
                     format!("{name}/:"),
-                    human_bytes(*bytes)
+                    bytes(*size)
                 );
             }
             println!("least recent: {}", ago(i.oldest_use));
@@ -229,7 +215,8 @@ mod tests {
 
     #[test]
     fn bytes_render_for_people() {
-        assert_eq!(human_bytes(12), "12 B");
-        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+        use crate::report::human::bytes;
+        assert_eq!(bytes(12), "12 B");
+        assert_eq!(bytes(3 << 20), "3.0 MiB");
     }
 }

@@ -78,7 +78,7 @@ pub(crate) fn run(args: &ProfilesArgs) -> Result<(), Failure> {
             for (k, s) in &r.values {
                 d.push_str(&format!(
                     "  {k:<17} = {:<28} # {}\n",
-                    s.value.to_string(),
+                    pipeline::config::shown_value(k, &s.value),
                     s.origin
                 ));
             }

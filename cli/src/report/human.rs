@@ -110,6 +110,8 @@ impl EventSink for HumanReporter {
                 dirty,
                 command,
                 goroot,
+                cache,
+                remote_miss,
                 ..
             } => {
                 if let Some(b) = &self.bar {
@@ -120,9 +122,13 @@ impl EventSink for HumanReporter {
                     Some(f) => format!("{package} ({f})"),
                     None => package.clone(),
                 };
+                if verbose && cache == Some("remote") {
+                    self.status(GREEN, "Remote", &format!("{action} {what}: remote hit"));
+                }
                 if verbose && outcome != Outcome::Cached {
                     if let Some(d) = &dirty {
-                        self.status(YELLOW, "Dirty", &format!("{action} {what}: {d}"));
+                        let remote = if remote_miss { " (remote miss)" } else { "" };
+                        self.status(YELLOW, "Dirty", &format!("{action} {what}: {d}{remote}"));
                     }
                     if let Some(c) = &command {
                         self.status(CYAN, "Running", &format!("`{c}`"));
@@ -180,6 +186,7 @@ impl EventSink for HumanReporter {
                 duration,
                 ran,
                 cached,
+                remote,
                 ..
             } => {
                 if let Some(b) = &self.bar {
@@ -187,16 +194,42 @@ impl EventSink for HumanReporter {
                 }
                 if normal && success {
                     let (profile, target) = self.current.lock().unwrap().clone();
+                    let remote = match remote {
+                        Some(r) => format!(
+                            "; remote: {} hits, {} misses, {} down, {} up",
+                            r.hits,
+                            r.misses,
+                            bytes(r.bytes_down),
+                            bytes(r.bytes_up)
+                        ),
+                        None => String::new(),
+                    };
                     self.status(
                         GREEN,
                         "Finished",
                         &format!(
-                            "`{profile}` profile [{target}] in {duration:.2}s ({ran} actions run, {cached} cached)"
+                            "`{profile}` profile [{target}] in {duration:.2}s ({ran} actions run, {cached} cached{remote})"
                         ),
                     );
                 }
             }
         }
+    }
+}
+
+/// Bytes for people (`1.2 MiB`).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }
 

@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use crate::cache::remote::{RemoteSettings, TieredCache};
 use crate::cache::trim::TrimPolicy;
 use crate::cache::{ContentDigest, DirLock, LocalCache};
 use crate::config::profile::Profile;
@@ -64,6 +65,8 @@ pub struct BuildRequest {
     /// Package rules that ask for an experiment set: each must equal the
     /// request's for every package it matches in a link unit.
     pub package_experiments: Vec<PackageExperiments>,
+    /// The remote cache, when one is configured and not turned off.
+    pub remote: Option<RemoteSettings>,
 }
 
 /// A package rule's experiment set.
@@ -221,7 +224,8 @@ pub fn build(
     cache.clear_temp();
     let memo_path = cache.aux_dir("filememo.json");
     let hasher = FileHasher::load(&memo_path);
-    let result = build_loaded(req, &em, session, cache.clone(), &hasher, cancel);
+    let tiered = TieredCache::new(cache.clone(), req.remote.as_ref());
+    let result = build_loaded(req, &em, session, &tiered, &hasher, cancel);
     let _ = hasher.save(&memo_path);
     cache.flush();
     // Once a day, with the lock still held: what this build used was just
@@ -236,10 +240,11 @@ fn build_loaded(
     req: &BuildRequest,
     em: &Emitter<'_>,
     session: Session,
-    cache: LocalCache,
+    tiered: &TieredCache,
     hasher: &FileHasher,
     cancel: Option<&AtomicBool>,
 ) -> Result<BuildOutcome> {
+    let cache = tiered.local().clone();
     let tc = &session.toolchain;
     let graph = &session.graph;
     let roots: Vec<usize> = graph.roots().collect();
@@ -349,7 +354,7 @@ fn build_loaded(
             plan: &actions,
         },
         &ExecCache {
-            actions: &cache,
+            actions: tiered,
             objects: &cache,
             inputs_log: &cache,
             work_root: cache.work_root(),
@@ -398,6 +403,11 @@ fn build_loaded(
         goarch: tc.goarch(),
     };
     let checked = post::after_build(req, em, &built, &cache, &artifacts);
+    // The uploads queued by this build finish before it reports.
+    let (remote, warnings) = tiered.finish();
+    for w in warnings {
+        em.diag(Level::Warning, None, w);
+    }
     let success = summary.success() && checked.is_ok();
     em.emit(EventKind::BuildFinished {
         success,
@@ -405,6 +415,7 @@ fn build_loaded(
         ran: summary.ran,
         cached: summary.cached,
         failed: summary.failed,
+        remote,
     });
     if summary.failed > 0 {
         return Err(Error::BuildFailed {

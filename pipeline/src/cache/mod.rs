@@ -42,6 +42,7 @@ use crate::error::{IoContext, Result};
 
 pub mod digest;
 pub mod local;
+pub mod remote;
 pub mod trim;
 pub mod verify;
 
@@ -121,8 +122,12 @@ pub struct Entry {
 pub enum Lookup {
     /// A complete entry whose objects were verified.
     Hit(Entry),
+    /// Served by the remote cache (downloaded, verified, stored locally).
+    RemoteHit(Entry),
     /// No usable entry (none, unreadable, an object gone).
     Miss,
+    /// A miss in the local cache and in the remote one.
+    RemoteMiss,
     /// An entry whose output object is damaged: a miss, with the reason.
     Damaged {
         /// The output (`_pkg_.a`, `exe`, …).

@@ -19,7 +19,7 @@ pub mod profile;
 
 use crate::error::{Error, Result};
 use crate::util::did_you_mean;
-use profile::{PackageRule, Profile, SymabisMode};
+use profile::{HeaderValue, PackageRule, Profile, SymabisMode};
 
 /// The built-in default configuration, fully commented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/default.toml");
@@ -75,8 +75,10 @@ pub const PROFILE_KEYS: &[&str] = &[
     "symabis",
     "nosplit",
     "lints",
+    "remote",
 ];
-const TOP_KEYS: &[&str] = &["go", "modules", "profile", "target", "package"];
+const TOP_KEYS: &[&str] = &["go", "modules", "profile", "target", "package", "remote"];
+const REMOTE_KEYS: &[&str] = &["cache", "instance_name", "headers", "upload", "timeout"];
 const TARGET_KEYS: &[&str] = &["package", "name", "profile", "experiments"];
 const PACKAGE_KEYS: &[&str] = &["match", "gcflags", "asmflags", "experiments"];
 const NOSPLIT_KEYS: &[&str] = &["headroom"];
@@ -217,6 +219,18 @@ impl fmt::Display for ConfigValue {
             ConfigValue::Bool(b) => write!(f, "{b}"),
             ConfigValue::Int(i) => write!(f, "{i}"),
         }
+    }
+}
+
+/// How a setting is shown to people: header values of the remote cache
+/// are secrets, shown as `<secret>` (or the variable that holds them).
+pub fn shown_value(key: &str, value: &ConfigValue) -> String {
+    match value {
+        ConfigValue::Str(v) if key.starts_with("remote.headers.") => match v.split_once(':') {
+            Some(("env", var)) => format!("{{ env = {var:?} }}"),
+            _ => "<secret>".into(),
+        },
+        v => v.to_string(),
     }
 }
 
@@ -368,6 +382,15 @@ impl Config {
                         def.defined_at.push(porigin);
                         merge_profile(src, name, pt, def)?;
                     }
+                }
+                "remote" => {
+                    // `[remote]` is the default profile's: every profile
+                    // inherits it and may override it.
+                    let rt = item.as_table_like().ok_or_else(|| {
+                        config_error(&origin, format!("`{prefix}remote` must be a table"))
+                    })?;
+                    let def = self.profiles.entry("default".to_string()).or_default();
+                    merge_remote(src, "remote", rt, def)?;
                 }
                 "target" => {
                     let arr = item.as_array_of_tables().ok_or_else(|| {
@@ -665,6 +688,13 @@ fn merge_profile(
                 }
                 continue;
             }
+            "remote" => {
+                let rt = item.as_table_like().ok_or_else(|| {
+                    config_error(&origin, format!("`{full}` must be a table"))
+                })?;
+                merge_remote(src, &full, rt, def)?;
+                continue;
+            }
             "lints" => {
                 let lt = item.as_table_like().ok_or_else(|| {
                     config_error(
@@ -712,6 +742,95 @@ fn merge_profile(
         };
         def.values
             .insert(key.to_string(), Setting { value, origin });
+    }
+    Ok(())
+}
+
+/// A `remote` table (`[remote]` or `[profile.X.remote]`, named `table`).
+fn merge_remote(
+    src: &ConfigSource,
+    table: &str,
+    t: &dyn toml_edit::TableLike,
+    def: &mut ProfileDef,
+) -> Result<()> {
+    for (key, item) in t.iter() {
+        let origin = src.location(
+            t.get_key_value(key)
+                .and_then(|(k, _)| k.span())
+                .or_else(|| item.span()),
+        );
+        let full = format!("{table}.{key}");
+        let value = match key {
+            "cache" => {
+                let v = expect_str(src, item, &full)?;
+                if !(v.is_empty() || v.starts_with("grpc://") || v.starts_with("grpcs://")) {
+                    return Err(config_error(
+                        &item_origin(src, item),
+                        format!("`{full}` must be a grpc://HOST:PORT or grpcs://HOST:PORT address (or \"\" for none); found {v:?}"),
+                    ));
+                }
+                ConfigValue::Str(v)
+            }
+            "instance_name" => ConfigValue::Str(expect_str(src, item, &full)?),
+            "timeout" => {
+                let v = expect_str(src, item, &full)?;
+                humantime::parse_duration(&v).map_err(|e| {
+                    config_error(
+                        &item_origin(src, item),
+                        format!("`{full}` must be a duration like \"30s\": {e}"),
+                    )
+                })?;
+                ConfigValue::Str(v)
+            }
+            "upload" => ConfigValue::Bool(item.as_bool().ok_or_else(|| {
+                config_error(
+                    &item_origin(src, item),
+                    format!("`{full}` must be true or false"),
+                )
+            })?),
+            "headers" => {
+                let ht = item.as_table_like().ok_or_else(|| {
+                    config_error(
+                        &origin,
+                        format!("`{full}` must be a table of header = \"value\" or header = {{ env = \"VAR\" }}"),
+                    )
+                })?;
+                for (hk, hv) in ht.iter() {
+                    let horigin = src.location(
+                        ht.get_key_value(hk)
+                            .and_then(|(k, _)| k.span())
+                            .or_else(|| hv.span()),
+                    );
+                    let v = if let Some(s) = hv.as_str() {
+                        format!("value:{s}")
+                    } else if let Some(env) = hv
+                        .as_table_like()
+                        .and_then(|e| e.get("env"))
+                        .and_then(Item::as_str)
+                    {
+                        format!("env:{env}")
+                    } else {
+                        return Err(config_error(
+                            &item_origin(src, hv),
+                            format!("`{full}.{hk}` must be a string or {{ env = \"VAR\" }}"),
+                        ));
+                    };
+                    def.values.insert(
+                        format!("remote.headers.{hk}"),
+                        Setting {
+                            value: ConfigValue::Str(v),
+                            origin: horigin,
+                        },
+                    );
+                }
+                continue;
+            }
+            other => {
+                return Err(unknown_key(&origin, other, &format!("[{table}]"), REMOTE_KEYS));
+            }
+        };
+        def.values
+            .insert(format!("remote.{key}"), Setting { value, origin });
     }
     Ok(())
 }
@@ -899,6 +1018,26 @@ impl ResolvedProfile {
                 self.nosplit_headroom = u32::try_from(*n)
                     .map_err(|_| err(format!("nosplit.headroom {n} is out of range")))?;
                 self.profile.nosplit_headroom = self.nosplit_headroom;
+            }
+            ("remote.cache", ConfigValue::Str(v)) => {
+                self.profile.remote.cache = (!v.is_empty()).then(|| v.clone())
+            }
+            ("remote.instance_name", ConfigValue::Str(v)) => {
+                self.profile.remote.instance_name = v.clone()
+            }
+            ("remote.upload", ConfigValue::Bool(b)) => self.profile.remote.upload = *b,
+            ("remote.timeout", ConfigValue::Str(v)) => {
+                self.profile.remote.timeout = humantime::parse_duration(v)
+                    .map_err(|e| err(format!("bad remote.timeout {v:?}: {e}")))?
+            }
+            (k, ConfigValue::Str(v)) if k.starts_with("remote.headers.") => {
+                let name = k["remote.headers.".len()..].to_string();
+                let hv = match v.split_once(':') {
+                    Some(("env", var)) => HeaderValue::Env(var.to_string()),
+                    Some(("value", lit)) => HeaderValue::Literal(lit.to_string()),
+                    _ => HeaderValue::Literal(v.clone()),
+                };
+                self.profile.remote.headers.insert(name, hv);
             }
             (k, ConfigValue::Str(v)) if k.starts_with("lints.") => self
                 .profile

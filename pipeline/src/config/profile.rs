@@ -92,6 +92,55 @@ pub struct Profile {
     pub nosplit_headroom: u32,
     /// Levels of the ABI lints (`lints.abi`, `lints.<name>`).
     pub lints: crate::config::lints::LintLevels,
+    /// The remote cache (`[remote]`, `[profile.X.remote]`).
+    pub remote: RemoteProfile,
+}
+
+/// How a header value is given: the value itself, or the environment
+/// variable that holds it (so the secret stays out of the config).
+#[derive(Clone, PartialEq, Eq)]
+pub enum HeaderValue {
+    /// The value.
+    Literal(String),
+    /// `{ env = "NAME" }`: read from the environment at build time.
+    Env(String),
+}
+
+impl std::fmt::Debug for HeaderValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderValue::Literal(_) => f.write_str("<secret>"),
+            HeaderValue::Env(n) => write!(f, "${n}"),
+        }
+    }
+}
+
+/// The remote cache settings of a profile (before the environment and the
+/// command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteProfile {
+    /// `grpc://HOST:PORT` or `grpcs://HOST:PORT`; none: no remote.
+    pub cache: Option<String>,
+    /// The REAPI instance name.
+    pub instance_name: String,
+    /// Headers for every call.
+    pub headers: std::collections::BTreeMap<String, HeaderValue>,
+    /// Upload what this machine builds (false: read-only, e.g. untrusted CI).
+    pub upload: bool,
+    /// Per-call timeout.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for RemoteProfile {
+    fn default() -> Self {
+        RemoteProfile {
+            cache: None,
+            instance_name: String::new(),
+            headers: Default::default(),
+            upload: true,
+            timeout: std::time::Duration::from_secs(20),
+        }
+    }
 }
 
 impl Default for Profile {
@@ -107,6 +156,7 @@ impl Default for Profile {
             package_rules: vec![],
             nosplit_headroom: 0,
             lints: crate::config::lints::LintLevels::default(),
+            remote: RemoteProfile::default(),
         }
     }
 }

@@ -246,7 +246,7 @@ impl Run<'_> {
             file: label.file.clone(),
         });
         let start = Instant::now();
-        let finish = |outcome, dirty, command| {
+        let finish = |outcome, dirty, command, cache, remote_miss, key: Option<&ActionKey>| {
             em.emit(EventKind::ActionFinished {
                 id: id.0,
                 action: label.action,
@@ -257,28 +257,38 @@ impl Run<'_> {
                 duration: start.elapsed().as_secs_f64(),
                 dirty,
                 command,
+                cache,
+                remote_miss,
+                key: key.map(|k| k.to_hex()),
             })
         };
-        let fail = |message: String, dirty, command| {
+        let fail = |message: String, dirty, command, key: Option<&ActionKey>| {
             em.diag(Level::Error, Some(pkg), message);
-            finish(Outcome::Failed, dirty, command);
+            finish(Outcome::Failed, dirty, command, None, false, key);
             Err(())
         };
 
         let prep = match self.stages.prepare(id, results) {
             Ok(p) => p,
-            Err(e) => return fail(format!("# {pkg}\n{e}"), None, None),
+            Err(e) => return fail(format!("# {pkg}\n{e}"), None, None, None),
         };
         let key = ActionKey::compute(&prep.inputs);
-        let damaged = match self.cache.actions.lookup(&key) {
-            Lookup::Hit(entry) => {
-                if !entry.output.is_empty() {
-                    em.diag(Level::Output, Some(pkg), entry.output.clone());
-                }
-                finish(Outcome::Cached, None, None);
-                return Ok((action_output(entry), true));
+        let cached = |entry: Entry, cache: &'static str| {
+            if !entry.output.is_empty() {
+                em.diag(Level::Output, Some(pkg), entry.output.clone());
             }
+            finish(Outcome::Cached, None, None, Some(cache), false, Some(&key));
+            (action_output(entry), true)
+        };
+        let mut remote_miss = false;
+        let damaged = match self.cache.actions.lookup(&key) {
+            Lookup::Hit(entry) => return Ok(cached(entry, "local")),
+            Lookup::RemoteHit(entry) => return Ok(cached(entry, "remote")),
             Lookup::Miss => None,
+            Lookup::RemoteMiss => {
+                remote_miss = true;
+                None
+            }
             Lookup::Damaged { output, problem } => {
                 em.diag(
                     Level::Warning,
@@ -314,16 +324,16 @@ impl Run<'_> {
                         .record_inputs(&prep.identity, &prep.inputs)
                 });
                 if let Err(e) = stored {
-                    return fail(format!("# {pkg}\n{e}"), Some(dirty), command);
+                    return fail(format!("# {pkg}\n{e}"), Some(dirty), command, Some(&key));
                 }
                 if !entry.output.is_empty() {
                     em.diag(Level::Output, Some(pkg), entry.output.clone());
                 }
-                finish(Outcome::Ran, Some(dirty), command);
+                finish(Outcome::Ran, Some(dirty), command, None, remote_miss, Some(&key));
                 Ok((action_output(entry), false))
             }
             Err(StepError { message, command }) => {
-                fail(format!("# {pkg}\n{message}"), Some(dirty), command)
+                fail(format!("# {pkg}\n{message}"), Some(dirty), command, Some(&key))
             }
         }
     }
