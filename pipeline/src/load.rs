@@ -376,10 +376,9 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         // `go list -e` reports package errors in the JSON; a failure here is
-        // about the module itself (bad go.mod, missing requirement…).
-        return Err(Error::Packages {
-            errors: vec![stderr.trim().to_string()],
-        });
+        // about the module itself (no go.mod, a bad one, one for a newer
+        // Go…): the workspace could not be loaded.
+        return Err(module_error(tc, req, &stderr));
     }
     let mut packages = Vec::new();
     for p in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<GoPackage>() {
@@ -387,6 +386,16 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
             program: "go list".into(),
             message: format!("unreadable JSON: {e}"),
         })?);
+    }
+    if packages.iter().any(|p| {
+        p.error
+            .as_ref()
+            .is_some_and(|e| e.err.contains("does not contain main module"))
+    }) {
+        // `./...` outside any module: say that, not "pattern ./...: …".
+        if let Some(e) = no_module(tc, req) {
+            return Err(e);
+        }
     }
     let graph = PackageGraph::new(packages, &req.patterns);
     if let Err(Error::NoPackages { .. }) = &graph {
@@ -403,6 +412,68 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
         }
     }
     graph
+}
+
+/// Why `go list -e` failed as a whole, worded for the user: no module, a
+/// go.mod for a newer Go (located at its `go` line), or what go said.
+fn module_error(tc: &Toolchain, req: &LoadRequest, stderr: &str) -> Error {
+    let stderr = stderr.trim();
+    if stderr.contains("go.mod file not found") {
+        if let Some(e) = no_module(tc, req) {
+            return e;
+        }
+    }
+    let msg = stderr.strip_prefix("go: ").unwrap_or(stderr);
+    if let Some(rest) = msg.strip_prefix("go.mod requires go >= ") {
+        let want = rest.split([' ', '(']).next().unwrap_or(rest);
+        let at = nearest_go_mod(&req.dir)
+            .map(|m| {
+                let line = go_line(&m).map(|n| format!(":{n}")).unwrap_or_default();
+                format!("{}{line}: ", m.display())
+            })
+            .unwrap_or_default();
+        return Error::Config(format!(
+            "{at}{msg} (hint: install Go {want} or newer and put it on PATH, or point `go` in the config at it, or lower the `go` line of go.mod)"
+        ));
+    }
+    Error::Config(msg.to_string())
+}
+
+/// The error for a load outside any Go module: `None` when there is one
+/// (a go.mod or go.work above `req.dir`, a `GOWORK`, or GOPATH mode).
+fn no_module(tc: &Toolchain, req: &LoadRequest) -> Option<Error> {
+    let gowork = tc.env.get("GOWORK").map(String::as_str).unwrap_or("");
+    let gopath_mode = tc.env.get("GO111MODULE").is_some_and(|v| v == "off");
+    if nearest_go_mod(&req.dir).is_some()
+        || req.dir.ancestors().any(|d| d.join("go.work").is_file())
+        || !(gowork.is_empty() || gowork == "off")
+        || gopath_mode
+    {
+        return None;
+    }
+    Some(Error::Config(format!(
+        "no go.mod found in {} or any parent directory (hint: run `go mod init MODULE-PATH` at the root of your Go module, or run cargo gobuild inside one)",
+        req.dir.display()
+    )))
+}
+
+/// The go.mod of the module containing `dir`, if any.
+fn nearest_go_mod(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .map(|d| d.join("go.mod"))
+        .find(|m| m.is_file())
+}
+
+/// The line number of the `go` directive of a go.mod.
+fn go_line(go_mod: &Path) -> Option<usize> {
+    let src = std::fs::read_to_string(go_mod).ok()?;
+    src.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("go")
+                .is_some_and(|r| r.starts_with([' ', '\t']))
+        })
+        .map(|i| i + 1)
 }
 
 /// Lists the patterns again with cgo enabled: a package that appears only
