@@ -96,3 +96,45 @@ fn go_files_without_go_mod_are_a_load_failure_naming_go_mod() {
     let err = load_failure(&out);
     assert!(err.contains("no go.mod found in"), "{err}");
 }
+
+#[test]
+fn an_import_cycle_is_named_by_its_chain_like_go_build() {
+    let tmp = temp_module(
+        "example.com/cyc",
+        &[
+            (
+                "main.go",
+                "package main\n\nimport \"example.com/cyc/a\"\n\nfunc main() { a.A() }\n",
+            ),
+            (
+                "a/a.go",
+                "package a\n\nimport \"example.com/cyc/b\"\n\nfunc A() { b.B() }\n",
+            ),
+            (
+                "b/b.go",
+                "package b\n\nimport (\n\t\"fmt\"\n\n\tc \"example.com/cyc/c\"\n)\n\nfunc B() { fmt.Println(); c.C() }\n",
+            ),
+            (
+                "c/c.go",
+                "package c\n\nimport \"example.com/cyc/a\"\n\nfunc C() { a.A() }\n",
+            ),
+        ],
+    );
+    let out = build_in(tmp.path());
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    let ours = String::from_utf8_lossy(&out.stderr).into_owned();
+    let chain = "package example.com/cyc\n\
+                 \timports example.com/cyc/a from main.go\n\
+                 \timports example.com/cyc/b from a.go\n\
+                 \timports example.com/cyc/c from b.go\n\
+                 \timports example.com/cyc/a from c.go: import cycle not allowed";
+    assert!(ours.contains(chain), "ours:\n{ours}");
+    // Word for word what go build says.
+    let theirs = go(tmp.path(), &["build", "-o", "/dev/null", "."], &[]);
+    assert!(!theirs.status.success());
+    assert!(
+        String::from_utf8_lossy(&theirs.stderr).contains(chain),
+        "go build:\n{}",
+        text(&theirs)
+    );
+}

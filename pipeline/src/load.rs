@@ -270,7 +270,7 @@ impl PackageGraph {
                         });
                     }
                 }
-                errors.push(format_package_error(p, e));
+                errors.push(self.format_package_error(p, e));
             }
             if !p.cgo_files.is_empty() {
                 return Err(Error::Cgo {
@@ -286,6 +286,87 @@ impl PackageGraph {
             Err(Error::Packages { errors })
         }
     }
+
+    /// A package error as go build words it; an import cycle is named by
+    /// its chain, each import with the file it is in (`go list -json`
+    /// gives the chain without the files: they are found in the importers).
+    fn format_package_error(&self, p: &GoPackage, e: &PackageError) -> String {
+        if e.err.contains("import cycle not allowed") && e.import_stack.len() > 1 {
+            let mut chain = vec![e.import_stack[0].clone()];
+            for w in e.import_stack.windows(2) {
+                let from = self
+                    .get(&w[0])
+                    .and_then(|i| importing_file(&self.packages[i], &w[1]));
+                chain.push(match from {
+                    Some(f) => format!("{} from {f}", w[1]),
+                    None => w[1].clone(),
+                });
+            }
+            return format!(
+                "package {}: {}",
+                chain.join("\n\timports "),
+                e.err.trim_end()
+            );
+        }
+        format_package_error(p, e)
+    }
+}
+
+/// The first Go file of `p` (in go list's order) that imports `path`.
+fn importing_file(p: &GoPackage, path: &str) -> Option<String> {
+    p.go_files
+        .iter()
+        .find(|f| {
+            std::fs::read_to_string(p.file(f))
+                .is_ok_and(|src| file_imports(&src).iter().any(|i| i == path))
+        })
+        .cloned()
+}
+
+/// The import paths of Go source, read from its import declarations
+/// (`import "p"`, `import name "p"`, `import ( ... )` blocks), before the
+/// first other declaration.
+fn file_imports(src: &str) -> Vec<String> {
+    let quoted = |l: &str| -> Option<String> {
+        let start = l.find(['"', '`'])?;
+        let q = l[start..].chars().next()?;
+        let rest = &l[start + 1..];
+        rest.find(q).map(|end| rest[..end].to_string())
+    };
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for line in src.lines() {
+        let l = line.split("//").next().unwrap_or("").trim();
+        if in_block {
+            if l.starts_with(')') {
+                in_block = false;
+            } else {
+                out.extend(l.split(';').filter_map(quoted));
+            }
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix("import") {
+            let rest = rest.trim_start();
+            if let Some(block) = rest.strip_prefix('(') {
+                let (inner, closed) = match block.split_once(')') {
+                    Some((inner, _)) => (inner, true),
+                    None => (block, false),
+                };
+                out.extend(inner.split(';').filter_map(quoted));
+                in_block = !closed;
+            } else {
+                out.extend(quoted(rest));
+            }
+            continue;
+        }
+        if ["func ", "type ", "var ", "const "]
+            .iter()
+            .any(|kw| l.starts_with(kw))
+        {
+            break;
+        }
+    }
+    out
 }
 
 fn format_package_error(p: &GoPackage, e: &PackageError) -> String {
@@ -783,6 +864,66 @@ mod tests {
         assert!(!imports_c(
             "package a\nimport \"fmt\"\nfunc f() { _ = \"C\" }\n"
         ));
+    }
+
+    #[test]
+    fn reads_import_declarations() {
+        let src = "package a\n\nimport \"fmt\"\nimport x \"example.com/x\" // why\nimport (\n\t\"os\"\n\t_ \"embed\"\n\t. `example.com/dot`\n)\nimport (\"strings\"; \"bytes\")\n\nfunc f() { _ = \"example.com/not\" }\n";
+        assert_eq!(
+            file_imports(src),
+            [
+                "fmt",
+                "example.com/x",
+                "os",
+                "embed",
+                "example.com/dot",
+                "strings",
+                "bytes"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_import_cycle_names_its_chain_with_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        for (sub, src) in [
+            ("a", "package a\nimport \"m/b\"\n"),
+            ("b", "package b\nimport \"m/a\"\n"),
+        ] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join(format!("{sub}.go")), src).unwrap();
+        }
+        let stack: Vec<String> = ["m", "m/a", "m/b", "m/a"].map(String::from).to_vec();
+        let pkg = |path: &str, file: &str, error: bool| GoPackage {
+            dir: format!(
+                "{d}/{}",
+                path.trim_start_matches("m").trim_start_matches('/')
+            ),
+            import_path: path.into(),
+            name: path.rsplit('/').next().unwrap().into(),
+            go_files: vec![file.into()],
+            match_: vec!["./...".into()],
+            error: error.then(|| PackageError {
+                import_stack: stack.clone(),
+                pos: String::new(),
+                err: "import cycle not allowed".into(),
+            }),
+            ..Default::default()
+        };
+        // main.go is missing on disk: that step is named without a file.
+        let packages = vec![
+            pkg("m/b", "b.go", false),
+            pkg("m/a", "a.go", true),
+            pkg("m", "main.go", false),
+        ];
+        let Err(Error::Packages { errors }) = PackageGraph::new(packages, &[]) else {
+            panic!("a cycle is a package error");
+        };
+        assert_eq!(
+            errors,
+            ["package m\n\timports m/a\n\timports m/b from a.go\n\timports m/a from b.go: import cycle not allowed"]
+        );
     }
 
     #[test]
