@@ -138,3 +138,95 @@ fn an_import_cycle_is_named_by_its_chain_like_go_build() {
         text(&theirs)
     );
 }
+
+#[test]
+fn a_go_file_whose_name_is_not_utf8_builds_like_go_build() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = temp_module(
+        "example.com/utf",
+        &[(
+            "main.go",
+            "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Printf(\"%s %q\\n\", hello(), where()) }\n",
+        )],
+    );
+    // The compiler records the file's name: the program prints it.
+    std::fs::write(
+        tmp.path().join(OsStr::from_bytes(b"ok_\xff.go")),
+        "package main\n\nimport (\n\t\"path/filepath\"\n\t\"runtime\"\n)\n\nfunc hello() string { return \"hello\" }\n\nfunc where() string {\n\t_, file, _, _ := runtime.Caller(0)\n\treturn filepath.Base(file)\n}\n",
+    )
+    .unwrap();
+    let dir = tmp.path();
+    let theirs = dir.join("theirs");
+    ok(&go(
+        dir,
+        &["build", "-o", theirs.to_str().unwrap(), "."],
+        &[],
+    ));
+    let expected = run_program(&mut std::process::Command::new(&theirs));
+    assert_eq!(expected, "hello \"ok_\\xff.go\"\n");
+    let ours = dir.join("ours");
+    let target = dir.join("target");
+    // Twice: the second build loads through the snapshot.
+    for _ in 0..2 {
+        let out = gobuild(
+            dir,
+            &[
+                "build",
+                "--target-dir",
+                target.to_str().unwrap(),
+                "-o",
+                ours.to_str().unwrap(),
+            ],
+        );
+        ok(&out);
+        assert_eq!(
+            run_program(&mut std::process::Command::new(&ours)),
+            expected
+        );
+    }
+    // An edit of the file is seen.
+    let f = dir.join(OsStr::from_bytes(b"ok_\xff.go"));
+    let src = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, src.replace("\"hello\"", "\"hello again\"")).unwrap();
+    let out = gobuild(
+        dir,
+        &[
+            "build",
+            "--target-dir",
+            target.to_str().unwrap(),
+            "-o",
+            ours.to_str().unwrap(),
+        ],
+    );
+    ok(&out);
+    assert_eq!(
+        run_program(&mut std::process::Command::new(&ours)),
+        "hello again \"ok_\\xff.go\"\n"
+    );
+}
+
+#[test]
+fn go_file_names_that_read_the_same_are_an_error_not_a_guess() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = temp_module(
+        "example.com/utf2",
+        &[("main.go", "package main\n\nfunc main() { a(); b() }\n")],
+    );
+    for (name, f) in [(&b"x_\xfe.go"[..], "a"), (&b"x_\xff.go"[..], "b")] {
+        std::fs::write(
+            tmp.path().join(OsStr::from_bytes(name)),
+            format!("package main\n\nfunc {f}() {{}}\n"),
+        )
+        .unwrap();
+    }
+    let out = build_in(tmp.path());
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot tell which file `go list` means by x_\u{FFFD}.go"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

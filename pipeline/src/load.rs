@@ -106,9 +106,28 @@ impl GoPackage {
         self.go_files.is_empty() && self.cgo_files.is_empty()
     }
 
-    /// Absolute path of a file of the package.
+    /// Absolute path of a file of the package, as it is on disk: a name
+    /// that is not UTF-8 reaches us from `go list -json` with U+FFFD in it
+    /// and is resolved to the directory entry it stands for (see
+    /// [`crate::util::resolve_lossy`]; `go_list` rejects ambiguous names).
     pub fn file(&self, name: &str) -> PathBuf {
-        Path::new(&self.dir).join(name)
+        let path = Path::new(&self.dir).join(name);
+        crate::util::resolve_lossy(Path::new("/"), &path).unwrap_or(path)
+    }
+
+    /// Files of the package whose names `go list -json` reported lossily
+    /// (not UTF-8) and that stand for more than one file on disk, or none.
+    fn unresolvable_names(&self) -> Vec<String> {
+        self.go_files
+            .iter()
+            .chain(&self.ignored_go_files)
+            .chain(&self.s_files)
+            .chain(&self.h_files)
+            .chain(&self.embed_files)
+            .filter(|f| f.contains('\u{FFFD}'))
+            .filter(|f| std::fs::symlink_metadata(self.file(f)).is_err())
+            .cloned()
+            .collect()
     }
 
     /// The import path without a variant suffix: `go list -deps` names the
@@ -468,6 +487,20 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
             message: format!("unreadable JSON: {e}"),
         })?);
     }
+    for p in &packages {
+        let bad = p.unresolvable_names();
+        if !bad.is_empty() {
+            return Err(Error::Packages {
+                errors: vec![format!(
+                    "package {}: {}: cannot tell which file `go list` means by {} (its name is not UTF-8, and it reads the same as another name in {}, or as none) (hint: rename the file to a UTF-8 name)",
+                    p.import_path,
+                    p.dir,
+                    bad.join(", "),
+                    p.dir
+                )],
+            });
+        }
+    }
     if packages.iter().any(|p| {
         p.error
             .as_ref()
@@ -691,6 +724,12 @@ impl Snapshot {
             .map(|path| {
                 let stat = Stat::of(&path).ok();
                 let relevant = load_relevant(&path);
+                // Saved as JSON, so in UTF-8: a name that is not is kept in
+                // its lossy form and resolved again when checked.
+                let path = match path.to_str() {
+                    Some(_) => path,
+                    None => PathBuf::from(path.to_string_lossy().into_owned()),
+                };
                 Watched {
                     path,
                     stat,
@@ -717,12 +756,14 @@ impl Snapshot {
         }
         let mut restat = false;
         for w in &mut snap.watched {
-            let now = Stat::of(&w.path).ok();
+            let on_disk = crate::util::resolve_lossy(Path::new("/"), &w.path);
+            let on_disk = on_disk.as_deref().unwrap_or(&w.path);
+            let now = Stat::of(on_disk).ok();
             if now == w.stat {
                 continue;
             }
             // Changed on disk: is what `go list` reads of it the same?
-            if w.relevant.is_none() || load_relevant(&w.path) != w.relevant {
+            if w.relevant.is_none() || load_relevant(on_disk) != w.relevant {
                 return None;
             }
             w.stat = now;
@@ -738,7 +779,10 @@ impl Snapshot {
 
     /// Saves the snapshot atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let data = serde_json::to_vec(self).expect("snapshot serializes");
+        let data = serde_json::to_vec(self).map_err(|e| Error::Tool {
+            program: "cargo gobuild".into(),
+            message: format!("cannot save the load snapshot {}: {e}", path.display()),
+        })?;
         crate::cache::atomic_write(path, &data)
     }
 }
