@@ -230,3 +230,100 @@ fn go_file_names_that_read_the_same_are_an_error_not_a_guess() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Processes (not zombies) whose command line mentions `needle`, but `except`.
+fn processes_mentioning(needle: &str, except: u32) -> Vec<(u32, u32, String)> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == except {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if !cmdline.contains(needle) {
+            continue;
+        }
+        // `pid (comm) S ppid ...`: skip zombies, read the parent.
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let mut f = rest.split(' ');
+        let state = f.next().unwrap_or("");
+        let ppid = f.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if state != "Z" {
+            found.push((pid, ppid, cmdline));
+        }
+    }
+    found
+}
+
+#[test]
+fn tools_die_with_an_interrupted_build() {
+    use std::time::{Duration, Instant};
+    let (_tmp, dir) = fixture("demo");
+    // A cold target directory: the standard library is compiled, slowly.
+    let target = dir.join("cold-target");
+    let needle = target.display().to_string();
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["gobuild", "build", "-j", "2", "--target-dir", &needle])
+        .current_dir(&dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: signal() is async-signal-safe. A harness started in the
+    // background may ignore SIGINT; the build must see it as from a terminal.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    // About a second in, while our compile of the runtime (seconds long) runs.
+    let start = Instant::now();
+    loop {
+        let tools = processes_mentioning(&needle, pid);
+        if start.elapsed() > Duration::from_secs(1)
+            && tools
+                .iter()
+                .any(|(_, pp, c)| *pp == pid && c.contains(" -p runtime "))
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no tool of ours ever ran"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the build finished ({status}) before it could be interrupted");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGINT to our pid only, not to the process group.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{status}");
+    let died = Instant::now();
+    let mut left = processes_mentioning(&needle, pid);
+    while !left.is_empty() && died.elapsed() < Duration::from_millis(300) {
+        std::thread::sleep(Duration::from_millis(10));
+        left = processes_mentioning(&needle, pid);
+    }
+    let left: Vec<String> = left
+        .iter()
+        .map(|(pid, ppid, c)| format!("{pid} (parent {ppid}): {}", &c[..c.len().min(200)]))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "tools outlived the build by 300 ms: {left:#?}"
+    );
+}

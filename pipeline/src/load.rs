@@ -458,6 +458,10 @@ fn run_go_list(
     args.extend(req.patterns.iter().cloned());
     duct::cmd(&tc.go, &args)
         .dir(&req.dir)
+        .before_spawn(|c| {
+            crate::util::die_with_parent(c);
+            Ok(())
+        })
         .full_env(env)
         .stdout_capture()
         .stderr_capture()

@@ -60,6 +60,36 @@ pub fn lossy_matches(dir: &std::path::Path, lossy: &str) -> Vec<std::ffi::OsStri
         .collect()
 }
 
+/// Makes the child `cmd` spawns die (SIGKILL) when the thread that spawns
+/// it exits, which for the tools we run is when we die: each is spawned and
+/// waited for by one thread (a scheduler worker, or the loading thread),
+/// so the thread outlives its child unless the process is going away (a
+/// SIGINT sent to our pid alone must not leave a `compile` running).
+/// Linux only (`PR_SET_PDEATHSIG`); elsewhere a no-op.
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = std::process::id();
+        // SAFETY: prctl and getppid are async-signal-safe; the closure
+        // allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // Died between fork and prctl: the signal was missed.
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsStr;

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use crate::stages::step::ToolCommand;
-use crate::util::resolve_lossy;
+use crate::util::{die_with_parent, resolve_lossy};
 
 /// What a finished tool printed and how it exited.
 #[derive(Debug, Clone)]
@@ -43,7 +43,12 @@ impl ToolRunner for ProcessRunner {
                 None => OsString::from(a),
             })
             .collect();
-        let mut expr = duct::cmd(&cmd.program, &args).dir(&cwd);
+        let mut expr = duct::cmd(&cmd.program, &args).dir(&cwd).before_spawn(|c| {
+            // Spawned and waited for by this worker thread: the tool
+            // dies with us (an interrupted build leaves none running).
+            die_with_parent(c);
+            Ok(())
+        });
         for (k, v) in &cmd.env {
             expr = expr.env(k, v);
         }
