@@ -52,18 +52,21 @@ fn go_mod_for_a_newer_go_is_a_load_failure_located_at_its_go_line() {
     assert!(err.contains("hint: install Go 1.99 or newer"), "{err}");
 }
 
+/// Asserts that `err` says `dir` is in no Go module, with the hint.
+fn assert_names_no_go_mod(err: &str, dir: &Path) {
+    let what = format!(
+        "no go.mod found in {} or any parent directory",
+        dir.display()
+    );
+    assert!(err.contains(&what), "{err}");
+    assert!(err.contains("hint: run `go mod init"), "{err}");
+}
+
 #[test]
 fn an_empty_directory_is_a_load_failure_naming_go_mod() {
     let tmp = tempfile::tempdir().unwrap();
     let err = load_failure(&build_in(tmp.path()));
-    assert!(
-        err.contains(&format!(
-            "no go.mod found in {} or any parent directory",
-            tmp.path().display()
-        )),
-        "{err}"
-    );
-    assert!(err.contains("hint: run `go mod init"), "{err}");
+    assert_names_no_go_mod(&err, tmp.path());
 }
 
 #[test]
@@ -75,14 +78,7 @@ fn go_files_without_go_mod_are_a_load_failure_naming_go_mod() {
     )
     .unwrap();
     let err = load_failure(&build_in(tmp.path()));
-    assert!(
-        err.contains(&format!(
-            "no go.mod found in {} or any parent directory",
-            tmp.path().display()
-        )),
-        "{err}"
-    );
-    assert!(err.contains("hint: run `go mod init"), "{err}");
+    assert_names_no_go_mod(&err, tmp.path());
     // Named packages too (go list fails as a whole then).
     let out = gobuild(
         tmp.path(),
@@ -167,9 +163,9 @@ fn a_go_file_whose_name_is_not_utf8_builds_like_go_build() {
     assert_eq!(expected, "hello \"ok_\\xff.go\"\n");
     let ours = dir.join("ours");
     let target = dir.join("target");
-    // Twice: the second build loads through the snapshot.
-    for _ in 0..2 {
-        let out = gobuild(
+    // Builds with us and runs what we built.
+    let ours_prints = || {
+        ok(&gobuild(
             dir,
             &[
                 "build",
@@ -178,32 +174,17 @@ fn a_go_file_whose_name_is_not_utf8_builds_like_go_build() {
                 "-o",
                 ours.to_str().unwrap(),
             ],
-        );
-        ok(&out);
-        assert_eq!(
-            run_program(&mut std::process::Command::new(&ours)),
-            expected
-        );
-    }
+        ));
+        run_program(&mut std::process::Command::new(&ours))
+    };
+    // Twice: the second build loads through the snapshot.
+    assert_eq!(ours_prints(), expected);
+    assert_eq!(ours_prints(), expected);
     // An edit of the file is seen.
     let f = dir.join(OsStr::from_bytes(b"ok_\xff.go"));
     let src = std::fs::read_to_string(&f).unwrap();
     std::fs::write(&f, src.replace("\"hello\"", "\"hello again\"")).unwrap();
-    let out = gobuild(
-        dir,
-        &[
-            "build",
-            "--target-dir",
-            target.to_str().unwrap(),
-            "-o",
-            ours.to_str().unwrap(),
-        ],
-    );
-    ok(&out);
-    assert_eq!(
-        run_program(&mut std::process::Command::new(&ours)),
-        "hello again \"ok_\\xff.go\"\n"
-    );
+    assert_eq!(ours_prints(), "hello again \"ok_\\xff.go\"\n");
 }
 
 #[test]
