@@ -982,16 +982,22 @@ fn load_syms(ls: &mut LinkSet, builtins: &[(&str, u16)]) -> Result<(), Error> {
             let ver = abi_to_ver(v.sym_abi(li), version);
             let mut gid = ls.lookup_bytes(v.sym_name_bytes(li), ver);
             if gid == 0 {
-                let s = v.sym(li).map_err(|e| err(ls, o, e))?;
+                // Names are bytes, like Go strings: the compiler names a
+                // file symbol after its path, which need not be UTF-8.
+                let name = v.sym_name_bytes(li);
+                if std::str::from_utf8(name).is_ok() {
+                    v.sym(li).map_err(|e| err(ls, o, e))?;
+                }
                 gid = ls.syms.len() as SymId;
                 ls.syms.push(GSym {
                     obj: EXT,
                     li: ls.ext_names.len() as u32,
                     ver,
                 });
-                ls.ext_names.push(s.name.to_string());
+                ls.ext_names
+                    .push(String::from_utf8_lossy(name).into_owned());
                 ls.used_in_iface.push(false);
-                ls.insert_name(s.name.as_bytes(), ver, gid);
+                ls.insert_name(name, ver, gid);
             }
             ls.objs[o].syms[li as usize] = gid;
             if v.sym_flags(li).2 & crate::reader::symflag2::USED_IN_IFACE != 0 {

@@ -95,7 +95,8 @@ impl FileHasher {
             }
         }
         let d = hash_file(path).at(path)?;
-        if !stat.is_recent() {
+        // The memo is JSON: a path that is not UTF-8 is hashed every time.
+        if !stat.is_recent() && path.to_str().is_some() {
             self.memo
                 .lock()
                 .unwrap()

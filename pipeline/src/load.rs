@@ -106,9 +106,28 @@ impl GoPackage {
         self.go_files.is_empty() && self.cgo_files.is_empty()
     }
 
-    /// Absolute path of a file of the package.
+    /// Absolute path of a file of the package, as it is on disk: a name
+    /// that is not UTF-8 reaches us from `go list -json` with U+FFFD in it
+    /// and is resolved to the directory entry it stands for (see
+    /// [`crate::util::resolve_lossy`]; `go_list` rejects ambiguous names).
     pub fn file(&self, name: &str) -> PathBuf {
-        Path::new(&self.dir).join(name)
+        let path = Path::new(&self.dir).join(name);
+        crate::util::resolve_lossy(Path::new("/"), &path).unwrap_or(path)
+    }
+
+    /// Files of the package whose names `go list -json` reported lossily
+    /// (not UTF-8) and that stand for more than one file on disk, or none.
+    fn unresolvable_names(&self) -> Vec<String> {
+        self.go_files
+            .iter()
+            .chain(&self.ignored_go_files)
+            .chain(&self.s_files)
+            .chain(&self.h_files)
+            .chain(&self.embed_files)
+            .filter(|f| f.contains('\u{FFFD}'))
+            .filter(|f| std::fs::symlink_metadata(self.file(f)).is_err())
+            .cloned()
+            .collect()
     }
 
     /// The import path without a variant suffix: `go list -deps` names the
@@ -270,7 +289,7 @@ impl PackageGraph {
                         });
                     }
                 }
-                errors.push(format_package_error(p, e));
+                errors.push(self.format_package_error(p, e));
             }
             if !p.cgo_files.is_empty() {
                 return Err(Error::Cgo {
@@ -286,6 +305,87 @@ impl PackageGraph {
             Err(Error::Packages { errors })
         }
     }
+
+    /// A package error as go build words it; an import cycle is named by
+    /// its chain, each import with the file it is in (`go list -json`
+    /// gives the chain without the files: they are found in the importers).
+    fn format_package_error(&self, p: &GoPackage, e: &PackageError) -> String {
+        if e.err.contains("import cycle not allowed") && e.import_stack.len() > 1 {
+            let mut chain = vec![e.import_stack[0].clone()];
+            for w in e.import_stack.windows(2) {
+                let from = self
+                    .get(&w[0])
+                    .and_then(|i| importing_file(&self.packages[i], &w[1]));
+                chain.push(match from {
+                    Some(f) => format!("{} from {f}", w[1]),
+                    None => w[1].clone(),
+                });
+            }
+            return format!(
+                "package {}: {}",
+                chain.join("\n\timports "),
+                e.err.trim_end()
+            );
+        }
+        format_package_error(p, e)
+    }
+}
+
+/// The first Go file of `p` (in go list's order) that imports `path`.
+fn importing_file(p: &GoPackage, path: &str) -> Option<String> {
+    p.go_files
+        .iter()
+        .find(|f| {
+            std::fs::read_to_string(p.file(f))
+                .is_ok_and(|src| file_imports(&src).iter().any(|i| i == path))
+        })
+        .cloned()
+}
+
+/// The import paths of Go source, read from its import declarations
+/// (`import "p"`, `import name "p"`, `import ( ... )` blocks), before the
+/// first other declaration.
+fn file_imports(src: &str) -> Vec<String> {
+    let quoted = |l: &str| -> Option<String> {
+        let start = l.find(['"', '`'])?;
+        let q = l[start..].chars().next()?;
+        let rest = &l[start + 1..];
+        rest.find(q).map(|end| rest[..end].to_string())
+    };
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for line in src.lines() {
+        let l = line.split("//").next().unwrap_or("").trim();
+        if in_block {
+            if l.starts_with(')') {
+                in_block = false;
+            } else {
+                out.extend(l.split(';').filter_map(quoted));
+            }
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix("import") {
+            let rest = rest.trim_start();
+            if let Some(block) = rest.strip_prefix('(') {
+                let (inner, closed) = match block.split_once(')') {
+                    Some((inner, _)) => (inner, true),
+                    None => (block, false),
+                };
+                out.extend(inner.split(';').filter_map(quoted));
+                in_block = !closed;
+            } else {
+                out.extend(quoted(rest));
+            }
+            continue;
+        }
+        if ["func ", "type ", "var ", "const "]
+            .iter()
+            .any(|kw| l.starts_with(kw))
+        {
+            break;
+        }
+    }
+    out
 }
 
 fn format_package_error(p: &GoPackage, e: &PackageError) -> String {
@@ -358,6 +458,10 @@ fn run_go_list(
     args.extend(req.patterns.iter().cloned());
     duct::cmd(&tc.go, &args)
         .dir(&req.dir)
+        .before_spawn(|c| {
+            crate::util::die_with_parent(c);
+            Ok(())
+        })
         .full_env(env)
         .stdout_capture()
         .stderr_capture()
@@ -376,10 +480,9 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         // `go list -e` reports package errors in the JSON; a failure here is
-        // about the module itself (bad go.mod, missing requirement…).
-        return Err(Error::Packages {
-            errors: vec![stderr.trim().to_string()],
-        });
+        // about the module itself (no go.mod, a bad one, one for a newer
+        // Go…): the workspace could not be loaded.
+        return Err(module_error(tc, req, &stderr));
     }
     let mut packages = Vec::new();
     for p in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<GoPackage>() {
@@ -387,6 +490,30 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
             program: "go list".into(),
             message: format!("unreadable JSON: {e}"),
         })?);
+    }
+    for p in &packages {
+        let bad = p.unresolvable_names();
+        if !bad.is_empty() {
+            return Err(Error::Packages {
+                errors: vec![format!(
+                    "package {}: {}: cannot tell which file `go list` means by {} (its name is not UTF-8, and it reads the same as another name in {}, or as none) (hint: rename the file to a UTF-8 name)",
+                    p.import_path,
+                    p.dir,
+                    bad.join(", "),
+                    p.dir
+                )],
+            });
+        }
+    }
+    if packages.iter().any(|p| {
+        p.error
+            .as_ref()
+            .is_some_and(|e| e.err.contains("does not contain main module"))
+    }) {
+        // `./...` outside any module: say that, not "pattern ./...: …".
+        if let Some(e) = no_module(tc, req) {
+            return Err(e);
+        }
     }
     let graph = PackageGraph::new(packages, &req.patterns);
     if let Err(Error::NoPackages { .. }) = &graph {
@@ -403,6 +530,68 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
         }
     }
     graph
+}
+
+/// Why `go list -e` failed as a whole, worded for the user: no module, a
+/// go.mod for a newer Go (located at its `go` line), or what go said.
+fn module_error(tc: &Toolchain, req: &LoadRequest, stderr: &str) -> Error {
+    let stderr = stderr.trim();
+    if stderr.contains("go.mod file not found") {
+        if let Some(e) = no_module(tc, req) {
+            return e;
+        }
+    }
+    let msg = stderr.strip_prefix("go: ").unwrap_or(stderr);
+    if let Some(rest) = msg.strip_prefix("go.mod requires go >= ") {
+        let want = rest.split([' ', '(']).next().unwrap_or(rest);
+        let at = nearest_go_mod(&req.dir)
+            .map(|m| {
+                let line = go_line(&m).map(|n| format!(":{n}")).unwrap_or_default();
+                format!("{}{line}: ", m.display())
+            })
+            .unwrap_or_default();
+        return Error::Config(format!(
+            "{at}{msg} (hint: install Go {want} or newer and put it on PATH, or point `go` in the config at it, or lower the `go` line of go.mod)"
+        ));
+    }
+    Error::Config(msg.to_string())
+}
+
+/// The error for a load outside any Go module: `None` when there is one
+/// (a go.mod or go.work above `req.dir`, a `GOWORK`, or GOPATH mode).
+fn no_module(tc: &Toolchain, req: &LoadRequest) -> Option<Error> {
+    let gowork = tc.env.get("GOWORK").map(String::as_str).unwrap_or("");
+    let gopath_mode = tc.env.get("GO111MODULE").is_some_and(|v| v == "off");
+    if nearest_go_mod(&req.dir).is_some()
+        || req.dir.ancestors().any(|d| d.join("go.work").is_file())
+        || !(gowork.is_empty() || gowork == "off")
+        || gopath_mode
+    {
+        return None;
+    }
+    Some(Error::Config(format!(
+        "no go.mod found in {} or any parent directory (hint: run `go mod init MODULE-PATH` at the root of your Go module, or run cargo gobuild inside one)",
+        req.dir.display()
+    )))
+}
+
+/// The go.mod of the module containing `dir`, if any.
+fn nearest_go_mod(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .map(|d| d.join("go.mod"))
+        .find(|m| m.is_file())
+}
+
+/// The line number of the `go` directive of a go.mod.
+fn go_line(go_mod: &Path) -> Option<usize> {
+    let src = std::fs::read_to_string(go_mod).ok()?;
+    src.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("go")
+                .is_some_and(|r| r.starts_with([' ', '\t']))
+        })
+        .map(|i| i + 1)
 }
 
 /// Lists the patterns again with cgo enabled: a package that appears only
@@ -539,6 +728,12 @@ impl Snapshot {
             .map(|path| {
                 let stat = Stat::of(&path).ok();
                 let relevant = load_relevant(&path);
+                // Saved as JSON, so in UTF-8: a name that is not is kept in
+                // its lossy form and resolved again when checked.
+                let path = match path.to_str() {
+                    Some(_) => path,
+                    None => PathBuf::from(path.to_string_lossy().into_owned()),
+                };
                 Watched {
                     path,
                     stat,
@@ -565,12 +760,14 @@ impl Snapshot {
         }
         let mut restat = false;
         for w in &mut snap.watched {
-            let now = Stat::of(&w.path).ok();
+            let on_disk = crate::util::resolve_lossy(Path::new("/"), &w.path);
+            let on_disk = on_disk.as_deref().unwrap_or(&w.path);
+            let now = Stat::of(on_disk).ok();
             if now == w.stat {
                 continue;
             }
             // Changed on disk: is what `go list` reads of it the same?
-            if w.relevant.is_none() || load_relevant(&w.path) != w.relevant {
+            if w.relevant.is_none() || load_relevant(on_disk) != w.relevant {
                 return None;
             }
             w.stat = now;
@@ -586,7 +783,10 @@ impl Snapshot {
 
     /// Saves the snapshot atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let data = serde_json::to_vec(self).expect("snapshot serializes");
+        let data = serde_json::to_vec(self).map_err(|e| Error::Tool {
+            program: "cargo gobuild".into(),
+            message: format!("cannot save the load snapshot {}: {e}", path.display()),
+        })?;
         crate::cache::atomic_write(path, &data)
     }
 }
@@ -712,6 +912,66 @@ mod tests {
         assert!(!imports_c(
             "package a\nimport \"fmt\"\nfunc f() { _ = \"C\" }\n"
         ));
+    }
+
+    #[test]
+    fn reads_import_declarations() {
+        let src = "package a\n\nimport \"fmt\"\nimport x \"example.com/x\" // why\nimport (\n\t\"os\"\n\t_ \"embed\"\n\t. `example.com/dot`\n)\nimport (\"strings\"; \"bytes\")\n\nfunc f() { _ = \"example.com/not\" }\n";
+        assert_eq!(
+            file_imports(src),
+            [
+                "fmt",
+                "example.com/x",
+                "os",
+                "embed",
+                "example.com/dot",
+                "strings",
+                "bytes"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_import_cycle_names_its_chain_with_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        for (sub, src) in [
+            ("a", "package a\nimport \"m/b\"\n"),
+            ("b", "package b\nimport \"m/a\"\n"),
+        ] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join(format!("{sub}.go")), src).unwrap();
+        }
+        let stack: Vec<String> = ["m", "m/a", "m/b", "m/a"].map(String::from).to_vec();
+        let pkg = |path: &str, file: &str, error: bool| GoPackage {
+            dir: format!(
+                "{d}/{}",
+                path.trim_start_matches("m").trim_start_matches('/')
+            ),
+            import_path: path.into(),
+            name: path.rsplit('/').next().unwrap().into(),
+            go_files: vec![file.into()],
+            match_: vec!["./...".into()],
+            error: error.then(|| PackageError {
+                import_stack: stack.clone(),
+                pos: String::new(),
+                err: "import cycle not allowed".into(),
+            }),
+            ..Default::default()
+        };
+        // main.go is missing on disk: that step is named without a file.
+        let packages = vec![
+            pkg("m/b", "b.go", false),
+            pkg("m/a", "a.go", true),
+            pkg("m", "main.go", false),
+        ];
+        let Err(Error::Packages { errors }) = PackageGraph::new(packages, &[]) else {
+            panic!("a cycle is a package error");
+        };
+        assert_eq!(
+            errors,
+            ["package m\n\timports m/a\n\timports m/b from a.go\n\timports m/a from b.go: import cycle not allowed"]
+        );
     }
 
     #[test]
