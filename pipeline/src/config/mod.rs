@@ -1107,10 +1107,14 @@ mod tests {
         let d = cfg.resolve("default").unwrap();
         for k in PROFILE_KEYS
             .iter()
-            .filter(|k| !["inherits", "nosplit", "lints"].contains(*k))
+            .filter(|k| !["inherits", "nosplit", "lints", "remote"].contains(*k))
         {
             assert!(d.values.contains_key(*k), "default config lacks `{k}`");
         }
+        for k in REMOTE_KEYS.iter().filter(|k| **k != "headers") {
+            assert!(d.values.contains_key(&format!("remote.{k}")), "default config lacks `remote.{k}`");
+        }
+        assert_eq!(d.profile.remote, crate::config::profile::RemoteProfile::default());
         assert!(d.values.contains_key("nosplit.headroom"));
         assert!(d.values.contains_key("lints.abi"));
     }
@@ -1177,6 +1181,29 @@ mod tests {
         let cfg = load("[profile.dev]\nsymabis = \"fast\"\n").unwrap();
         let e = cfg.resolve("dev").unwrap_err().to_string();
         assert!(e.contains("bad value \"fast\" for `symabis`"), "{e}");
+    }
+
+    #[test]
+    fn remote_tables_at_the_top_and_in_profiles() {
+        let cfg = load(
+            "[remote]\ncache = \"grpc://127.0.0.1:1\"\nheaders = { x-key = { env = \"K\" }, x-lit = \"s3cret\" }\n[profile.ci.remote]\nupload = false\ntimeout = \"5s\"\n",
+        )
+        .unwrap();
+        let ci = cfg.resolve("ci").unwrap();
+        let r = &ci.profile.remote;
+        assert_eq!(r.cache.as_deref(), Some("grpc://127.0.0.1:1"));
+        assert!(!r.upload);
+        assert_eq!(r.timeout, std::time::Duration::from_secs(5));
+        assert_eq!(r.headers["x-key"], HeaderValue::Env("K".into()));
+        assert_eq!(r.headers["x-lit"], HeaderValue::Literal("s3cret".into()));
+        // Shown without the secret.
+        let v = &ci.values["remote.headers.x-lit"].value;
+        assert_eq!(shown_value("remote.headers.x-lit", v), "<secret>");
+        assert!(!format!("{:?}", ci.profile).contains("s3cret"));
+        let e = load("[remote]\ncache = \"http://x\"\n").unwrap_err().to_string();
+        assert!(e.contains("grpc://HOST:PORT") && e.contains(":2:"), "{e}");
+        let e = load("[remote]\ncahce = \"grpc://x:1\"\n").unwrap_err().to_string();
+        assert!(e.contains("did you mean `cache`"), "{e}");
     }
 
     #[test]
