@@ -20,42 +20,7 @@ fn target_arg() -> String {
 #[test]
 fn fixture_behaves_like_go_build() {
     let (_tmp, dir) = fixture("demo");
-    let ours = dir.join("demo-ours");
-    let theirs = dir.join("demo-go");
-    let t = target_arg();
-    ok(&gobuild(
-        &dir,
-        &[
-            "build",
-            "-q",
-            "--target-dir",
-            &t,
-            "-o",
-            ours.to_str().unwrap(),
-            "./cmd/demo",
-        ],
-    ));
-    ok(&go(
-        &dir,
-        &["build", "-o", theirs.to_str().unwrap(), "./cmd/demo"],
-        &[],
-    ));
-    let a = run_program(&mut Command::new(&ours));
-    let b = run_program(&mut Command::new(&theirs));
-    assert_eq!(a, b);
-    assert!(
-        a.contains("add: 42") && a.contains("apply: 22") && a.contains("scale: 40"),
-        "{a}"
-    );
-    assert!(a.contains("embedded: demo-embedded-v1"), "{a}");
-
-    // The build info reads back with `go version -m`, like go build's.
-    let m = ok(&go(&dir, &["version", "-m", ours.to_str().unwrap()], &[]));
-    let g = ok(&go(&dir, &["version", "-m", theirs.to_str().unwrap()], &[]));
-    let lines =
-        |s: &str| -> Vec<String> { s.lines().skip(1).map(|l| l.trim().to_string()).collect() };
-    assert_eq!(lines(&m), lines(&g), "go version -m differs");
-    assert!(m.contains("path\texample.com/demo/cmd/demo"), "{m}");
+    assert_demo_behaves_like_go_build(&dir, &shared_target(), &[], "go on PATH");
 }
 
 #[test]

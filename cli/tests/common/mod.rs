@@ -4,6 +4,8 @@
 //! Tests that need Go or qemu fail (they do not skip) when the tool is missing.
 #![allow(dead_code)]
 
+pub mod drift;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -167,4 +169,57 @@ pub fn temp_module(module: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(path, text).unwrap();
     }
     tmp
+}
+
+/// Builds `./cmd/demo` of the fixture copy `dir` with cargo gobuild (into
+/// `target`) and with `go build`, both with `env`, runs both programs and
+/// asserts the same output and the same `go version -m` build info (but its
+/// first line, the path). Returns the programs' output. `label` names the Go
+/// in failure messages.
+pub fn assert_demo_behaves_like_go_build(
+    dir: &Path,
+    target: &Path,
+    env: &[(&str, &str)],
+    label: &str,
+) -> String {
+    let ours = dir.join("demo-ours");
+    let theirs = dir.join("demo-go");
+    ok(&gobuild_env(
+        dir,
+        &[
+            "build",
+            "-q",
+            "--target-dir",
+            target.to_str().unwrap(),
+            "-o",
+            ours.to_str().unwrap(),
+            "./cmd/demo",
+        ],
+        env,
+    ));
+    ok(&go(
+        dir,
+        &["build", "-o", theirs.to_str().unwrap(), "./cmd/demo"],
+        env,
+    ));
+    let a = run_program(&mut Command::new(&ours));
+    let b = run_program(&mut Command::new(&theirs));
+    assert_eq!(a, b, "{label}: the programs print different things");
+    assert!(
+        a.contains("add: 42") && a.contains("apply: 22") && a.contains("scale: 40"),
+        "{label}: {a}"
+    );
+    assert!(a.contains("embedded: demo-embedded-v1"), "{label}: {a}");
+
+    // The build info reads back with `go version -m`, like go build's.
+    let m = ok(&go(dir, &["version", "-m", ours.to_str().unwrap()], env));
+    let g = ok(&go(dir, &["version", "-m", theirs.to_str().unwrap()], env));
+    let lines =
+        |s: &str| -> Vec<String> { s.lines().skip(1).map(|l| l.trim().to_string()).collect() };
+    assert_eq!(lines(&m), lines(&g), "{label}: go version -m differs");
+    assert!(
+        m.contains("path\texample.com/demo/cmd/demo"),
+        "{label}: {m}"
+    );
+    a
 }

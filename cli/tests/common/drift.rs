@@ -1,0 +1,200 @@
+//! The drift check: every tool command cargo gobuild runs for a package
+//! equals the one `go build -a -n` prints for the same package and Go
+//! version, once work directories, build IDs and the scheduling-only `-c=N`
+//! are normalised. Used by `drift.rs` (the Go on PATH) and `go_versions.rs`
+//! (the oldest and newest supported Go).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+use super::{events, go, gobuild_env, ok, text};
+
+/// `(tool, package, output)` → normalised arguments.
+pub type Plan = BTreeMap<(String, String, String), Vec<String>>;
+
+/// What one drift check saw.
+pub struct Drift {
+    /// The directories of the tools cargo gobuild ran (one GOROOT's tool dir).
+    pub our_tool_dirs: BTreeSet<PathBuf>,
+    /// The directories of the tools `go build -a -n` printed.
+    pub go_tool_dirs: BTreeSet<PathBuf>,
+}
+
+fn normalise(args: &[String], cwd: &Path, work: &Regex) -> Vec<String> {
+    let buildid = Regex::new(r"^(-buildid[= ]?|-X=cmd/internal/objabi\.buildID=)\S+$").unwrap();
+    let mut out = Vec::new();
+    let mut it = args.iter().peekable();
+    while let Some(a) = it.next() {
+        if a.starts_with("-c=") {
+            continue;
+        }
+        if a == "-buildid" {
+            it.next();
+            out.push("-buildid".into());
+            out.push("ID".into());
+            continue;
+        }
+        let mut a = work.replace_all(a, "$$WORK").into_owned();
+        a = a.replace("$WORK/exe/a.out", "$WORK/exe");
+        if buildid.is_match(&a) {
+            a = buildid.replace(&a, "${1}ID").into_owned();
+        }
+        if let Some(rel) = a.strip_prefix("./") {
+            a = cwd.join(rel).display().to_string();
+        }
+        out.push(a);
+    }
+    out
+}
+
+fn plan_key(tool: &str, args: &[String]) -> (String, String, String) {
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let pkg = value("-p");
+    let o = value("-o");
+    let out = Path::new(&o)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (tool.to_string(), pkg, out)
+}
+
+fn tool_of(program: &str) -> Option<&'static str> {
+    ["compile", "asm", "link"]
+        .into_iter()
+        .find(|t| program.ends_with(&format!("/{t}")))
+}
+
+fn tool_dir(program: &str) -> PathBuf {
+    Path::new(program)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Parses `go build -n` output: `cd DIR` lines set the directory of the
+/// tool lines that follow.
+pub fn go_plan(text: &str) -> (Plan, BTreeSet<PathBuf>) {
+    let work = Regex::new(r"\$WORK/b\d+").unwrap();
+    let mut cwd = PathBuf::from("/");
+    let mut plan = Plan::new();
+    let mut dirs = BTreeSet::new();
+    for line in text.lines() {
+        if let Some(d) = line.strip_prefix("cd ") {
+            cwd = PathBuf::from(d.trim());
+            continue;
+        }
+        let words = match shell_words::split(line) {
+            Ok(w) => w,
+            Err(_) => continue,
+        };
+        let mut words = words
+            .into_iter()
+            .skip_while(|w| w.contains('=') && !w.starts_with('-'));
+        let Some(program) = words.next() else {
+            continue;
+        };
+        let Some(tool) = tool_of(&program) else {
+            continue;
+        };
+        dirs.insert(tool_dir(&program));
+        let args: Vec<String> = words.collect();
+        let norm = normalise(&args, &cwd, &work);
+        let key = plan_key(tool, &norm);
+        plan.insert(key, norm);
+    }
+    (plan, dirs)
+}
+
+/// Reads the tool commands of cargo gobuild's JSON events.
+pub fn our_plan(events: &[serde_json::Value]) -> (Plan, BTreeSet<PathBuf>) {
+    let work = Regex::new(r"/\S*?/gobuild/cache/tmp/w[A-Za-z0-9]+").unwrap();
+    let mut plan = Plan::new();
+    let mut dirs = BTreeSet::new();
+    for e in events {
+        let Some(cmd) = e["command"].as_str() else {
+            continue;
+        };
+        let words = shell_words::split(cmd).expect("our command lines are valid shell");
+        assert_eq!(words[0], "cd");
+        let cwd = PathBuf::from(&words[1]);
+        let mut rest = words[3..]
+            .iter()
+            .skip_while(|w| w.contains('=') && !w.starts_with('-'));
+        let program = rest.next().unwrap();
+        let tool = tool_of(program).unwrap_or_else(|| panic!("unknown tool {program}"));
+        dirs.insert(tool_dir(program));
+        let args: Vec<String> = rest.cloned().collect();
+        let norm = normalise(&args, &cwd, &work);
+        plan.insert(plan_key(tool, &norm), norm);
+    }
+    (plan, dirs)
+}
+
+/// Builds `./cmd/demo` of the fixture copy `dir` with cargo gobuild (into
+/// `target`, toolchain symabis, JSON events) and asserts that its tool
+/// commands equal `go build -a -n`'s, both run with `env`. `label` names
+/// the Go in failure messages.
+pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &str) -> Drift {
+    let out = gobuild_env(
+        dir,
+        &[
+            "build",
+            "--message-format",
+            "json",
+            "--symabis",
+            "toolchain",
+            "--target-dir",
+            target.to_str().unwrap(),
+            "./cmd/demo",
+        ],
+        env,
+    );
+    ok(&out);
+    let (ours, our_tool_dirs) = our_plan(&events(&out));
+
+    let go_out = go(dir, &["build", "-a", "-n", "-o", "demo", "./cmd/demo"], env);
+    assert!(go_out.status.success(), "{label}: {}", text(&go_out));
+    let (theirs, go_tool_dirs) = go_plan(&String::from_utf8_lossy(&go_out.stderr));
+
+    assert!(
+        theirs.len() > 100,
+        "{label}: parsed only {} go commands",
+        theirs.len()
+    );
+    let mut problems = Vec::new();
+    for (k, v) in &theirs {
+        match ours.get(k) {
+            None => problems.push(format!("missing: {k:?}\n  go:   {}", v.join(" "))),
+            Some(o) if o != v => problems.push(format!(
+                "differs: {k:?}\n  go:   {}\n  ours: {}",
+                v.join(" "),
+                o.join(" ")
+            )),
+            _ => {}
+        }
+    }
+    for k in ours.keys() {
+        if !theirs.contains_key(k) {
+            problems.push(format!("extra: {k:?}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{label}: {} of {} commands drifted from go build -n:\n{}",
+        problems.len(),
+        theirs.len(),
+        problems.join("\n")
+    );
+    Drift {
+        our_tool_dirs,
+        go_tool_dirs,
+    }
+}
