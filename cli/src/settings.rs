@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use pipeline::cache::remote::RemoteSettings;
 use pipeline::build::{BuildRequest, PackageExperiments};
+use pipeline::cache::remote::RemoteSettings;
 use pipeline::config::{Config, ConfigSource, ConfigValue, Origin, ResolvedProfile, Setting};
 use pipeline::toolchain::ToolchainRequest;
 

@@ -134,7 +134,11 @@ impl std::fmt::Debug for Config {
             .field("instance_name", &self.instance_name)
             .field(
                 "headers",
-                &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
             )
             .field("timeout", &self.timeout)
             .finish()
@@ -146,7 +150,10 @@ impl std::fmt::Debug for Config {
 pub struct Headers(Vec<(AsciiMetadataKey, AsciiMetadataValue)>);
 
 impl tonic::service::Interceptor for Headers {
-    fn call(&mut self, mut req: tonic::Request<()>) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut req: tonic::Request<()>,
+    ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
         for (k, v) in &self.0 {
             req.metadata_mut().insert(k.clone(), v.clone());
         }
@@ -210,8 +217,11 @@ impl Client {
         for (k, v) in &cfg.headers {
             let key = AsciiMetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
                 .map_err(|_| connect(format!("header name `{k}` is not valid in gRPC metadata")))?;
-            let val = AsciiMetadataValue::try_from(v.as_str())
-                .map_err(|_| connect(format!("the value of header `{k}` is not valid in gRPC metadata")))?;
+            let val = AsciiMetadataValue::try_from(v.as_str()).map_err(|_| {
+                connect(format!(
+                    "the value of header `{k}` is not valid in gRPC metadata"
+                ))
+            })?;
             headers.push((key, val));
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -243,7 +253,8 @@ impl Client {
         };
         let caps = client
             .block(async {
-                let mut c = re::capabilities_client::CapabilitiesClient::new(client.channel.clone());
+                let mut c =
+                    re::capabilities_client::CapabilitiesClient::new(client.channel.clone());
                 c.get_capabilities(re::GetCapabilitiesRequest {
                     instance_name: client.instance.clone(),
                 })
@@ -253,7 +264,9 @@ impl Client {
             .map_err(|s| connect(format!("GetCapabilities: {} {}", s.code(), s.message())))?
             .into_inner();
         let cache = caps.cache_capabilities.unwrap_or_default();
-        let sha256 = bazel_remote_apis::build::bazel::remote::execution::v2::digest_function::Value::Sha256 as i32;
+        let sha256 =
+            bazel_remote_apis::build::bazel::remote::execution::v2::digest_function::Value::Sha256
+                as i32;
         if !cache.digest_functions.is_empty() && !cache.digest_functions.contains(&sha256) {
             return Err(Error::Unsupported {
                 endpoint: cfg.endpoint.clone(),
@@ -341,9 +354,10 @@ impl Client {
     pub fn find_missing(&self, digests: &[Digest]) -> Result<Vec<Digest>> {
         let r = self
             .block(async {
-                let mut c = re::content_addressable_storage_client::ContentAddressableStorageClient::new(
-                    self.channel.clone(),
-                );
+                let mut c =
+                    re::content_addressable_storage_client::ContentAddressableStorageClient::new(
+                        self.channel.clone(),
+                    );
                 c.find_missing_blobs(re::FindMissingBlobsRequest {
                     instance_name: self.instance.clone(),
                     blob_digests: digests.iter().map(Digest::proto).collect(),
@@ -426,7 +440,12 @@ impl Client {
     }
 
     fn bytestream_read(&self, d: &Digest) -> Result<Vec<u8>> {
-        let name = format!("{}blobs/{}/{}", instance_prefix(&self.instance), d.hash, d.size);
+        let name = format!(
+            "{}blobs/{}/{}",
+            instance_prefix(&self.instance),
+            d.hash,
+            d.size
+        );
         self.block(async {
             let mut c = bs::byte_stream_client::ByteStreamClient::new(self.channel.clone());
             let mut stream = c
@@ -439,7 +458,11 @@ impl Client {
                 .map_err(call_err("ByteStream.Read"))?
                 .into_inner();
             let mut data = Vec::with_capacity(d.size as usize);
-            while let Some(msg) = stream.message().await.map_err(call_err("ByteStream.Read"))? {
+            while let Some(msg) = stream
+                .message()
+                .await
+                .map_err(call_err("ByteStream.Read"))?
+            {
                 data.extend_from_slice(&msg.data);
             }
             Ok(data)
@@ -483,7 +506,11 @@ impl Client {
             {
                 return Err(Error::Call {
                     call: "BatchUpdateBlobs",
-                    message: bad.status.as_ref().map(|s| s.message.clone()).unwrap_or_default(),
+                    message: bad
+                        .status
+                        .as_ref()
+                        .map(|s| s.message.clone())
+                        .unwrap_or_default(),
                 });
             }
             Ok(())
@@ -525,7 +552,11 @@ impl Client {
         loop {
             let end = (off + CHUNK).min(data.len());
             msgs.push(bs::WriteRequest {
-                resource_name: if off == 0 { name.clone() } else { String::new() },
+                resource_name: if off == 0 {
+                    name.clone()
+                } else {
+                    String::new()
+                },
                 write_offset: off as i64,
                 finish_write: end == data.len(),
                 data: data[off..end].to_vec(),
@@ -639,8 +670,14 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         let e = Client::connect(&cfg).err().unwrap().to_string();
-        assert!(e.contains("http://localhost:1") && e.contains("grpc://"), "{e}");
-        assert!(!format!("{cfg:?}").contains("secret"), "Debug hides header values");
+        assert!(
+            e.contains("http://localhost:1") && e.contains("grpc://"),
+            "{e}"
+        );
+        assert!(
+            !format!("{cfg:?}").contains("secret"),
+            "Debug hides header values"
+        );
     }
 
     #[test]

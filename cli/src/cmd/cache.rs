@@ -180,17 +180,9 @@ pub(crate) fn run(args: &CacheArgs) -> Result<(), Failure> {
             }
             println!("cache:        {}", i.dir.display());
             println!("entries:      {}", i.entries);
-            println!(
-                "objects:      {} ({})",
-                i.objects,
-                bytes(i.object_bytes)
-            );
+            println!("objects:      {} ({})", i.objects, bytes(i.object_bytes));
             for (name, n, size) in &i.memos {
-                println!(
-                    "{:<13} {n} files ({})",
-                    format!("{name}/:"),
-                    bytes(*size)
-                );
+                println!("{:<13} {n} files ({})", format!("{name}/:"), bytes(*size));
             }
             println!("least recent: {}", ago(i.oldest_use));
             println!("last trim:    {}", ago(i.last_trim));

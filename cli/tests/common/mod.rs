@@ -4,6 +4,7 @@
 //! Tests that need Go or qemu fail (they do not skip) when the tool is missing.
 #![allow(dead_code)]
 
+pub mod buildgrid;
 pub mod drift;
 
 use std::path::{Path, PathBuf};

@@ -49,7 +49,11 @@ impl std::fmt::Debug for RemoteSettings {
             .field("instance_name", &self.instance_name)
             .field(
                 "headers",
-                &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
             )
             .field("upload", &self.upload)
             .field("timeout", &self.timeout)
@@ -103,7 +107,9 @@ impl Tier {
         let by_path = |p: &str| files.iter().position(|f| f.path == p).map(|i| &blobs[i]);
         let Some(entry) = by_path(ENTRY_FILE).and_then(|d| serde_json::from_slice::<Entry>(d).ok())
         else {
-            self.reject(format!("the result of action {ad} has no readable {ENTRY_FILE}"));
+            self.reject(format!(
+                "the result of action {ad} has no readable {ENTRY_FILE}"
+            ));
             return Ok(None);
         };
         for (name, d) in &entry.outputs {
@@ -160,8 +166,10 @@ impl Tier {
             });
             blobs.push((rd, data));
         }
-        let refs: Vec<(remote::Digest, &[u8])> =
-            blobs.iter().map(|(d, b)| (d.clone(), b.as_slice())).collect();
+        let refs: Vec<(remote::Digest, &[u8])> = blobs
+            .iter()
+            .map(|(d, b)| (d.clone(), b.as_slice()))
+            .collect();
         let sent = self.client.upload_blobs(&refs)?;
         self.client.update_action_result(&ad, &outputs)?;
         let mut s = self.stats.lock().unwrap();
@@ -171,11 +179,14 @@ impl Tier {
     }
 }
 
+/// The upload queue and its worker thread.
+type Uploader = (Sender<(ActionKey, Entry)>, JoinHandle<()>);
+
 /// The local cache, and the remote behind it when one is configured.
 pub struct TieredCache {
     local: LocalCache,
     tier: Option<Arc<Tier>>,
-    uploads: Mutex<Option<(Sender<(ActionKey, Entry)>, JoinHandle<()>)>>,
+    uploads: Mutex<Option<Uploader>>,
     warnings: Mutex<Vec<String>>,
 }
 

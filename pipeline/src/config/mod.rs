@@ -689,9 +689,9 @@ fn merge_profile(
                 continue;
             }
             "remote" => {
-                let rt = item.as_table_like().ok_or_else(|| {
-                    config_error(&origin, format!("`{full}` must be a table"))
-                })?;
+                let rt = item
+                    .as_table_like()
+                    .ok_or_else(|| config_error(&origin, format!("`{full}` must be a table")))?;
                 merge_remote(src, &full, rt, def)?;
                 continue;
             }
@@ -826,7 +826,12 @@ fn merge_remote(
                 continue;
             }
             other => {
-                return Err(unknown_key(&origin, other, &format!("[{table}]"), REMOTE_KEYS));
+                return Err(unknown_key(
+                    &origin,
+                    other,
+                    &format!("[{table}]"),
+                    REMOTE_KEYS,
+                ));
             }
         };
         def.values
@@ -1112,9 +1117,15 @@ mod tests {
             assert!(d.values.contains_key(*k), "default config lacks `{k}`");
         }
         for k in REMOTE_KEYS.iter().filter(|k| **k != "headers") {
-            assert!(d.values.contains_key(&format!("remote.{k}")), "default config lacks `remote.{k}`");
+            assert!(
+                d.values.contains_key(&format!("remote.{k}")),
+                "default config lacks `remote.{k}`"
+            );
         }
-        assert_eq!(d.profile.remote, crate::config::profile::RemoteProfile::default());
+        assert_eq!(
+            d.profile.remote,
+            crate::config::profile::RemoteProfile::default()
+        );
         assert!(d.values.contains_key("nosplit.headroom"));
         assert!(d.values.contains_key("lints.abi"));
     }
@@ -1200,9 +1211,13 @@ mod tests {
         let v = &ci.values["remote.headers.x-lit"].value;
         assert_eq!(shown_value("remote.headers.x-lit", v), "<secret>");
         assert!(!format!("{:?}", ci.profile).contains("s3cret"));
-        let e = load("[remote]\ncache = \"http://x\"\n").unwrap_err().to_string();
+        let e = load("[remote]\ncache = \"http://x\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("grpc://HOST:PORT") && e.contains(":2:"), "{e}");
-        let e = load("[remote]\ncahce = \"grpc://x:1\"\n").unwrap_err().to_string();
+        let e = load("[remote]\ncahce = \"grpc://x:1\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean `cache`"), "{e}");
     }
 

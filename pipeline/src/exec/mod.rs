@@ -329,12 +329,22 @@ impl Run<'_> {
                 if !entry.output.is_empty() {
                     em.diag(Level::Output, Some(pkg), entry.output.clone());
                 }
-                finish(Outcome::Ran, Some(dirty), command, None, remote_miss, Some(&key));
+                finish(
+                    Outcome::Ran,
+                    Some(dirty),
+                    command,
+                    None,
+                    remote_miss,
+                    Some(&key),
+                );
                 Ok((action_output(entry), false))
             }
-            Err(StepError { message, command }) => {
-                fail(format!("# {pkg}\n{message}"), Some(dirty), command, Some(&key))
-            }
+            Err(StepError { message, command }) => fail(
+                format!("# {pkg}\n{message}"),
+                Some(dirty),
+                command,
+                Some(&key),
+            ),
         }
     }
 
