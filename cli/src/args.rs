@@ -70,7 +70,7 @@ impl CommonArgs {
 }
 
 /// Flags of every command that builds (`build`, `nosplit`, `abi`, `watch`).
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub(crate) struct BuildArgs {
     #[command(flatten)]
     pub(crate) common: CommonArgs,

@@ -181,6 +181,7 @@ pub(crate) fn build_requests(args: &BuildArgs) -> Result<Vec<BuildRequest>, Fail
             experiments_origin: r.values.get("experiments").map(|s| s.origin.to_string()),
             package_experiments: package_experiments.clone(),
             remote: remote.clone(),
+            test: None,
         };
 
     let dirs = module_dirs(&l)?;

@@ -318,9 +318,11 @@ fn builds_trim_unused_entries_once_a_day_and_keep_what_they_use() {
     let before = info(&b);
     // Everything unused for six days; the last trim two days ago.
     let old = SystemTime::now() - Duration::from_secs(6 * 24 * 3600);
-    for shard in fs::read_dir(b.cache().join("a")).unwrap().flatten() {
-        for f in fs::read_dir(shard.path()).unwrap().flatten() {
-            set_mtime(&f.path(), old);
+    for dir in ["a", "o"] {
+        for shard in fs::read_dir(b.cache().join(dir)).unwrap().flatten() {
+            for f in fs::read_dir(shard.path()).unwrap().flatten() {
+                set_mtime(&f.path(), old);
+            }
         }
     }
     set_mtime(

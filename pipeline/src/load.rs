@@ -146,6 +146,19 @@ impl GoPackage {
             .and_then(|(_, rest)| rest.strip_suffix(']'))
     }
 
+    /// Is this the main package `go list -test` makes for a package's tests
+    /// (`P.test`, whose only Go file is the generated `_testmain.go`)?
+    pub fn is_test_main(&self) -> bool {
+        self.is_main() && self.import_path.ends_with(".test") && self.variant_of().is_none()
+    }
+
+    /// For a test main `P.test`, the package it tests.
+    pub fn tested_package(&self) -> Option<&str> {
+        self.is_test_main()
+            .then(|| self.import_path.strip_suffix(".test"))
+            .flatten()
+    }
+
     /// The `-p` path cmd/go compiles the package as (`main` for commands).
     pub fn compile_path(&self) -> &str {
         if self.is_main() {
@@ -177,6 +190,10 @@ pub struct LoadRequest {
     pub tags: Vec<String>,
     /// Directory `go list` runs in (patterns are relative to it).
     pub dir: PathBuf,
+    /// Load the test variants too (`go list -test`): per package with tests
+    /// `P [P.test]`, `P_test [P.test]` and the test main `P.test`.
+    #[serde(default)]
+    pub test: bool,
 }
 
 /// The loaded package graph, dependencies before dependents.
@@ -476,7 +493,12 @@ fn run_go_list(
 /// Runs `go list -e -deps -json` for the request.
 pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
     let fields = format!("-json={FIELDS}");
-    let out = run_go_list(tc, req, &["-e", "-deps", &fields], tc.go_env())?;
+    let mut flags = vec!["-e", "-deps"];
+    if req.test {
+        flags.push("-test");
+    }
+    flags.push(&fields);
+    let out = run_go_list(tc, req, &flags, tc.go_env())?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         // `go list -e` reports package errors in the JSON; a failure here is
@@ -530,6 +552,28 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
         }
     }
     graph
+}
+
+/// `go list -test` names each test main's generated `_testmain.go` by a
+/// path into go's own build cache, which go may trim at any time: copy each
+/// into `dir` (by content) and point the package at the copy.
+pub fn keep_testmains(graph: &mut PackageGraph, dir: &Path) -> Result<()> {
+    for p in graph.packages.iter_mut().filter(|p| p.is_test_main()) {
+        for f in p.go_files.iter_mut() {
+            let src = Path::new(f.as_str());
+            if !src.is_absolute() || src.starts_with(dir) {
+                continue;
+            }
+            let data = std::fs::read(src).at(src)?;
+            let hex = blake3::hash(&data).to_hex().to_string();
+            let dest = dir.join(&hex[..32]).join("_testmain.go");
+            if !dest.is_file() {
+                crate::cache::atomic_write(&dest, &data)?;
+            }
+            *f = dest.display().to_string();
+        }
+    }
+    Ok(())
 }
 
 /// Why `go list -e` failed as a whole, worded for the user: no module, a

@@ -39,6 +39,7 @@ const STAGE_BODIES: &[&str] = &[
     "nosplit",
     "abi_report",
     "link",
+    "test_run",
 ];
 
 /// What the executor may read of `stages`: the prepared step and the outputs.

@@ -12,7 +12,9 @@ pub(crate) mod cache;
 pub(crate) mod clean;
 pub(crate) mod nosplit;
 pub(crate) mod profiles;
+pub(crate) mod run;
 pub(crate) mod symabis;
+pub(crate) mod test;
 pub(crate) mod watch;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +41,22 @@ enum Command {
     Build(BuildArgs),
     /// Remove the build outputs and the cache of this workspace (<target-dir>/gobuild).
     Clean(CommonArgs),
+    /// Build and run Go tests like `go test` (test variants, the nosplit
+    /// check, results cached like go test's), reported like go test with a
+    /// summary, or as `go test -json`'s events with --message-format json.
+    ///
+    /// Packages are patterns (default ./...). Flags are go test's, spelled
+    /// --run, --skip, --count, --short, --timeout, --failfast, --bench,
+    /// --benchtime, --shuffle, --list; --test-verbose prints every test's
+    /// output (go test -v); arguments after `--` go to every test binary.
+    /// A package's result is reused while its test binary, the flags and
+    /// the files and environment variables the tests read are unchanged
+    /// (`(cached)`); --count 1 or --no-cache runs it again. Exit 101 when a
+    /// test or a build failed.
+    Test(test::TestArgs),
+    /// Build one main package (default .) and run it with ARGS; its exit
+    /// code is returned.
+    Run(run::RunArgs),
     /// Verify, trim or inspect the cache (`cache verify`, `cache gc`, `cache info`).
     ///
     /// Every object is checked against its digest before a build uses it (a
@@ -96,6 +114,8 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::Build(args) => build::run(&args),
         Command::Clean(common) => clean::run(&common),
         Command::Cache(args) => cache::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Nosplit(args) => {
             let sink = args.build.common.reporter();

@@ -24,6 +24,7 @@ use crate::fshash::FileHasher;
 use crate::load::{self, LoadRequest, PackageGraph, Snapshot};
 use crate::plan::{ActionGraph, Intent, PlanOptions};
 use crate::stages::outputs::Output;
+use crate::stages::test_run::TestSettings;
 use crate::stages::{key, BuildFacts, Stages};
 use crate::toolchain::{Toolchain, ToolchainRequest};
 
@@ -32,7 +33,7 @@ pub mod outcome;
 pub mod post;
 
 pub use install::{exec_name, output_path};
-pub use outcome::{BuildOutcome, Built};
+pub use outcome::{BuildOutcome, Built, TestRun};
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -67,6 +68,8 @@ pub struct BuildRequest {
     pub package_experiments: Vec<PackageExperiments>,
     /// The remote cache, when one is configured and not turned off.
     pub remote: Option<RemoteSettings>,
+    /// How tests run (the test intent).
+    pub test: Option<TestSettings>,
 }
 
 /// A package rule's experiment set.
@@ -119,17 +122,22 @@ pub struct Artifact {
 
 /// Loads the packages, through the snapshot when nothing it depends on changed.
 pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
+    let test = matches!(req.intent, Intent::Test);
     let lreq = LoadRequest {
         patterns: req.patterns(),
         tags: req.profile.tags.clone(),
         dir: req.dir.clone(),
+        test,
     };
     load::check_dir(&req.dir)?;
     let fingerprint = load_fingerprint(&lreq, &req.toolchain);
     let snap_path = gobuild_dir
         .join("load")
         .join(format!("{}.json", &fingerprint[..32]));
-    if let Some(snap) = Snapshot::load_valid(&snap_path, &fingerprint) {
+    // A test load is never reused: the generated test mains list the test
+    // functions, which the snapshot's check (package clauses, imports,
+    // constraints) does not see change.
+    if let Some(snap) = Snapshot::load_valid(&snap_path, &fingerprint).filter(|_| !test) {
         let toolchain = Toolchain::from_env(snap.go, snap.go_env, req.toolchain.env_overrides())?;
         return Ok(Session {
             toolchain,
@@ -141,7 +149,10 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
         Ok(t) => t,
         Err(e) => return Err(explain_probe_error(req, e)),
     };
-    let graph = load::go_list(&toolchain, &lreq)?;
+    let mut graph = load::go_list(&toolchain, &lreq)?;
+    if test {
+        load::keep_testmains(&mut graph, &gobuild_dir.join("load").join("testmain"))?;
+    }
     let snap = Snapshot::new(fingerprint, &toolchain, graph.clone(), &[]);
     // A snapshot that cannot be saved only costs the next build a `go list`.
     let _ = snap.save(&snap_path);
@@ -295,6 +306,7 @@ fn build_loaded(
             nosplit,
             pgo,
             preprofile: tc.has_preprofile(),
+            run_tests: req.test.as_ref().is_none_or(|t| t.run),
         },
     );
     let (tool_digests, include_digests) = key::digest_toolchain(tc, hasher)?;
@@ -313,7 +325,8 @@ fn build_loaded(
         .map(|v| v.trim_start_matches('='))
         .unwrap_or("auto")
         .to_string();
-    if !actions.links.is_empty() && buildvcs != "false" {
+    // go test stamps no version control information into test binaries.
+    if !actions.links.is_empty() && buildvcs != "false" && req.intent != Intent::Test {
         for &m in &mains {
             match crate::modinfo::VcsInfo::for_main(&req.dir, &graph.packages[m]) {
                 Ok(Some(v)) => {
@@ -341,6 +354,10 @@ fn build_loaded(
         vcs,
         summaries: cache.aux_dir("nosplit"),
         tool_identity,
+        test: req.test.clone().map(|mut t| {
+            t.memo_dir = cache.aux_dir("testlogs");
+            t
+        }),
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),
@@ -368,7 +385,8 @@ fn build_loaded(
         },
     );
     let mut artifacts = Vec::new();
-    if summary.success() {
+    // Test binaries are run, not installed.
+    if summary.success() && req.intent != Intent::Test {
         for &link in &actions.links {
             let pkg = &graph.packages[actions.actions[link.0].pkg];
             let exe = summary.results[link.0]

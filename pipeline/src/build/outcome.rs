@@ -15,6 +15,7 @@ use crate::exec::ExecSummary;
 use crate::load::PackageGraph;
 use crate::plan::{ActionGraph, ActionId};
 use crate::stages::outputs::{ActionOutput, Output};
+use crate::stages::test_run::RunResult;
 
 /// What a finished build leaves for callers (reports, checks, watch mode).
 pub struct BuildOutcome {
@@ -60,10 +61,50 @@ impl BuildOutcome {
         Some(read_json(&path))
     }
 
+    /// The test runs of a test build, in plan order: per test main, the
+    /// tested package, its directory, what the binary printed and how it
+    /// ended (`None` for runs that did not complete: a build failure).
+    pub fn test_runs(&self) -> Vec<TestRun> {
+        let mut v = Vec::new();
+        for id in &self.actions.test_runs {
+            let p = &self.session.graph.packages[self.actions.actions[id.0].pkg];
+            let out = self.summary.results[id.0].get();
+            let read = |o: &Output| -> Option<Vec<u8>> {
+                let d = out?.outputs.get(o)?;
+                self.cache.read(d).ok()
+            };
+            let result = read(&Output::TestResult)
+                .and_then(|d| serde_json::from_slice::<RunResult>(&d).ok());
+            v.push(TestRun {
+                package: p.tested_package().unwrap_or(&p.import_path).to_string(),
+                dir: PathBuf::from(&p.dir),
+                output: read(&Output::TestOutput).unwrap_or_default(),
+                result,
+                cached: out.is_some_and(|o| o.cached),
+            });
+        }
+        v
+    }
+
     /// The ABI report of a main package.
     pub fn program_report(&self, main: usize) -> Result<ProgramReport> {
         abi::program_report(&self.built(), main)
     }
+}
+
+/// One package's test run.
+#[derive(Debug, Clone)]
+pub struct TestRun {
+    /// The tested package.
+    pub package: String,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// What the test binary printed (test2json-framed).
+    pub output: Vec<u8>,
+    /// How it ended; `None` if it did not run (the build failed first).
+    pub result: Option<RunResult>,
+    /// Reused from an earlier run?
+    pub cached: bool,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {

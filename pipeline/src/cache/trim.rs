@@ -1,7 +1,9 @@
 //! Trimming the local cache like go's (`cmd/go/internal/cache.Trim`): an
 //! entry's mtime is its last use (a hit refreshes it at most once an hour);
 //! entries unused for the policy's age are removed, then every object no
-//! remaining entry names; with a size limit, the least recently used objects
+//! remaining entry names and not written within that age either (a build's
+//! uncached outputs, like a failed test's, are in use until it ends); with a
+//! size limit, the least recently used objects
 //! (and the entries that name them) go next. The memos beside the objects
 //! (inputs log, nosplit summaries, ELF-check stamps) go by age alone: losing
 //! one only costs recomputing it.
@@ -211,6 +213,10 @@ impl LocalCache {
         for (path, m) in sharded(&self.root().join("o")) {
             match digest_of_name(&path).and_then(|d| last_use.get(&d).map(|t| (d, *t))) {
                 Some((d, t)) => live.push((t, path, m.len(), d)),
+                // Named by no entry, but written recently: the running build
+                // may be using it (outputs it does not cache, like a failed
+                // test's).
+                None if mtime(&m) >= cutoff => {}
                 None => {
                     if let Some(d) = digest_of_name(&path) {
                         self.stamps().forget(&d);
@@ -383,6 +389,11 @@ mod tests {
         for k in [&old, &used, &key("shares")] {
             backdate(&c.entry_path(k), 6 * DAY);
         }
+        for d in [&old_obj, &used_obj] {
+            backdate(&c.object_path(d), 6 * DAY);
+        }
+        // An object no entry names, written just now: in use, kept.
+        let fresh = c.store_bytes(b"a failed test's output").unwrap();
         // A hit refreshes the entry's use time.
         assert!(matches!(c.lookup(&used), Lookup::Hit(_)));
         let r = c.trim(&TrimPolicy::default(), SystemTime::now()).unwrap();
@@ -392,6 +403,7 @@ mod tests {
         assert!(!c.object_path(&old_obj).exists());
         // The object the used entry names stays, though a removed entry named it too.
         assert!(matches!(c.lookup(&used), Lookup::Hit(_)));
+        assert!(c.object_path(&fresh).exists());
     }
 
     #[test]

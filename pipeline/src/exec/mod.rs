@@ -217,7 +217,7 @@ impl From<Error> for StepError {
 }
 
 /// The typed outputs of a cache entry.
-fn action_output(entry: Entry) -> ActionOutput {
+fn action_output(entry: Entry, cached: bool) -> ActionOutput {
     ActionOutput {
         outputs: entry
             .outputs
@@ -226,6 +226,7 @@ fn action_output(entry: Entry) -> ActionOutput {
             .collect(),
         export: entry.export,
         code: entry.code,
+        cached,
     }
 }
 
@@ -278,7 +279,7 @@ impl Run<'_> {
                 em.diag(Level::Output, Some(pkg), entry.output.clone());
             }
             finish(Outcome::Cached, None, None, Some(cache), false, Some(&key));
-            (action_output(entry), true)
+            (action_output(entry, true), true)
         };
         let mut remote_miss = false;
         let damaged = match self.cache.actions.lookup(&key) {
@@ -317,12 +318,18 @@ impl Run<'_> {
             }
         };
         match self.step(&prep) {
-            Ok((entry, command)) => {
-                let stored = self.cache.actions.store_entry(&key, &entry).and_then(|_| {
-                    self.cache
-                        .inputs_log
-                        .record_inputs(&prep.identity, &prep.inputs)
-                });
+            Ok((entry, command, keep, final_inputs)) => {
+                let inputs = final_inputs.as_ref().unwrap_or(&prep.inputs);
+                let stored = if keep {
+                    let key = ActionKey::compute(inputs);
+                    self.cache.actions.store_entry(&key, &entry).and_then(|_| {
+                        self.cache
+                            .inputs_log
+                            .record_inputs(&prep.identity, inputs)
+                    })
+                } else {
+                    Ok(())
+                };
                 if let Err(e) = stored {
                     return fail(format!("# {pkg}\n{e}"), Some(dirty), command, Some(&key));
                 }
@@ -337,7 +344,7 @@ impl Run<'_> {
                     remote_miss,
                     Some(&key),
                 );
-                Ok((action_output(entry), false))
+                Ok((action_output(entry, false), false))
             }
             Err(StepError { message, command }) => fail(
                 format!("# {pkg}\n{message}"),
@@ -349,7 +356,12 @@ impl Run<'_> {
     }
 
     /// Runs a step in a fresh work directory and stores its outputs.
-    fn step(&self, prep: &Prepared) -> std::result::Result<(Entry, Option<String>), StepError> {
+    /// Also says whether the entry may be stored (the prep and the step agree).
+    #[allow(clippy::type_complexity)]
+    fn step(
+        &self,
+        prep: &Prepared,
+    ) -> std::result::Result<(Entry, Option<String>, bool, Option<crate::cache::KeyInputs>), StepError> {
         let root = &self.cache.work_root;
         std::fs::create_dir_all(root).at(root)?;
         let mut work = tempfile::Builder::new()
@@ -370,6 +382,8 @@ impl Run<'_> {
         }
         let mut output = String::new();
         let mut command = None;
+        let mut keep = prep.cacheable;
+        let mut final_inputs = None;
         match &prep.step {
             Step::Tool(cmd) => {
                 let cmd = cmd.in_work_dir(wd);
@@ -400,6 +414,8 @@ impl Run<'_> {
                     message,
                     command: None,
                 })?;
+                keep &= step.cacheable(wd);
+                final_inputs = step.final_inputs(wd);
             }
         }
         let mut entry = Entry {
@@ -426,7 +442,7 @@ impl Run<'_> {
             })?;
             entry.outputs.insert(name.to_string(), d);
         }
-        Ok((entry, command))
+        Ok((entry, command, keep, final_inputs))
     }
 }
 

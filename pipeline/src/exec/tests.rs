@@ -58,6 +58,7 @@ impl PrepareAction for FakeStages<'_> {
                     code: Some(crate::cache::ContentDigest::of(&data[..1])),
                 })
             })),
+            cacheable: true,
         })
     }
 }

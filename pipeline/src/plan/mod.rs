@@ -39,12 +39,15 @@ pub enum Intent {
     Report,
     /// The package archives only (no check, no link).
     Archives,
-    // `Test` lands here: test variants, test mains, and a run stage.
+    /// Tests, as go test builds and runs them: the graph was loaded with
+    /// its test variants; each test main `P.test` is checked, linked and
+    /// run (a test-run action per package with tests).
+    Test,
 }
 
 impl Intent {
     fn links(self) -> bool {
-        matches!(self, Intent::Build | Intent::Report)
+        matches!(self, Intent::Build | Intent::Report | Intent::Test)
     }
 }
 
@@ -87,6 +90,8 @@ pub enum ActionKind {
     AbiReport,
     /// Link a main package into a program.
     Link,
+    /// Run a test binary as go test runs it, keeping its output and result.
+    TestRun,
 }
 
 impl ActionKind {
@@ -101,6 +106,7 @@ impl ActionKind {
             ActionKind::Nosplit { .. } => "nosplit",
             ActionKind::AbiReport => "abi-report",
             ActionKind::Link => "link",
+            ActionKind::TestRun => "test",
         }
     }
 }
@@ -124,6 +130,8 @@ pub enum Input {
     LinkSymabis(usize),
     /// The link unit's nosplit check (link and abi-report wait for it).
     Nosplit,
+    /// The linked program (a test run reads the test binary).
+    Linked,
 }
 
 /// A declared input: which action, in which role.
@@ -175,6 +183,8 @@ pub struct ActionGraph {
     pub pgo: HashMap<usize, PathBuf>,
     /// Per main package: its abi-report action (planned with the link).
     pub abi_reports: HashMap<usize, ActionId>,
+    /// Per test main: its test-run action.
+    pub test_runs: Vec<ActionId>,
     /// Per requested main package: what it links (planned for every intent).
     pub link_units: HashMap<usize, LinkUnit>,
 }
@@ -190,6 +200,8 @@ pub struct PlanOptions {
     pub pgo: HashMap<usize, PathBuf>,
     /// Does the toolchain preprocess profiles (Go 1.23+)?
     pub preprofile: bool,
+    /// With [`Intent::Test`]: run the test binaries (false: link only).
+    pub run_tests: bool,
 }
 
 impl ActionGraph {
@@ -235,12 +247,17 @@ impl ActionGraph {
         }
         let check = match opts.intent {
             _ if !opts.nosplit => None,
-            Intent::Build | Intent::Report => Some(NosplitMode::Gate),
+            Intent::Build | Intent::Report | Intent::Test => Some(NosplitMode::Gate),
             Intent::Check => Some(NosplitMode::Report),
             Intent::Archives => None,
         };
         for &r in roots {
             if !graph.packages[r].is_main() {
+                continue;
+            }
+            // go test links test mains only (and no program is installed).
+            let testing = opts.intent == Intent::Test;
+            if testing != graph.packages[r].is_test_main() {
                 continue;
             }
             // Every requested program has its link unit, whatever is planned
@@ -288,18 +305,31 @@ impl ActionGraph {
                         });
                     }
                 }
-                let report = g.push(Action {
-                    kind: ActionKind::AbiReport,
-                    pkg: r,
-                    deps: report_deps,
-                });
-                g.abi_reports.insert(r, report);
+                if !testing {
+                    let report = g.push(Action {
+                        kind: ActionKind::AbiReport,
+                        pkg: r,
+                        deps: report_deps,
+                    });
+                    g.abi_reports.insert(r, report);
+                }
                 let id = g.push(Action {
                     kind: ActionKind::Link,
                     pkg: r,
                     deps: after_check,
                 });
                 g.links.push(id);
+                if testing && opts.run_tests {
+                    let run = g.push(Action {
+                        kind: ActionKind::TestRun,
+                        pkg: r,
+                        deps: vec![Dep {
+                            id,
+                            input: Input::Linked,
+                        }],
+                    });
+                    g.test_runs.push(run);
+                }
             }
             g.link_units.insert(r, unit);
         }

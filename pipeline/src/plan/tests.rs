@@ -22,6 +22,7 @@ fn plan(g: &PackageGraph, intent: Intent) -> ActionGraph {
             nosplit: true,
             pgo: HashMap::new(),
             preprofile: false,
+            run_tests: true,
         },
     )
 }
@@ -147,6 +148,7 @@ fn a_toolchain_the_check_cannot_read_still_links() {
             nosplit: false,
             pgo: HashMap::new(),
             preprofile: false,
+            run_tests: true,
         },
     );
     assert!(a.nosplits.is_empty());
@@ -179,6 +181,7 @@ fn pgo_adds_a_preprofile_input_to_every_compile_of_the_program() {
             nosplit: true,
             pgo,
             preprofile: true,
+            run_tests: true,
         },
     );
     assert_eq!(

@@ -46,6 +46,7 @@ pub fn prepare(
         work_files: vec![],
         outputs: vec![Output::AbiExpect],
         derive: None,
+        cacheable: true,
     })
 }
 

@@ -37,5 +37,6 @@ pub fn prepare(
         work_files: vec![("go_asm.h".into(), WorkFile::Object(hdr))],
         outputs: vec![object],
         derive: None,
+        cacheable: true,
     })
 }

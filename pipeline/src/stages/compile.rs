@@ -80,7 +80,8 @@ pub fn prepare(
     }
     // Placeholder: the build ID is derived from the key, below.
     args.extend(["-buildid".into(), "BUILDID".into()]);
-    if tc.goarch() == "wasm" || tc.goos() == "plan9" {
+    // A test binary is not kept, so go test drops its DWARF.
+    if tc.goarch() == "wasm" || tc.goos() == "plan9" || p.is_test_main() {
         args.push("-dwarf=false".into());
     }
     if tc.goversion().starts_with("go1") {
@@ -158,8 +159,22 @@ pub fn prepare(
         args.extend(["-asmhdr".into(), format!("{WORK}/go_asm.h")]);
         outputs.push(Output::AsmHdr);
     }
-    args.extend(p.go_files.iter().map(|f| p.file(f).display().to_string()));
-    f.add_files(&mut k, p, &p.go_files)?;
+    if p.is_test_main() {
+        // The generated _testmain.go (a copy the load kept), compiled from
+        // the work directory as go test does: recorded as `_testmain.go`,
+        // keyed by content.
+        for g in &p.go_files {
+            let path = std::path::Path::new(g);
+            let name = path.file_name().map_or(g.clone(), |n| n.to_string_lossy().into_owned());
+            let data = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+            k.add(format!("file {name}"), f.hasher.digest(path)?.to_hex());
+            args.push(format!("{WORK}/{name}"));
+            work_files.push((name, WorkFile::Content(data)));
+        }
+    } else {
+        args.extend(p.go_files.iter().map(|f| p.file(f).display().to_string()));
+        f.add_files(&mut k, p, &p.go_files)?;
+    }
     f.add_args(&mut k, p, &args, &["-buildid"]);
 
     let key = ActionKey::compute(&k);
@@ -176,6 +191,7 @@ pub fn prepare(
         work_files,
         outputs,
         derive: Some((Output::Archive, derive_compiled)),
+        cacheable: true,
     })
 }
 

@@ -53,12 +53,19 @@ pub fn prepare(
     if p.goroot && p.import_path.starts_with("cmd/") {
         args.push("-X=cmd/internal/objabi.buildID=BUILDID".into());
     }
+    // A test binary is not kept: go test strips it.
+    if p.is_test_main() {
+        args.extend(["-s".into(), "-w".into()]);
+    }
     if !p.default_godebug.is_empty() {
         args.push(format!("-X=runtime.godebugDefault={}", p.default_godebug));
     }
     args.push("-buildmode=exe".into());
     args.push("-buildid=BUILDID".into());
     args.extend(f.profile.ldflags.iter().cloned());
+    if p.is_test_main() {
+        args.extend(["-X".into(), "testing.testBinary=1".into()]);
+    }
     if !args
         .iter()
         .any(|a| a == "-extld" || a.starts_with("-extld="))
@@ -104,6 +111,7 @@ pub fn prepare(
         ],
         outputs: vec![Output::Exe],
         derive: None,
+        cacheable: true,
     })
 }
 

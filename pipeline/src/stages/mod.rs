@@ -6,7 +6,7 @@
 //!
 //! Who owns what:
 //! - one module per stage: [`symabis`], [`compile`], [`asm`], [`pack`],
-//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`]. Each has a
+//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`], [`test_run`]. Each has a
 //!   `prepare` that reads only its action's declared inputs
 //!   ([`outputs::DeclaredInputs`]) and returns a [`step::Prepared`]; the
 //!   in-process ones also define their step. Stages never import each other.
@@ -69,6 +69,7 @@ pub mod pack;
 pub mod preprofile;
 pub mod step;
 pub mod symabis;
+pub mod test_run;
 
 use outputs::{internal, ActionOutput, DeclaredInputs};
 use step::{ActionLabel, PrepareAction, Prepared};
@@ -98,6 +99,8 @@ pub struct BuildFacts<'a> {
     /// This cargo-gobuild's identity ([`key::tool_identity`]), in the key of
     /// every in-process step.
     pub tool_identity: String,
+    /// How tests run (the test intent only).
+    pub test: Option<test_run::TestSettings>,
     /// The directory of per-archive object summaries the link-unit stages
     /// share (a memo of the cache, never an action input).
     pub summaries: PathBuf,
@@ -191,6 +194,13 @@ impl PrepareAction for Stages<'_> {
             ActionKind::Link => {
                 let pgo = self.plan.pgo.get(&action.pkg).map(PathBuf::as_path);
                 link::prepare(f, self.unit(action)?, &inputs, identity, pgo)
+            }
+            ActionKind::TestRun => {
+                let settings = f
+                    .test
+                    .as_ref()
+                    .ok_or_else(|| internal("a test run without test settings"))?;
+                test_run::prepare(f, action, &inputs, identity, settings)
             }
         }
     }

@@ -53,6 +53,7 @@ pub fn prepare(
         work_files: vec![],
         outputs: vec![Output::NosplitReport],
         derive: None,
+        cacheable: true,
     })
 }
 

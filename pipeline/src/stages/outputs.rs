@@ -29,6 +29,10 @@ pub enum Output {
     AbiExpect,
     /// The linked program.
     Exe,
+    /// What a test binary printed (stdout and stderr, test2json-framed).
+    TestOutput,
+    /// How a test binary ended (JSON: exit code, elapsed).
+    TestResult,
 }
 
 impl Output {
@@ -43,6 +47,8 @@ impl Output {
             Output::NosplitReport => "report.json",
             Output::AbiExpect => "abi-expect.json",
             Output::Exe => "exe",
+            Output::TestOutput => "test.out",
+            Output::TestResult => "test-result.json",
         }
     }
 
@@ -56,6 +62,8 @@ impl Output {
             "report.json" => Output::NosplitReport,
             "abi-expect.json" => Output::AbiExpect,
             "exe" => Output::Exe,
+            "test.out" => Output::TestOutput,
+            "test-result.json" => Output::TestResult,
             other => Output::Object(other.to_string()),
         }
     }
@@ -76,6 +84,8 @@ pub struct ActionOutput {
     pub export: Option<ExportDigest>,
     /// For a package archive: its digest with the build ID blanked.
     pub code: Option<ContentDigest>,
+    /// Served from a cache (nothing ran)?
+    pub cached: bool,
 }
 
 impl ActionOutput {
@@ -176,6 +186,8 @@ mod tests {
             Output::NosplitReport,
             Output::AbiExpect,
             Output::Exe,
+            Output::TestOutput,
+            Output::TestResult,
         ] {
             assert_eq!(Output::from_file_name(o.file_name()), o);
         }

@@ -35,6 +35,7 @@ pub fn prepare(
         work_files: vec![],
         outputs: vec![Output::Archive],
         derive: Some((Output::Archive, derive_packed)),
+        cacheable: true,
     })
 }
 

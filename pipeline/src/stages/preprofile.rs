@@ -36,5 +36,6 @@ pub fn prepare(f: &BuildFacts<'_>, action: &Action, profile: &Path) -> Result<Pr
         work_files: vec![],
         outputs: vec![Output::Preprofile],
         derive: None,
+        cacheable: true,
     })
 }

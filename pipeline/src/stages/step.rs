@@ -111,6 +111,19 @@ impl StepContext<'_> {
 pub trait InProcessStep: Send + Sync + std::fmt::Debug {
     /// Runs the step.
     fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String>;
+
+    /// May what the step wrote in `work_dir` be reused by a later build?
+    /// (A test run that failed is reported, but not cached, like go test's.)
+    fn cacheable(&self, _work_dir: &Path) -> bool {
+        true
+    }
+
+    /// The key inputs to store the result under, when they are only known
+    /// after the run (a test run keys on what the binary read, from its
+    /// test log); `None`: the prepared inputs.
+    fn final_inputs(&self, _work_dir: &Path) -> Option<KeyInputs> {
+        None
+    }
 }
 
 /// What an action does once its key missed.
@@ -150,6 +163,9 @@ pub struct Prepared {
     pub outputs: Vec<Output>,
     /// What to derive from one output once the step ran.
     pub derive: Option<(Output, Deriver)>,
+    /// Looked up and stored in the cache (false: always runs, like
+    /// `go test -count=1`).
+    pub cacheable: bool,
 }
 
 /// How an action is named in events.

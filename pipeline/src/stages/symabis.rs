@@ -46,6 +46,7 @@ pub fn prepare(f: &BuildFacts<'_>, action: &Action, identity: String) -> Result<
         work_files: vec![("go_asm.h".into(), WorkFile::Content(Vec::new()))],
         outputs: vec![Output::Symabis],
         derive: None,
+        cacheable: true,
     })
 }
 
