@@ -579,4 +579,3 @@ mod tests {
         assert!(MemoCheck::decode(&b, &[8u8; 32], MemoStats::default()).is_none());
     }
 }
-

@@ -82,7 +82,11 @@ fn unrelated_edits_reuse_chain_edits_recompute() {
     let m = check(&src, &memo);
     assert!(!m.ok, "the chain is over the limit now");
     assert_eq!(m.stats.hit, None, "{:?}", m.stats);
-    assert!(m.violations.contains("nosplit stack over"), "{}", m.violations);
+    assert!(
+        m.violations.contains("nosplit stack over"),
+        "{}",
+        m.violations
+    );
 
     // Back under the limit by a byte-for-byte different frame: recomputed, ok again.
     write_module(&src, 200, 208, 4, body);
