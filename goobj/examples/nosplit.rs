@@ -58,18 +58,8 @@ fn main() {
         let t1 = Instant::now();
         if json || edges || top > 0 {
             let report = m.report().expect("memoized report parses");
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("json"));
-            } else {
-                if edges {
-                    print!("{}", report.format_edges());
-                }
-                if top > 0 {
-                    print!("{}", report.format_top(top));
-                }
-            }
-        }
-        if !json {
+            print_report(&report, json, edges, top);
+        } else {
             print!("{}", m.violations);
         }
         if timing {
@@ -107,17 +97,7 @@ fn main() {
     let t1 = Instant::now();
     let report = goobj::stack_check(&set, &opts);
     let t2 = Instant::now();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
-    } else {
-        if edges {
-            print!("{}", report.format_edges());
-        }
-        if top > 0 {
-            print!("{}", report.format_top(top));
-        }
-        print!("{}", report.format_violations());
-    }
+    print_report(&report, json, edges, top);
     if timing {
         eprintln!(
             "load {:.1} ms, check {:.1} ms, {} objects, {} symbols, {} functions",
@@ -150,4 +130,19 @@ fn main() {
         }
     }
     std::process::exit(if report.ok() { 0 } else { 1 });
+}
+
+/// The report as JSON, or the edges, the deepest chains and the violations.
+fn print_report(report: &goobj::StackReport, json: bool, edges: bool, top: usize) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).expect("json"));
+        return;
+    }
+    if edges {
+        print!("{}", report.format_edges());
+    }
+    if top > 0 {
+        print!("{}", report.format_top(top));
+    }
+    print!("{}", report.format_violations());
 }
