@@ -164,6 +164,7 @@ impl Pass<'_> {
         s: SymId,
         relocs: &[(crate::reader::Reloc, SymId)],
     ) -> Vec<(String, SymId)> {
+        self.ls.note_offsets_read(s);
         let p = self.ls.data(s);
         let ps = self.ptr();
         // abi.TFlagOff / TFlagUncommon
@@ -251,6 +252,7 @@ impl Pass<'_> {
                 if ty == useiface {
                     let mut rs = rs;
                     if self.ls.flags(rs).2 & symflag2::ITAB != 0 {
+                        self.ls.note_offsets_read(rs);
                         let ir = self.ls.relocs(rs);
                         rs = self.reloc_sym(&ir, self.ptr() as i32);
                     }
@@ -264,6 +266,7 @@ impl Pass<'_> {
                     continue;
                 }
                 if ty == useifacemethod {
+                    self.ls.note_offsets_read(rs);
                     let ir = self.ls.relocs(rs);
                     let name = self.type_name(&ir, r.add as usize);
                     let typ = self.reloc_sym(&ir, r.add as i32 + 4);

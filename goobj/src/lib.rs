@@ -11,6 +11,9 @@
 //!   symbol versions, duplicate resolution).
 //! - [`deadcode`]: the linker's reachability pass (which functions end up in the binary).
 //! - [`stackcheck`]: `cmd/link/internal/ld/stackcheck.go`, with the linker's output formats.
+//! - [`summary`]: per-archive summaries kept on disk (a rebuild re-reads only changed archives).
+//! - [`memo`]: the incremental check: reports memoized by what the check reads from each
+//!   archive (a rebuild whose edits the check can't see reuses the report).
 //!
 //! Typical use, before running `link` on the same inputs:
 //! ```no_run
@@ -32,6 +35,7 @@ pub mod builtin;
 pub mod deadcode;
 pub mod error;
 pub mod linkset;
+pub mod memo;
 pub mod pcvalue;
 pub mod reader;
 pub mod reloc;
@@ -44,6 +48,7 @@ pub use linkset::{
     load_link_set, load_link_set_from_importcfg, parse_importcfg, CgoExport, Library, LinkMode,
     LinkSet, SymId,
 };
+pub use memo::{stack_check_memo, MemoCheck, MemoStats};
 pub use reader::{parse_archive_objects, Archive, GoObject};
 pub use stackcheck::{stack_check, Chain, Edge, Frame, StackCheckOptions, StackReport, Violation};
 pub use summary::{load_link_set_cached, CacheStats, SummaryCache};

@@ -178,6 +178,11 @@ pub struct LinkSet {
     /// Cached (kind, flag, flag2) per symbol.
     pub(crate) sym_flags: Vec<(u8, u8, u8)>,
     pub(crate) relocs: RelocTable,
+    /// Set when the load, the dead-code pass or the check read a field that
+    /// [`crate::memo`] leaves out of an archive's normalized digest (the relocation
+    /// offsets of a splittable function, the size of a non-DUPOK package function): a
+    /// result that depends on one is memoized under the exact digests only.
+    pub(crate) normalized_read: std::sync::atomic::AtomicBool,
 }
 
 impl LinkSet {
@@ -426,9 +431,45 @@ impl LinkSet {
 
     /// `Sym.Siz` of a defined symbol (0 for external ones).
     pub fn size(&self, s: SymId) -> u32 {
+        self.note_size_read(s);
         self.def(s)
             .map(|(o, li)| self.view(o).sym_size(li))
             .unwrap_or(0)
+    }
+
+    /// Records that the size of `s` was read, if the normalized digest leaves it out
+    /// (a non-DUPOK package-defined function, see [`crate::memo`]).
+    pub(crate) fn note_size_read(&self, s: SymId) {
+        if let Some((o, li)) = self.def(s) {
+            let (kind, flag, _) = self.flags(s);
+            if crate::memo::size_normalized(
+                li < self.objs[o as usize].ndef,
+                kind,
+                flag,
+                self.go_minor,
+            ) {
+                self.normalized_read
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Records that relocation offsets of `s` were read, if the normalized digest leaves
+    /// them out (a splittable function, see [`crate::memo`]).
+    pub(crate) fn note_offsets_read(&self, s: SymId) {
+        if self.def(s).is_some() {
+            let (kind, flag, _) = self.flags(s);
+            if crate::memo::offsets_normalized(kind, flag, self.go_minor) {
+                self.normalized_read
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Did anything read a field the normalized digests leave out?
+    pub fn read_normalized_fields(&self) -> bool {
+        self.normalized_read
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// All symbols with the given name, any version (for tools and tests).
@@ -603,6 +644,7 @@ pub(crate) fn load_link_set_with(
         cgo_exports: Vec::new(),
         unknown_obj_format: false,
         relocs: RelocTable::for_go(26).expect("go1.26 table"),
+        normalized_read: std::sync::atomic::AtomicBool::new(false),
     };
     let mut lib_by_pkg: HashMap<String, usize> = HashMap::from([("main".to_string(), 0)]);
     let mut autolibs: Vec<Vec<String>> = vec![Vec::new()];
@@ -1091,6 +1133,10 @@ fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, name: &[u8], ver: i32) -> S
     let (ov, nv) = (ls.view(oo), ls.view(o));
     let ((otyp, oflag, _), (ntyp, nflag, _)) = (ov.sym_flags(oli), nv.sym_flags(li));
     let (oldsz, sz) = (ov.sym_size(oli), nv.sym_size(li));
+    if crate::memo::size_normalized(oli < ls.objs[oo as usize].ndef, otyp, oflag, ls.go_minor) {
+        ls.normalized_read
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let dupok = |f: u8| f & crate::reader::symflag::DUPOK != 0;
     let minor = ls.go_minor;
     if dupok(nflag) {

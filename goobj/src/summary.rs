@@ -39,15 +39,15 @@ const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Identity of an archive file: a summary is valid only for the same path, size,
 /// modification time and inode.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Key {
-    path: String,
-    size: u64,
-    mtime_ns: u64,
-    inode: u64,
+pub(crate) struct Key {
+    pub(crate) path: String,
+    pub(crate) size: u64,
+    pub(crate) mtime_ns: u64,
+    pub(crate) inode: u64,
 }
 
 impl Key {
-    fn of(path: &Path) -> Result<Key, Error> {
+    pub(crate) fn of(path: &Path) -> Result<Key, Error> {
         let md = std::fs::metadata(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -745,7 +745,7 @@ impl SummaryCache {
 
     /// Writes a summary atomically (temporary file + rename); false if that failed (the
     /// summary is rebuilt next time).
-    fn store(&self, dest: &Path, bytes: &[u8]) -> bool {
+    pub(crate) fn store(&self, dest: &Path, bytes: &[u8]) -> bool {
         if std::fs::create_dir_all(&self.dir).is_err() {
             return false;
         }

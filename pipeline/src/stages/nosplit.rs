@@ -2,8 +2,11 @@
 //! (`cmd/link/internal/ld/stackcheck.go`, in [`goobj`]) over a link unit's
 //! archives, before the link, in-process. Per-archive object summaries are
 //! kept beside the cache, so a rebuild re-reads only the archives that
-//! changed. Its output is the report (JSON); as a gate, a violation fails
-//! the action in the linker's own format.
+//! changed, and the reports are memoized there by what the check reads from
+//! each archive ([`goobj::memo`]), so a rebuild whose edits the check can't
+//! see reuses the report without loading the link set. Its output is the
+//! report (JSON); as a gate, a violation fails the action in the linker's
+//! own format.
 
 use std::path::PathBuf;
 
@@ -64,7 +67,7 @@ struct Nosplit {
     archives: Vec<(String, ContentDigest)>,
     /// GOOS, GOARCH and the headroom.
     options: goobj::StackCheckOptions,
-    /// Where the object summaries are kept.
+    /// Where the object summaries and the memoized reports are kept.
     summaries: PathBuf,
     mode: NosplitMode,
 }
@@ -75,20 +78,19 @@ impl InProcessStep for Nosplit {
         let (main, libs) = paths
             .split_first()
             .ok_or("nosplit check: empty link unit")?;
-        let set = goobj::load_link_set_cached(&main.1, libs, &self.summaries)
+        let checked = goobj::stack_check_memo(&main.1, libs, &self.summaries, &self.options)
             .map_err(|e| format!("nosplit check: {e}"))?;
-        let report = goobj::stack_check(&set, &self.options);
-        if !report.ok() && self.mode == NosplitMode::Gate {
-            let mut message = report.format_violations().trim_end().to_string();
+        if !checked.ok && self.mode == NosplitMode::Gate {
+            let mut message = checked.violations.trim_end().to_string();
             if self.options.headroom > 0 {
                 message.push_str(&format!(
                     "\n(nosplit.headroom = {}: chains must stay {} bytes under the linker's {}-byte limit)",
-                    self.options.headroom, self.options.headroom, report.limit
+                    self.options.headroom, self.options.headroom, checked.limit
                 ));
             }
             return Err(message);
         }
-        let json = serde_json::to_vec(&report).map_err(|e| format!("nosplit report: {e}"))?;
+        let json = checked.json;
         let dest = cx.work_dir.join(Output::NosplitReport.file_name());
         std::fs::write(&dest, json).map_err(|e| format!("{}: {e}", dest.display()))
     }
