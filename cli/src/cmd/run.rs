@@ -39,7 +39,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
         [] => {
             return Err(Failure::new(
                 Kind::BuildFailed,
-                format!("no main package among {:?} (hint: name a main package)", b.packages),
+                format!(
+                    "no main package among {:?} (hint: name a main package)",
+                    b.packages
+                ),
             ))
         }
         many => {
@@ -56,7 +59,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     let status = std::process::Command::new(&program)
         .args(&args.args)
         .status()
-        .map_err(|e| Failure::new(Kind::Unexpected, format!("running {}: {e}", program.display())))?;
+        .map_err(|e| {
+            Failure::new(
+                Kind::Unexpected,
+                format!("running {}: {e}", program.display()),
+            )
+        })?;
     #[cfg(unix)]
     if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&status) {
         // Like a shell: 128 + the signal.

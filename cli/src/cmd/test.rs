@@ -235,7 +235,9 @@ fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<Value>, Fai
     // What go test adds after the binary exits (`Converter.Exited`, then its
     // own verdict line): a test still running when the binary died failed;
     // then `ok`/`FAIL` and the package's event.
-    events.retain(|e| !(e["Test"].is_null() && matches!(e["Action"].as_str(), Some("pass" | "fail"))));
+    events.retain(|e| {
+        !(e["Test"].is_null() && matches!(e["Action"].as_str(), Some("pass" | "fail")))
+    });
     let now = || humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string();
     let mut open: Vec<String> = Vec::new();
     for e in &events {
@@ -254,19 +256,33 @@ fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<Value>, Fai
         }
     }
     let (line, action) = if r.exit_code == 0 {
-        let took = if t.cached { "(cached)".to_string() } else { format!("{:.3}s", r.elapsed) };
+        let took = if t.cached {
+            "(cached)".to_string()
+        } else {
+            format!("{:.3}s", r.elapsed)
+        };
         (format!("ok  \t{pkg}\t{took}\n"), "pass")
     } else {
         (format!("FAIL\t{pkg}\t{:.3}s\n", r.elapsed), "fail")
     };
-    events.push(serde_json::json!({"Time": now(), "Action": "output", "Package": pkg, "Output": line}));
+    events.push(
+        serde_json::json!({"Time": now(), "Action": "output", "Package": pkg, "Output": line}),
+    );
     let elapsed = (r.elapsed * 1000.0).round() / 1000.0;
-    events.push(serde_json::json!({"Time": now(), "Action": action, "Package": pkg, "Elapsed": elapsed}));
+    events.push(
+        serde_json::json!({"Time": now(), "Action": action, "Package": pkg, "Elapsed": elapsed}),
+    );
     Ok(events)
 }
 
 /// Prints one package's results; returns whether it passed.
-fn report_package(t: &TestRun, events: &[Value], json: bool, verbose: bool, tally: &mut Tally) -> bool {
+fn report_package(
+    t: &TestRun,
+    events: &[Value],
+    json: bool,
+    verbose: bool,
+    tally: &mut Tally,
+) -> bool {
     let Some(r) = &t.result else {
         return false;
     };
@@ -329,7 +345,9 @@ fn report_package(t: &TestRun, events: &[Value], json: bool, verbose: bool, tall
                 out.push_str(l);
             }
             for l in lines.iter().filter(|l| {
-                !(l.starts_with("=== ") || l.starts_with("--- FAIL") || l.trim_start().starts_with("--- "))
+                !(l.starts_with("=== ")
+                    || l.starts_with("--- FAIL")
+                    || l.trim_start().starts_with("--- "))
             }) {
                 out.push_str(l);
             }
@@ -363,7 +381,11 @@ fn summary(t: &Tally, packages: usize, cached: usize, failed_packages: &[String]
         eprintln!("        FAIL {name}");
     }
     for p in failed_packages {
-        if !t.failed_tests.iter().any(|f| f.starts_with(&format!("{p} "))) {
+        if !t
+            .failed_tests
+            .iter()
+            .any(|f| f.starts_with(&format!("{p} ")))
+        {
             eprintln!("        FAIL {p} (the test binary failed)");
         }
     }

@@ -322,11 +322,10 @@ impl Run<'_> {
                 let inputs = final_inputs.as_ref().unwrap_or(&prep.inputs);
                 let stored = if keep {
                     let key = ActionKey::compute(inputs);
-                    self.cache.actions.store_entry(&key, &entry).and_then(|_| {
-                        self.cache
-                            .inputs_log
-                            .record_inputs(&prep.identity, inputs)
-                    })
+                    self.cache
+                        .actions
+                        .store_entry(&key, &entry)
+                        .and_then(|_| self.cache.inputs_log.record_inputs(&prep.identity, inputs))
                 } else {
                     Ok(())
                 };
@@ -361,7 +360,10 @@ impl Run<'_> {
     fn step(
         &self,
         prep: &Prepared,
-    ) -> std::result::Result<(Entry, Option<String>, bool, Option<crate::cache::KeyInputs>), StepError> {
+    ) -> std::result::Result<
+        (Entry, Option<String>, bool, Option<crate::cache::KeyInputs>),
+        StepError,
+    > {
         let root = &self.cache.work_root;
         std::fs::create_dir_all(root).at(root)?;
         let mut work = tempfile::Builder::new()

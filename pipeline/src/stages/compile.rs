@@ -165,7 +165,9 @@ pub fn prepare(
         // keyed by content.
         for g in &p.go_files {
             let path = std::path::Path::new(g);
-            let name = path.file_name().map_or(g.clone(), |n| n.to_string_lossy().into_owned());
+            let name = path
+                .file_name()
+                .map_or(g.clone(), |n| n.to_string_lossy().into_owned());
             let data = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
             k.add(format!("file {name}"), f.hasher.digest(path)?.to_hex());
             args.push(format!("{WORK}/{name}"));
