@@ -207,3 +207,26 @@ fn run_passes_stdio_and_the_exit_code_through() {
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
     assert!(text(&out).contains("main.go:3"), "{}", text(&out));
 }
+
+#[test]
+fn third_party_suites_pass_as_under_go_test() {
+    // Modules fetched through the Go module proxy, with assembly: xxhash,
+    // BLAKE3, cpuid; their own test suites, run from the module cache.
+    let (_tmp, dir) = fixture("thirdparty");
+    let pkgs = [
+        "github.com/cespare/xxhash/v2",
+        "lukechampine.com/blake3",
+        "github.com/klauspost/cpuid/v2",
+    ];
+    let mut args = vec!["--message-format", "json"];
+    args.extend(pkgs);
+    let ours = our_test(&dir, &args, &[]);
+    ok(&ours);
+    let mut gargs = vec!["test", "-json"];
+    gargs.extend(pkgs);
+    let theirs = go(&dir, &gargs, &[("GOFLAGS", "")]);
+    ok(&theirs);
+    let (a, b) = (outcomes(&ours.stdout), outcomes(&theirs.stdout));
+    assert!(a.len() > 100, "{} outcomes", a.len());
+    assert_eq!(a, b, "ours vs go test -json");
+}

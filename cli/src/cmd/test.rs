@@ -354,7 +354,7 @@ fn report_package(
         }
         for l in &package_output {
             let framing = l.starts_with("=== ") || l.starts_with("PASS");
-            if !framing && !(passed && l.starts_with("--- ")) {
+            if !(framing || passed && l.starts_with("--- ")) {
                 out.push_str(l);
             }
         }
