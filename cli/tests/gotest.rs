@@ -230,3 +230,58 @@ fn third_party_suites_pass_as_under_go_test() {
     assert!(a.len() > 100, "{} outcomes", a.len());
     assert_eq!(a, b, "ours vs go test -json");
 }
+
+#[test]
+fn retries_report_flaky_tests_and_junit_is_xml() {
+    let m = temp_module(
+        "example.com/flaky",
+        &[
+            ("flaky.go", "package flaky\n"),
+            (
+                "flaky_test.go",
+                "package flaky\n\nimport (\n\t\"os\"\n\t\"testing\"\n)\n\n// Fails the first time, passes after.\nfunc TestFlaky(t *testing.T) {\n\tm := os.Getenv(\"FLAKY_MARKER\")\n\tif _, err := os.Stat(m); err != nil {\n\t\tos.WriteFile(m, nil, 0o644)\n\t\tt.Fatal(\"first run fails\")\n\t}\n}\n\nfunc TestSolid(t *testing.T) {}\n\nfunc TestBroken(t *testing.T) { t.Fatal(\"always\") }\n",
+            ),
+        ],
+    );
+    let marker = m.path().join("marker");
+    let junit = m.path().join("junit.xml");
+    let marker_s = marker.display().to_string();
+    let out = our_test(
+        m.path(),
+        &[
+            "--retries",
+            "2",
+            "--junit",
+            junit.to_str().unwrap(),
+            "./...",
+        ],
+        &[("FLAKY_MARKER", &marker_s)],
+    );
+    // TestBroken still fails: exit 101; TestFlaky is flaky, not failed.
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("FLAKY example.com/flaky TestFlaky (passed on retry 1)"),
+        "{err}"
+    );
+    assert!(err.contains("FAIL example.com/flaky TestBroken"), "{err}");
+    assert!(!err.contains("FAIL example.com/flaky TestFlaky"), "{err}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML parses");
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| {
+            (
+                n.attribute("name").unwrap_or("").to_string(),
+                n.children().any(|c| c.has_tag_name("failure")),
+            )
+        })
+        .collect();
+    assert!(cases.contains(&("TestSolid".into(), false)), "{cases:?}");
+    assert!(cases.contains(&("TestBroken".into(), true)), "{cases:?}");
+    // --race is refused, clearly.
+    let out = our_test(m.path(), &["--race", "./..."], &[]);
+    assert_eq!(out.status.code(), Some(102));
+    assert!(text(&out).contains("--race needs cgo"), "{}", text(&out));
+}

@@ -8,7 +8,7 @@
 //! Each test binary's output (run with `-test.v=test2json`) goes through the
 //! toolchain's own `test2json`, so per-test outcomes are go test's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
@@ -68,6 +68,16 @@ pub(crate) struct TestArgs {
     /// Run every test binary even when an earlier result would do.
     #[arg(long)]
     no_cache: bool,
+    /// Rerun failed tests up to N times (only those, `-test.run` anchored);
+    /// a test that passes on a retry is reported as flaky, not failed.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    retries: u32,
+    /// Write the results as JUnit XML (like gotestsum's) to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<std::path::PathBuf>,
+    /// The race detector (`-race`) needs cgo, which cargo gobuild does not build yet.
+    #[arg(long)]
+    race: bool,
     /// Arguments after `--` go to every test binary unchanged.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -114,6 +124,159 @@ struct Tally {
     skipped: usize,
     failed_tests: Vec<String>,
     slow: Vec<(f64, String)>,
+    flaky: Vec<String>,
+}
+
+/// Reruns the failed tests (top-level names, `-test.run=^(A|B)$`, never
+/// from the cache) up to `--retries` times; those that pass are flaky.
+fn retry(
+    args: &TestArgs,
+    mut req: pipeline::build::BuildRequest,
+    sink: &dyn pipeline::events::EventSink,
+    tally: &mut Tally,
+    failed_packages: &mut Vec<String>,
+) -> Result<(), Failure> {
+    for attempt in 1..=args.retries {
+        let mut by_pkg: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in &tally.failed_tests {
+            if let Some((pkg, test)) = f.split_once(' ') {
+                let top = test.split('/').next().unwrap_or(test);
+                by_pkg
+                    .entry(pkg.to_string())
+                    .or_default()
+                    .insert(regex_quote(top));
+            }
+        }
+        if by_pkg.is_empty() {
+            return Ok(());
+        }
+        for (pkg, tests) in by_pkg {
+            req.patterns = vec![pkg.clone()];
+            let mut targs: Vec<String> = args
+                .binary_args()
+                .into_iter()
+                .filter(|a| !a.starts_with("-test.run="))
+                .collect();
+            targs.push(format!(
+                "-test.run=^({})$",
+                tests.iter().cloned().collect::<Vec<_>>().join("|")
+            ));
+            req.test = Some(TestSettings {
+                args: targs,
+                timeout: args.timeout,
+                cache: false,
+                memo_dir: Default::default(),
+                run: true,
+            });
+            let outcome = build::build(&req, sink, None)?;
+            let test2json = test2json(&outcome.session.toolchain.go)?;
+            for t in outcome.test_runs() {
+                let events = events_of(&test2json, &t)?;
+                let mut still = BTreeSet::new();
+                for e in &events {
+                    if let (Some("fail"), Some(test)) = (e["Action"].as_str(), e["Test"].as_str()) {
+                        still.insert(format!("{} {test}", t.package));
+                    }
+                }
+                let now_passing: Vec<String> = tally
+                    .failed_tests
+                    .iter()
+                    .filter(|f| f.starts_with(&format!("{} ", t.package)) && !still.contains(*f))
+                    .cloned()
+                    .collect();
+                for f in now_passing {
+                    eprintln!("       FLAKY {f} (passed on retry {attempt})");
+                    tally.failed_tests.retain(|x| x != &f);
+                    tally.failed -= 1;
+                    tally.passed += 1;
+                    tally.flaky.push(f);
+                }
+                if t.result.as_ref().is_some_and(|r| r.exit_code == 0) {
+                    failed_packages.retain(|p| p != &t.package);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn regex_quote(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
+/// JUnit XML of the packages' events: a testsuite per package, a testcase
+/// per test (with its output in a failure or skipped element).
+fn junit(suites: &[(String, Vec<Value>)]) -> String {
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for (pkg, events) in suites {
+        let mut cases: Vec<(String, String, f64)> = Vec::new();
+        let mut output: BTreeMap<String, String> = BTreeMap::new();
+        for e in events {
+            let Some(test) = e["Test"].as_str() else {
+                continue;
+            };
+            match e["Action"].as_str() {
+                Some("output") => output
+                    .entry(test.to_string())
+                    .or_default()
+                    .push_str(e["Output"].as_str().unwrap_or("")),
+                Some(a @ ("pass" | "fail" | "skip")) => cases.push((
+                    test.to_string(),
+                    a.to_string(),
+                    e["Elapsed"].as_f64().unwrap_or(0.0),
+                )),
+                _ => {}
+            }
+        }
+        let failures = cases.iter().filter(|c| c.1 == "fail").count();
+        let skipped = cases.iter().filter(|c| c.1 == "skip").count();
+        let time: f64 = cases.iter().map(|c| c.2).sum();
+        x.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{time:.3}\">\n",
+            xml_escape(pkg),
+            cases.len()
+        ));
+        for (name, action, el) in &cases {
+            x.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{el:.3}\"",
+                xml_escape(pkg),
+                xml_escape(name)
+            ));
+            let out = xml_escape(output.get(name).map(String::as_str).unwrap_or(""));
+            match action.as_str() {
+                "fail" => x.push_str(&format!(
+                    ">\n      <failure message=\"Failed\"><![CDATA[{}]]></failure>\n    </testcase>\n",
+                    out.replace("]]>", "]]]]><![CDATA[>")
+                )),
+                "skip" => x.push_str(&format!(
+                    ">\n      <skipped message=\"{}\"></skipped>\n    </testcase>\n",
+                    out.lines().last().unwrap_or("").trim()
+                )),
+                _ => x.push_str("></testcase>\n"),
+            }
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
 }
 
 /// Runs the command.
@@ -128,10 +291,18 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
     } else {
         args.build.common.reporter()
     };
+    if args.race {
+        return Err(Failure::new(
+            Kind::Config,
+            "--race needs cgo (the race runtime is C), which cargo gobuild does not build yet (hint: run `go test -race` for now)",
+        ));
+    }
     let mut tally = Tally::default();
     let mut failed_packages = Vec::new();
     let mut packages = 0usize;
     let mut cached = 0usize;
+    let mut suites: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut first_req = None;
     for mut req in settings::build_requests(&args.build)? {
         req.intent = Intent::Test;
         req.test = Some(TestSettings {
@@ -141,6 +312,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             memo_dir: Default::default(),
             run: !args.no_run,
         });
+        first_req.get_or_insert_with(|| req.clone());
         let outcome = build::build(&req, sink.as_ref(), None)?;
         let graph = &outcome.session.graph;
         let test2json = test2json(&outcome.session.toolchain.go)?;
@@ -170,9 +342,17 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             if !report_package(&t, &events, json, args.test_verbose, &mut tally) {
                 failed_packages.push(t.package.clone());
             }
+            suites.push((t.package.clone(), events));
         }
     }
+    if let (Some(req), true) = (first_req, args.retries > 0) {
+        retry(args, req, sink.as_ref(), &mut tally, &mut failed_packages)?;
+    }
     let _ = std::io::stdout().flush();
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit(&suites))
+            .map_err(|e| Failure::new(Kind::Unexpected, format!("{}: {e}", path.display())))?;
+    }
     if !json && !args.no_run {
         summary(&tally, packages, cached, &failed_packages);
     }
@@ -379,6 +559,9 @@ fn summary(t: &Tally, packages: usize, cached: usize, failed_packages: &[String]
     }
     for name in &t.failed_tests {
         eprintln!("        FAIL {name}");
+    }
+    for name in &t.flaky {
+        eprintln!("       FLAKY {name}");
     }
     for p in failed_packages {
         if !t
