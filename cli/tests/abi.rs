@@ -20,7 +20,10 @@ fn t() -> String {
 /// `cargo gobuild abi --json` (quiet), parsed; asserts success.
 fn abi_json(dir: &Path, extra: &[&str]) -> Value {
     let t = t();
-    let mut args = vec!["abi", "--json", "-q", "--target-dir", &t];
+    // A program path of its own: the tests share a target directory, and
+    // several fixtures' programs are called `app`.
+    let own = dir.join("abi-out").display().to_string();
+    let mut args = vec!["abi", "--json", "-q", "--target-dir", &t, "-o", &own];
     args.extend_from_slice(extra);
     let out = gobuild(dir, &args);
     let s = ok(&out);
@@ -372,7 +375,8 @@ fn build_checks_the_program_last_and_says_when_stripped() {
 /// Builds a lint fixture; returns the output.
 fn build_fixture(dir: &Path, extra: &[&str]) -> std::process::Output {
     let t = t();
-    let mut args = vec!["build", "--target-dir", &t];
+    let own = dir.join("app-out").display().to_string();
+    let mut args = vec!["build", "--target-dir", &t, "-o", &own];
     args.extend_from_slice(extra);
     args.push("./cmd/app");
     gobuild(dir, &args)
@@ -472,7 +476,11 @@ fn lint_unexported_ref() {
     assert!(s.contains("warning: a/a_amd64.s:8: assembly calls lintref/b.helper (ABI0), an unexported Go function of package lintref/b"), "{s}");
     // The abi command still reports the packages (from the archives) and fails.
     let tt = t();
-    let out = gobuild(&dir, &["abi", "-q", "--target-dir", &tt, "./cmd/app"]);
+    let own = dir.join("abi-out").display().to_string();
+    let out = gobuild(
+        &dir,
+        &["abi", "-q", "--target-dir", &tt, "-o", &own, "./cmd/app"],
+    );
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
     let s = text(&out);
     assert!(
