@@ -442,7 +442,7 @@ impl LinkSet {
     pub(crate) fn note_size_read(&self, s: SymId) {
         if let Some((o, li)) = self.def(s) {
             let (kind, flag, _) = self.flags(s);
-            if crate::memo::size_normalized(
+            if crate::reloc::size_normalized(
                 li < self.objs[o as usize].ndef,
                 kind,
                 flag,
@@ -459,7 +459,7 @@ impl LinkSet {
     pub(crate) fn note_offsets_read(&self, s: SymId) {
         if self.def(s).is_some() {
             let (kind, flag, _) = self.flags(s);
-            if crate::memo::offsets_normalized(kind, flag, self.go_minor) {
+            if crate::reloc::offsets_normalized(kind, flag, self.go_minor) {
                 self.normalized_read
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -1133,7 +1133,7 @@ fn add_nonpkg_def(ls: &mut LinkSet, o: u32, li: u32, name: &[u8], ver: i32) -> S
     let (ov, nv) = (ls.view(oo), ls.view(o));
     let ((otyp, oflag, _), (ntyp, nflag, _)) = (ov.sym_flags(oli), nv.sym_flags(li));
     let (oldsz, sz) = (ov.sym_size(oli), nv.sym_size(li));
-    if crate::memo::size_normalized(oli < ls.objs[oo as usize].ndef, otyp, oflag, ls.go_minor) {
+    if crate::reloc::size_normalized(oli < ls.objs[oo as usize].ndef, otyp, oflag, ls.go_minor) {
         ls.normalized_read
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }

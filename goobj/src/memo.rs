@@ -36,7 +36,7 @@
 
 use crate::error::Error;
 use crate::reader::{GoObject, Member};
-use crate::reloc::is_text_kind;
+use crate::reloc::{offsets_normalized, size_normalized};
 use crate::stackcheck::{stack_check, StackCheckOptions, StackReport};
 use crate::summary::{checksum, CacheStats, Key, SummaryCache};
 use std::collections::HashMap;
@@ -48,20 +48,6 @@ const REPORT_MAGIC: &[u8; 8] = b"GOOBJREP";
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Archives remembered in `digests.memo`.
 const MAX_DIGESTS: usize = 4096;
-
-/// Are the relocation offsets of a symbol with this kind and flag left out of the
-/// normalized digest? (Splittable functions: the check reads their relocations' types
-/// and targets only.)
-pub(crate) fn offsets_normalized(kind: u8, flag: u8, go_minor: u32) -> bool {
-    is_text_kind(kind, go_minor)
-        && flag & (crate::reader::symflag::NOSPLIT | crate::reader::symflag::GO_TYPE) == 0
-}
-
-/// Is the size of a symbol left out of the normalized digest? (Functions defined by
-/// their package, not DUPOK.)
-pub(crate) fn size_normalized(package_def: bool, kind: u8, flag: u8, go_minor: u32) -> bool {
-    package_def && is_text_kind(kind, go_minor) && flag & crate::reader::symflag::DUPOK == 0
-}
 
 type Digest = [u8; 32];
 

@@ -93,3 +93,20 @@ impl RelocTable {
 pub fn is_text_kind(kind: u8, go_minor: u32) -> bool {
     kind == 1 || (go_minor >= 24 && kind == 2)
 }
+
+// What the nosplit memo (`crate::memo`) leaves out of an archive's normalized
+// digest; the loader records when it reads such a field. Here, below both.
+
+/// Are the relocation offsets of a symbol with this kind and flag left out of the
+/// normalized digest? (Splittable functions: the check reads their relocations' types
+/// and targets only.)
+pub(crate) fn offsets_normalized(kind: u8, flag: u8, go_minor: u32) -> bool {
+    is_text_kind(kind, go_minor)
+        && flag & (crate::reader::symflag::NOSPLIT | crate::reader::symflag::GO_TYPE) == 0
+}
+
+/// Is the size of a symbol left out of the normalized digest? (Functions defined by
+/// their package, not DUPOK.)
+pub(crate) fn size_normalized(package_def: bool, kind: u8, flag: u8, go_minor: u32) -> bool {
+    package_def && is_text_kind(kind, go_minor) && flag & crate::reader::symflag::DUPOK == 0
+}

@@ -699,4 +699,68 @@ mod tests {
         assert!(matches!(e, Error::Connect { .. }), "{e}");
         assert!(t.elapsed() < Duration::from_secs(5));
     }
+
+    #[test]
+    fn headers_reach_the_server() {
+        use re::capabilities_server::{Capabilities, CapabilitiesServer};
+
+        /// A server that answers GetCapabilities and keeps the header it saw.
+        #[derive(Clone, Default)]
+        struct Caps(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+        #[tonic::async_trait]
+        impl Capabilities for Caps {
+            async fn get_capabilities(
+                &self,
+                req: tonic::Request<re::GetCapabilitiesRequest>,
+            ) -> std::result::Result<tonic::Response<re::ServerCapabilities>, tonic::Status>
+            {
+                if let Some(v) = req.metadata().get("x-api-key") {
+                    self.0
+                        .lock()
+                        .unwrap()
+                        .push(v.to_str().unwrap_or("").to_string());
+                }
+                Ok(tonic::Response::new(re::ServerCapabilities {
+                    cache_capabilities: Some(re::CacheCapabilities {
+                        digest_functions: vec![re::digest_function::Value::Sha256 as i32],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }))
+            }
+        }
+
+        let caps = Caps::default();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}").parse().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = caps.clone();
+        rt.spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(CapabilitiesServer::new(server))
+                .serve(addr)
+                .await
+        });
+        let cfg = Config {
+            endpoint: format!("grpc://127.0.0.1:{port}"),
+            instance_name: String::new(),
+            headers: vec![("X-Api-Key".into(), "sekrit-value".into())],
+            timeout: Duration::from_secs(2),
+        };
+        let mut connected = false;
+        for _ in 0..50 {
+            if Client::connect(&cfg).is_ok() {
+                connected = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(connected, "the test server never answered");
+        assert_eq!(*caps.0.lock().unwrap(), ["sekrit-value"]);
+    }
 }
