@@ -190,7 +190,13 @@ fn load_fingerprint(lreq: &LoadRequest, tcreq: &ToolchainRequest) -> String {
         h.update(format!("\0{k}={v}").as_bytes());
     }
     let mut vars: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("GO") || k == "PATH" || k == "CC" || k == "HOME")
+        .filter(|(k, _)| {
+            k.starts_with("GO")
+                || k.starts_with("CGO_")
+                || k == "PATH"
+                || k == "CC"
+                || k == "HOME"
+        })
         .collect();
     vars.sort();
     for (k, v) in vars {
