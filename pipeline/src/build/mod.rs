@@ -347,6 +347,7 @@ fn build_loaded(
         vcs,
         summaries: cache.aux_dir("nosplit"),
         tool_identity,
+        cc_identity: crate::stages::cflags::cc_identity(tc, graph)?,
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),

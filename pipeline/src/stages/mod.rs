@@ -59,7 +59,11 @@ use crate::toolchain::{Tool, Toolchain};
 pub mod abi_report;
 pub mod archive;
 pub mod asm;
+pub mod cc;
+pub mod cflags;
+pub mod cgo;
 pub mod compile;
+pub mod dynimport;
 pub mod flags;
 pub mod key;
 pub mod link;
@@ -101,6 +105,9 @@ pub struct BuildFacts<'a> {
     /// The directory of per-archive object summaries the link-unit stages
     /// share (a memo of the cache, never an action input).
     pub summaries: PathBuf,
+    /// The C compiler's identity ([`cflags::cc_identity`]), when cgo is on
+    /// and a package uses it: in the key of every C step.
+    pub cc_identity: Option<String>,
 }
 
 impl<'a> BuildFacts<'a> {
@@ -115,6 +122,7 @@ impl<'a> BuildFacts<'a> {
         let p = self.pkg(action);
         let file = match &action.kind {
             ActionKind::Asm { file } => format!(" {file}"),
+            ActionKind::CCompile { file, .. } => format!(" {file}"),
             _ => String::new(),
         };
         // Two checkouts of one module are different actions.
@@ -164,6 +172,7 @@ impl PrepareAction for Stages<'_> {
             package: p.import_path.clone(),
             file: match &action.kind {
                 ActionKind::Asm { file } => Some(file.clone()),
+                ActionKind::CCompile { file, .. } => Some(file.clone()),
                 _ => None,
             },
             goroot: p.goroot,
@@ -192,6 +201,13 @@ impl PrepareAction for Stages<'_> {
                 let pgo = self.plan.pgo.get(&action.pkg).map(PathBuf::as_path);
                 link::prepare(f, self.unit(action)?, &inputs, identity, pgo)
             }
+            ActionKind::Cgo => cgo::prepare(f, action, identity),
+            ActionKind::CCompile {
+                file,
+                object,
+                generated,
+            } => cc::prepare(f, action, &inputs, (file, object, *generated), identity),
+            ActionKind::Dynimport => dynimport::prepare(f, action, &inputs, identity),
         }
     }
 }

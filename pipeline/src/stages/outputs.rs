@@ -29,6 +29,11 @@ pub enum Output {
     AbiExpect,
     /// The linked program.
     Exe,
+    /// A file the cgo tool generated (`_cgo_gotypes.go`, `x.cgo1.go`,
+    /// `x.cgo2.c`, `_cgo_export.c`, `_cgo_export.h`, `_cgo_main.c`,
+    /// `_cgo_flags`) or the dynimport probe wrote (`_cgo_import.go`, empty
+    /// when the probe's link failed: `dynimportfail`).
+    Generated(String),
 }
 
 impl Output {
@@ -43,6 +48,7 @@ impl Output {
             Output::NosplitReport => "report.json",
             Output::AbiExpect => "abi-expect.json",
             Output::Exe => "exe",
+            Output::Generated(name) => name,
         }
     }
 
@@ -56,8 +62,14 @@ impl Output {
             "report.json" => Output::NosplitReport,
             "abi-expect.json" => Output::AbiExpect,
             "exe" => Output::Exe,
+            other if Output::is_generated_name(other) => Output::Generated(other.to_string()),
             other => Output::Object(other.to_string()),
         }
+    }
+
+    /// Is `name` a file of the cgo tool or the dynimport probe?
+    fn is_generated_name(name: &str) -> bool {
+        name == "_cgo_flags" || [".go", ".c", ".h"].iter().any(|e| name.ends_with(e))
     }
 
     /// The object an `.s` file assembles to (`x.s` → `x.o`).
@@ -176,6 +188,11 @@ mod tests {
             Output::NosplitReport,
             Output::AbiExpect,
             Output::Exe,
+            Output::Generated("_cgo_gotypes.go".into()),
+            Output::Generated("x.cgo2.c".into()),
+            Output::Generated("_cgo_export.h".into()),
+            Output::Generated("_cgo_flags".into()),
+            Output::Object("_x001.o".into()),
         ] {
             assert_eq!(Output::from_file_name(o.file_name()), o);
         }
