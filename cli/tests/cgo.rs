@@ -144,3 +144,35 @@ fn a_c_syntax_error_comes_out_verbatim() {
     assert!(err.contains("point.c:11:"), "{err}");
     assert!(err.contains("error: expected"), "{err}"); // gcc's words, verbatim
 }
+
+#[test]
+fn cgo_off_says_cgo_enabled_0_and_no_c_compiler_says_cc() {
+    let (_tmp, dir) = fixture("cgodemo");
+    let target = shared_target();
+    let t = target.to_str().unwrap();
+    let off = gobuild_env(
+        &dir,
+        &["build", "--target-dir", t, "./cmd/cgodemo"],
+        &[("CGO_ENABLED", "0")],
+    );
+    assert_eq!(off.status.code(), Some(101), "{}", text(&off));
+    let e = text(&off);
+    assert!(
+        e.contains("package example.com/cgodemo/clib needs cgo") && e.contains("CGO_ENABLED=0"),
+        "{e}"
+    );
+    let no_cc = gobuild_env(
+        &dir,
+        &["build", "--target-dir", t, "./cmd/cgodemo"],
+        &[("CGO_ENABLED", "1"), ("CC", "no-such-cc")],
+    );
+    assert_eq!(no_cc.status.code(), Some(101), "{}", text(&no_cc));
+    let e = text(&no_cc);
+    assert!(
+        e.contains("example.com/cgodemo/clib")
+            && e.contains("CC=no-such-cc")
+            && e.contains("install gcc")
+            && e.contains("CGO_ENABLED=0"),
+        "{e}"
+    );
+}
