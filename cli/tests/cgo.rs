@@ -30,7 +30,10 @@ fn cgodemo_behaves_like_go_build() {
     let (_tmp, dir) = fixture("cgodemo");
     let ours = dir.join("cgodemo-ours");
     let theirs = dir.join("cgodemo-go");
-    ok(&build(&dir, &["-q", "-o", ours.to_str().unwrap(), "./cmd/cgodemo"]));
+    ok(&build(
+        &dir,
+        &["-q", "-o", ours.to_str().unwrap(), "./cmd/cgodemo"],
+    ));
     ok(&go(
         &dir,
         &["build", "-o", theirs.to_str().unwrap(), "./cmd/cgodemo"],
@@ -79,7 +82,11 @@ func main() {
     let ours = dir.join("ours");
     let theirs = dir.join("theirs");
     ok(&build(dir, &["-q", "-o", ours.to_str().unwrap(), "."]));
-    ok(&go(dir, &["build", "-o", theirs.to_str().unwrap(), "."], CGO));
+    ok(&go(
+        dir,
+        &["build", "-o", theirs.to_str().unwrap(), "."],
+        CGO,
+    ));
     let a = run_program(&mut Command::new(&ours));
     let b = run_program(&mut Command::new(&theirs));
     assert_eq!(a, b);
@@ -106,7 +113,11 @@ fn a_c_edit_reruns_the_c_compile_pack_and_link_not_compile() {
     ok(&build(&dir, &["-q", "./cmd/cgodemo"]));
     let c = dir.join("clib/point.c");
     let src = std::fs::read_to_string(&c).unwrap();
-    std::fs::write(&c, src.replace("int s = 0;", "int s = 0; /* edited */ s += 0;")).unwrap();
+    std::fs::write(
+        &c,
+        src.replace("int s = 0;", "int s = 0; /* edited */ s += 0;"),
+    )
+    .unwrap();
     let out = build(&dir, &["--message-format", "json", "./cmd/cgodemo"]);
     ok(&out);
     let ran = ran(&events(&out));

@@ -395,7 +395,10 @@ impl Toolchain {
     /// A `CGO_*FLAGS` variable as words, as the C compiles use it: the
     /// environment's, else cmd/go's default (`go env` reports either).
     pub fn cgo_flags(&self, name: &str) -> Vec<String> {
-        self.var(name).split_whitespace().map(str::to_string).collect()
+        self.var(name)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
     }
 
     /// The environment for running `go` itself (list, env), with the overrides.

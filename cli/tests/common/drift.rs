@@ -166,11 +166,14 @@ pub fn our_plan(events: &[serde_json::Value]) -> (Plan, BTreeSet<PathBuf>) {
     (plan, dirs)
 }
 
-/// Builds `./cmd/demo` of the fixture copy `dir` with cargo gobuild (into
-/// `target`, toolchain symabis, JSON events) and asserts that its tool
-/// commands equal `go build -a -n`'s, both run with `env`. `label` names
-/// the Go in failure messages.
-pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &str) -> Drift {
+/// Builds `pkg` of `dir` with cargo gobuild (into `target`, toolchain
+/// symabis, JSON events, with `env`); the tool commands it ran.
+fn run_ours(
+    dir: &Path,
+    target: &Path,
+    pkg: &str,
+    env: &[(&str, &str)],
+) -> (Plan, BTreeSet<PathBuf>) {
     let out = gobuild_env(
         dir,
         &[
@@ -181,24 +184,18 @@ pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &
             "toolchain",
             "--target-dir",
             target.to_str().unwrap(),
-            "./cmd/demo",
+            pkg,
         ],
         env,
     );
     ok(&out);
-    let (ours, our_tool_dirs) = our_plan(&events(&out));
+    our_plan(&events(&out))
+}
 
-    let go_out = go(dir, &["build", "-a", "-n", "-o", "demo", "./cmd/demo"], env);
-    assert!(go_out.status.success(), "{label}: {}", text(&go_out));
-    let (theirs, go_tool_dirs) = go_plan(&String::from_utf8_lossy(&go_out.stderr));
-
-    assert!(
-        theirs.len() > 100,
-        "{label}: parsed only {} go commands",
-        theirs.len()
-    );
+/// Each command of `theirs` that `ours` lacks or has with other arguments.
+fn drift_problems(theirs: &Plan, ours: &Plan) -> Vec<String> {
     let mut problems = Vec::new();
-    for (k, v) in &theirs {
+    for (k, v) in theirs {
         match ours.get(k) {
             None => problems.push(format!("missing: {k:?}\n  go:   {}", v.join(" "))),
             Some(o) if o != v => problems.push(format!(
@@ -209,6 +206,26 @@ pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &
             _ => {}
         }
     }
+    problems
+}
+
+/// Builds `./cmd/demo` of the fixture copy `dir` with cargo gobuild (into
+/// `target`, toolchain symabis, JSON events) and asserts that its tool
+/// commands equal `go build -a -n`'s, both run with `env`. `label` names
+/// the Go in failure messages.
+pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &str) -> Drift {
+    let (ours, our_tool_dirs) = run_ours(dir, target, "./cmd/demo", env);
+
+    let go_out = go(dir, &["build", "-a", "-n", "-o", "demo", "./cmd/demo"], env);
+    assert!(go_out.status.success(), "{label}: {}", text(&go_out));
+    let (theirs, go_tool_dirs) = go_plan(&String::from_utf8_lossy(&go_out.stderr));
+
+    assert!(
+        theirs.len() > 100,
+        "{label}: parsed only {} go commands",
+        theirs.len()
+    );
+    let mut problems = drift_problems(&theirs, &ours);
     for k in ours.keys() {
         if !theirs.contains_key(k) {
             problems.push(format!("extra: {k:?}"));
@@ -241,22 +258,7 @@ pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &
 /// -dynimport`, which cargo gobuild runs inside one step, are left out.
 pub fn assert_cgo_no_drift(dir: &Path, target: &Path, pkg: &str) {
     let env = [("CGO_ENABLED", "1")];
-    let out = gobuild_env(
-        dir,
-        &[
-            "build",
-            "--message-format",
-            "json",
-            "--symabis",
-            "toolchain",
-            "--target-dir",
-            target.to_str().unwrap(),
-            pkg,
-        ],
-        &env,
-    );
-    ok(&out);
-    let (ours, _) = our_plan(&events(&out));
+    let (ours, _) = run_ours(dir, target, pkg, &env);
     let go_out = go(dir, &["build", "-x", "-o", "prog-go", pkg], &env);
     assert!(go_out.status.success(), "{}", text(&go_out));
     let (mut theirs, _) = go_plan(&String::from_utf8_lossy(&go_out.stderr));
@@ -268,18 +270,7 @@ pub fn assert_cgo_no_drift(dir: &Path, target: &Path, pkg: &str) {
         count("cgo") >= 1 && count("gcc") >= 2 && count("compile") >= 2 && count("link") == 1,
         "parsed too few go commands: {theirs:?}"
     );
-    let mut problems = Vec::new();
-    for (k, v) in &theirs {
-        match ours.get(k) {
-            None => problems.push(format!("missing: {k:?}\n  go:   {}", v.join(" "))),
-            Some(o) if o != v => problems.push(format!(
-                "differs: {k:?}\n  go:   {}\n  ours: {}",
-                v.join(" "),
-                o.join(" ")
-            )),
-            _ => {}
-        }
-    }
+    let problems = drift_problems(&theirs, &ours);
     assert!(
         problems.is_empty(),
         "{} of {} cgo commands drifted from go build -x:\n{}",

@@ -191,11 +191,7 @@ fn load_fingerprint(lreq: &LoadRequest, tcreq: &ToolchainRequest) -> String {
     }
     let mut vars: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
-            k.starts_with("GO")
-                || k.starts_with("CGO_")
-                || k == "PATH"
-                || k == "CC"
-                || k == "HOME"
+            k.starts_with("GO") || k.starts_with("CGO_") || k == "PATH" || k == "CC" || k == "HOME"
         })
         .collect();
     vars.sort();

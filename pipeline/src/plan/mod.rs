@@ -547,7 +547,13 @@ pub fn compile_imports(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
             implicit.push("runtime/cgo");
         }
         if !(p.standard
-            && ["runtime/cgo", "runtime/race", "runtime/msan", "runtime/asan"].contains(&base))
+            && [
+                "runtime/cgo",
+                "runtime/race",
+                "runtime/msan",
+                "runtime/asan",
+            ]
+            .contains(&base))
         {
             implicit.push("syscall");
         }
@@ -558,7 +564,11 @@ pub fn compile_imports(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
                 }
             }
         }
-        v.sort_by(|a, b| graph.packages[*a].import_path.cmp(&graph.packages[*b].import_path));
+        v.sort_by(|a, b| {
+            graph.packages[*a]
+                .import_path
+                .cmp(&graph.packages[*b].import_path)
+        });
     }
     if p.is_main() && p.import_path != "runtime" {
         // The copy of runtime built for this main (PGO), if `go list` made one.

@@ -247,7 +247,10 @@ fn a_cgo_package_plans_cgo_one_cc_per_file_dynimport_compile_and_pack() {
     assert!(ins.contains(&Input::CgoGenerated) && ins.contains(&Input::Dynimport));
     // The implicit imports of cgo's generated Go.
     for i in ["runtime/cgo", "syscall"] {
-        assert!(ins.contains(&Input::Import(g.get(i).unwrap())), "{i}: {ins:?}");
+        assert!(
+            ins.contains(&Input::Import(g.get(i).unwrap())),
+            "{i}: {ins:?}"
+        );
     }
     let pack = a.archive[&clib];
     assert_eq!(a.actions[pack.0].kind, ActionKind::Pack);

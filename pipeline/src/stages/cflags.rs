@@ -72,10 +72,7 @@ impl BuildFacts<'_> {
 
     /// The key inputs of every C step: the compiler's identity and its words.
     pub fn add_cc_key(&self, k: &mut KeyInputs) {
-        k.add(
-            "cc identity",
-            self.cc_identity.clone().unwrap_or_default(),
-        );
+        k.add("cc identity", self.cc_identity.clone().unwrap_or_default());
         k.add("cc", self.tc.cc().join(" "));
     }
 
@@ -173,35 +170,4 @@ pub fn cc_identity(tc: &Toolchain, graph: &PackageGraph) -> Result<Option<String
             )
         });
     Ok(Some(line))
-}
-
-/// A Go `strconv.Quote` of a flag, as `runCgo` quotes `-ldflags`.
-pub fn go_quote(s: &str) -> String {
-    let mut q = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            '\n' => q.push_str("\\n"),
-            '\t' => q.push_str("\\t"),
-            '\r' => q.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                q.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_like_go() {
-        assert_eq!(go_quote("-O2"), "\"-O2\"");
-        assert_eq!(go_quote("-DX=\"a b\""), "\"-DX=\\\"a b\\\"\"");
-    }
 }

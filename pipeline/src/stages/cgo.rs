@@ -11,8 +11,8 @@
 
 use crate::error::Result;
 use crate::load::GoPackage;
+use crate::modinfo::go_quote;
 use crate::plan::Action;
-use crate::stages::cflags::go_quote;
 use crate::stages::outputs::Output;
 use crate::stages::step::{Prepared, Step, WORK};
 use crate::stages::BuildFacts;
@@ -57,13 +57,24 @@ pub fn prepare(f: &BuildFacts<'_>, action: &Action, identity: String) -> Result<
     if p.standard && base == "runtime/cgo" {
         args.push("-import_runtime_cgo=false".into());
     }
-    if p.standard && ["runtime/race", "runtime/msan", "runtime/cgo", "runtime/asan"].contains(&base)
+    if p.standard
+        && [
+            "runtime/race",
+            "runtime/msan",
+            "runtime/cgo",
+            "runtime/asan",
+        ]
+        .contains(&base)
     {
         args.push("-import_syscall=false".into());
     }
     let mut cmd_env = vec![("TERM".to_string(), "dumb".to_string())];
     if !flags.ldflags.is_empty() {
-        let quoted: Vec<String> = flags.ldflags.iter().map(|l| go_quote(l)).collect();
+        let quoted: Vec<String> = flags
+            .ldflags
+            .iter()
+            .map(|l| go_quote(l.as_bytes()))
+            .collect();
         args.push(format!("-ldflags={}", quoted.join(" ")));
         cmd_env.push(("CGO_LDFLAGS".into(), String::new()));
     }

@@ -114,9 +114,8 @@ struct Dynimport {
 impl InProcessStep for Dynimport {
     fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String> {
         let w = cx.work_dir.display().to_string();
-        let subst = |args: &[String]| -> Vec<String> {
-            args.iter().map(|a| a.replace(WORK, &w)).collect()
-        };
+        let subst =
+            |args: &[String]| -> Vec<String> { args.iter().map(|a| a.replace(WORK, &w)).collect() };
         let dest = cx.work_dir.join(IMPORT_GO);
         let linked = Command::new(&self.cc)
             .args(subst(&self.link))

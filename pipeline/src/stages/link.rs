@@ -40,7 +40,11 @@ pub fn prepare(
     // Keyed on the archives modulo their build IDs, which the program
     // does not contain: an edit that leaves the code alone relinks nothing.
     unit_archives.add_to(&mut k);
-    if unit.packages.iter().any(|p| f.graph.packages[*p].uses_cgo()) {
+    if unit
+        .packages
+        .iter()
+        .any(|p| f.graph.packages[*p].uses_cgo())
+    {
         // External linking runs the C compiler.
         f.add_cc_key(&mut k);
     }
