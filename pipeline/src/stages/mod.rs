@@ -6,7 +6,8 @@
 //!
 //! Who owns what:
 //! - one module per stage: [`symabis`], [`compile`], [`asm`], [`pack`],
-//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`]. Each has a
+//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`], and for cgo
+//!   packages [`cgo`], [`cc`], [`dynimport`] ([`cflags`] is what they share). Each has a
 //!   `prepare` that reads only its action's declared inputs
 //!   ([`outputs::DeclaredInputs`]) and returns a [`step::Prepared`]; the
 //!   in-process ones also define their step. Stages never import each other.
@@ -36,7 +37,14 @@
 //!   this cargo-gobuild's identity (version and binary digest), as a tool
 //!   step has its Go tool's digest.
 //! - link: the tool, arguments, environment, every archive of the link unit
-//!   modulo its build ID, and the build info (modinfo).
+//!   modulo its build ID, and the build info (modinfo); with a cgo package
+//!   in the unit, the C compiler's identity and words.
+//! - cgo: the cgo tool, the C compiler's identity and words, the flags, the
+//!   cgo files and the package's headers, the package directory.
+//! - cc: the C compiler's identity and words, every flag, the file (or the
+//!   generated one's content), `_cgo_export.h`, the package's headers; its
+//!   `-frandom-seed` is derived from the key.
+//! - dynimport: both commands, the cgo tool, the C compiler, every object.
 //!
 //! Absolute paths enter a key only where the tool writes them into its
 //! output: the package directory of a non-GOROOT package without trimpath
