@@ -392,6 +392,7 @@ fn concurrent_build_waits_for_the_lock() {
     let first = std::process::Command::new(bin())
         .args(["gobuild", "build", "-q", "--target-dir", &t])
         .current_dir(&dir)
+        .env("CGO_ENABLED", "0") // as `gobuild` below runs it
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));

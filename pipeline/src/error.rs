@@ -39,13 +39,21 @@ pub enum Error {
         /// The patterns given.
         patterns: Vec<String>,
     },
-    /// A package needs cgo, which cargo gobuild does not support yet.
-    #[error("package {package} needs cgo, which cargo gobuild does not support yet: {} import \"C\" (hint: build it with `go build`, or provide a pure-Go fallback behind a `!cgo` build constraint)", .files.join(", "))]
+    /// A package needs cgo, which is off (`CGO_ENABLED=0`).
+    #[error("package {package} needs cgo, which is off (CGO_ENABLED=0): {} import \"C\" (hint: set CGO_ENABLED=1 with a C compiler installed, or provide a pure-Go fallback behind a `!cgo` build constraint)", .files.join(", "))]
     Cgo {
         /// The package's import path.
         package: String,
         /// Its files that use cgo.
         files: Vec<String>,
+    },
+    /// cgo is on, a package needs it, and the C compiler is not there.
+    #[error("package {package} needs cgo, but the C compiler CC={cc} was not found (hint: install gcc, or set CC to a C compiler, or build with CGO_ENABLED=0)")]
+    NoCCompiler {
+        /// The package's import path.
+        package: String,
+        /// The `CC` that was looked for.
+        cc: String,
     },
     /// One or more actions failed; their output was already reported as diagnostics.
     #[error("could not build: {failed} action(s) failed")]
@@ -88,6 +96,7 @@ impl Error {
             Error::Packages { .. }
             | Error::NoPackages { .. }
             | Error::Cgo { .. }
+            | Error::NoCCompiler { .. }
             | Error::BuildFailed { .. }
             | Error::Check { .. } => ExitCode::BuildFailed,
             Error::Toolchain { .. } | Error::Config(_) => ExitCode::Config,

@@ -20,7 +20,8 @@ use crate::toolchain::Toolchain;
 /// `go list` the staleness computation).
 const FIELDS: &str = "Dir,ImportPath,Name,Goroot,Standard,Module,Match,DepOnly,DefaultGODEBUG,\
 GoFiles,CgoFiles,IgnoredGoFiles,SFiles,HFiles,CFiles,CXXFiles,MFiles,FFiles,SysoFiles,\
-SwigFiles,SwigCXXFiles,EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,Error,DepsErrors,Incomplete";
+SwigFiles,SwigCXXFiles,CgoCFLAGS,CgoCPPFLAGS,CgoCXXFLAGS,CgoFFLAGS,CgoLDFLAGS,CgoPkgConfig,\
+EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,Error,DepsErrors,Incomplete";
 
 /// A module, as `go list` reports it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -85,6 +86,17 @@ pub struct GoPackage {
     pub swig_files: Vec<String>,
     #[serde(rename = "SwigCXXFiles")]
     pub swig_cxx_files: Vec<String>,
+    #[serde(rename = "CgoCFLAGS")]
+    pub cgo_cflags: Vec<String>,
+    #[serde(rename = "CgoCPPFLAGS")]
+    pub cgo_cppflags: Vec<String>,
+    #[serde(rename = "CgoCXXFLAGS")]
+    pub cgo_cxxflags: Vec<String>,
+    #[serde(rename = "CgoFFLAGS")]
+    pub cgo_fflags: Vec<String>,
+    #[serde(rename = "CgoLDFLAGS")]
+    pub cgo_ldflags: Vec<String>,
+    pub cgo_pkg_config: Vec<String>,
     pub embed_patterns: Vec<String>,
     pub embed_files: Vec<String>,
     pub imports: Vec<String>,
@@ -166,6 +178,43 @@ impl GoPackage {
         } else {
             self.base_path()
         }
+    }
+
+    /// Does the package use cgo (`import "C"`, with cgo on)?
+    pub fn uses_cgo(&self) -> bool {
+        !self.cgo_files.is_empty()
+    }
+
+    /// The `.s` files the Go assembler assembles: all of them, but in a cgo
+    /// package, whose assembly gcc assembles, none — except runtime/cgo,
+    /// whose `gcc_*` files go to gcc and the rest to asm (cmd/go's
+    /// `cgoAction`).
+    pub fn go_asm_files(&self) -> Vec<String> {
+        if !self.uses_cgo() {
+            return self.s_files.clone();
+        }
+        if self.standard && self.import_path == "runtime/cgo" {
+            return self
+                .s_files
+                .iter()
+                .filter(|f| !f.starts_with("gcc_"))
+                .cloned()
+                .collect();
+        }
+        Vec::new()
+    }
+
+    /// The assembly files of a cgo package that gcc assembles.
+    pub fn gcc_s_files(&self) -> Vec<String> {
+        if !self.uses_cgo() {
+            return Vec::new();
+        }
+        let go_asm = self.go_asm_files();
+        self.s_files
+            .iter()
+            .filter(|f| !go_asm.contains(f))
+            .cloned()
+            .collect()
     }
 
     /// Does the package have files other than Go and assembly that `go build`
@@ -307,12 +356,6 @@ impl PackageGraph {
                     }
                 }
                 errors.push(self.format_package_error(p, e));
-            }
-            if !p.cgo_files.is_empty() {
-                return Err(Error::Cgo {
-                    package: p.import_path.clone(),
-                    files: p.cgo_files.clone(),
-                });
             }
         }
         if errors.is_empty() {
@@ -538,6 +581,9 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
         }
     }
     let graph = PackageGraph::new(packages, &req.patterns);
+    if let Ok(g) = &graph {
+        check_c_compiler(tc, g)?;
+    }
     if let Err(Error::NoPackages { .. }) = &graph {
         // With CGO_ENABLED=0 a package made only of cgo files vanishes;
         // say so instead of "matched no packages".
@@ -636,6 +682,35 @@ fn go_line(go_mod: &Path) -> Option<usize> {
                 .is_some_and(|r| r.starts_with([' ', '\t']))
         })
         .map(|i| i + 1)
+}
+
+/// With cgo on, a package that uses it needs the C compiler: say which
+/// package, which `CC`, and what to do when it is not there.
+pub fn check_c_compiler(tc: &Toolchain, graph: &PackageGraph) -> Result<()> {
+    if !tc.cgo_enabled() {
+        return Ok(());
+    }
+    // The user's package rather than runtime/cgo, when there is one.
+    let mut users: Vec<&GoPackage> = graph.packages.iter().filter(|p| p.uses_cgo()).collect();
+    users.sort_by_key(|p| p.goroot);
+    let Some(p) = users.first() else {
+        return Ok(());
+    };
+    let cc = tc.cc();
+    let found = cc.first().is_some_and(|c| {
+        if c.contains('/') {
+            Path::new(c).is_file()
+        } else {
+            which::which(c).is_ok()
+        }
+    });
+    if found {
+        return Ok(());
+    }
+    Err(Error::NoCCompiler {
+        package: p.import_path.clone(),
+        cc: cc.join(" "),
+    })
 }
 
 /// Lists the patterns again with cgo enabled: a package that appears only
@@ -750,6 +825,8 @@ impl Snapshot {
                 .chain(&p.ignored_go_files)
                 .chain(&p.s_files)
                 .chain(&p.h_files)
+                .chain(&p.cgo_files)
+                .chain(&p.c_files)
             {
                 paths.push(p.file(f));
             }

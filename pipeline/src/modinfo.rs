@@ -40,6 +40,9 @@ pub struct BuildSettings {
     pub pgo: Option<String>,
     /// The version control state of the main module's repository.
     pub vcs: Option<VcsInfo>,
+    /// With cgo on: the `CGO_*` settings recorded after `CGO_ENABLED=1`
+    /// (none under `-trimpath`); `None`: `CGO_ENABLED=0`.
+    pub cgo: Option<Vec<(String, String)>>,
 }
 
 /// What go build stamps about the repository (`-buildvcs=auto`, git only).
@@ -338,7 +341,15 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
     if !p.default_godebug.is_empty() {
         set("DefaultGODEBUG", &p.default_godebug);
     }
-    set("CGO_ENABLED", "0");
+    match &s.cgo {
+        None => set("CGO_ENABLED", "0"),
+        Some(vars) => {
+            set("CGO_ENABLED", "1");
+            for (k, v) in vars {
+                set(k, v);
+            }
+        }
+    }
     set("GOARCH", &s.goarch);
     if !s.goexperiment.is_empty() {
         set("GOEXPERIMENT", &s.goexperiment);

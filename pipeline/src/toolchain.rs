@@ -79,10 +79,9 @@ pub struct ToolchainRequest {
 impl ToolchainRequest {
     /// The environment overrides to apply to every `go` and tool invocation.
     pub fn env_overrides(&self) -> Vec<(String, String)> {
-        let mut env = vec![
-            ("CGO_ENABLED".to_string(), "0".to_string()),
-            ("GOTOOLCHAIN".to_string(), gotoolchain()),
-        ];
+        // CGO_ENABLED is not overridden: `go env` says what the
+        // environment (or its default, a C compiler on PATH) makes it.
+        let mut env = vec![("GOTOOLCHAIN".to_string(), gotoolchain())];
         if let Some(o) = &self.goos {
             env.push(("GOOS".into(), o.clone()));
         }
@@ -116,6 +115,8 @@ pub enum Tool {
     Link,
     /// `preprofile` (Go 1.23+: PGO profiles for the compiler)
     Preprofile,
+    /// `cgo` (packages with `import "C"`, when cgo is on)
+    Cgo,
 }
 
 impl Tool {
@@ -126,6 +127,7 @@ impl Tool {
             Tool::Compile => "compile",
             Tool::Link => "link",
             Tool::Preprofile => "preprofile",
+            Tool::Cgo => "cgo",
         }
     }
 }
@@ -348,6 +350,55 @@ impl Toolchain {
             "darwin" | "ios" | "freebsd" | "openbsd" => "clang".into(),
             _ => "gcc".into(),
         }
+    }
+
+    /// Is cgo on (`go env CGO_ENABLED`, from the environment or its default)?
+    pub fn cgo_enabled(&self) -> bool {
+        self.var("CGO_ENABLED") == "1"
+    }
+
+    /// The C compiler as words (`go env CC`, else the platform default), as
+    /// cmd/go's `ccExe` splits it.
+    pub fn cc(&self) -> Vec<String> {
+        let cc = self.var("CC");
+        if cc.trim().is_empty() {
+            return vec![self.extld()];
+        }
+        cc.split_whitespace().map(str::to_string).collect()
+    }
+
+    /// The flags cmd/go puts after `$CC -I DIR` (`go env GOGCCFLAGS`: the
+    /// ones the C compiler supports), with the work directory of its
+    /// `-ffile-prefix-map` given as `workdir`.
+    pub fn gcc_flags(&self, workdir: &str) -> Vec<String> {
+        self.var("GOGCCFLAGS")
+            .split_whitespace()
+            .map(|f| {
+                for flag in ["-ffile-prefix-map=", "-fdebug-prefix-map="] {
+                    if let Some(rest) = f.strip_prefix(flag) {
+                        if let Some((_, to)) = rest.rsplit_once('=') {
+                            return format!("{flag}{workdir}={to}");
+                        }
+                    }
+                }
+                f.to_string()
+            })
+            .collect()
+    }
+
+    /// A `CGO_*FLAGS` variable as set explicitly in the environment ("" when
+    /// unset; what cmd/go's `cfg.Getenv` records in the build info).
+    pub fn cgo_var_set(&self, name: &str) -> String {
+        std::env::var(name).unwrap_or_default()
+    }
+
+    /// A `CGO_*FLAGS` variable as words, as the C compiles use it: the
+    /// environment's, else cmd/go's default (`go env` reports either).
+    pub fn cgo_flags(&self, name: &str) -> Vec<String> {
+        self.var(name)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
     }
 
     /// The environment for running `go` itself (list, env), with the overrides.

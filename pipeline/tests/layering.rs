@@ -27,7 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
 ];
 
 /// The parts of `stages` every stage may read.
-const STAGE_SHARED: &[&str] = &["step", "outputs", "key", "flags", "archive"];
+const STAGE_SHARED: &[&str] = &["step", "outputs", "key", "flags", "archive", "cflags"];
 
 /// The stage bodies: one module per stage; none imports another.
 const STAGE_BODIES: &[&str] = &[
@@ -40,6 +40,9 @@ const STAGE_BODIES: &[&str] = &[
     "abi_report",
     "link",
     "test_run",
+    "cgo",
+    "cc",
+    "dynimport",
 ];
 
 /// What the executor may read of `stages`: the prepared step and the outputs.

@@ -44,6 +44,14 @@ fn normalise(args: &[String], cwd: &Path, work: &Regex) -> Vec<String> {
         if let Some(rel) = a.strip_prefix("./") {
             a = cwd.join(rel).display().to_string();
         }
+        if a == "." {
+            a = cwd.display().to_string();
+        }
+        if let Some(seed) = a.strip_prefix("-frandom-seed=") {
+            if !seed.is_empty() {
+                a = "-frandom-seed=SEED".into();
+            }
+        }
         out.push(a);
     }
     out
@@ -57,7 +65,15 @@ fn plan_key(tool: &str, args: &[String]) -> (String, String, String) {
             .cloned()
             .unwrap_or_default()
     };
-    let pkg = value("-p");
+    // compile/asm/link name the package with -p, cgo with -importpath, a
+    // C compile with its first -I (the package directory).
+    let pkg = match value("-p") {
+        p if !p.is_empty() => p,
+        _ => match value("-importpath") {
+            p if !p.is_empty() => p,
+            _ => value("-I"),
+        },
+    };
     let o = value("-o");
     let out = Path::new(&o)
         .file_name()
@@ -67,9 +83,17 @@ fn plan_key(tool: &str, args: &[String]) -> (String, String, String) {
 }
 
 fn tool_of(program: &str) -> Option<&'static str> {
-    ["compile", "asm", "link"]
+    if program == "gcc" || program.ends_with("/gcc") {
+        return Some("gcc");
+    }
+    ["compile", "asm", "link", "cgo"]
         .into_iter()
         .find(|t| program.ends_with(&format!("/{t}")))
+}
+
+/// Is this one of the Go toolchain's tools (not the C compiler)?
+fn go_tool(tool: &str) -> bool {
+    tool != "gcc"
 }
 
 fn tool_dir(program: &str) -> PathBuf {
@@ -104,7 +128,9 @@ pub fn go_plan(text: &str) -> (Plan, BTreeSet<PathBuf>) {
         let Some(tool) = tool_of(&program) else {
             continue;
         };
-        dirs.insert(tool_dir(&program));
+        if go_tool(tool) {
+            dirs.insert(tool_dir(&program));
+        }
         let args: Vec<String> = words.collect();
         let norm = normalise(&args, &cwd, &work);
         let key = plan_key(tool, &norm);
@@ -130,7 +156,9 @@ pub fn our_plan(events: &[serde_json::Value]) -> (Plan, BTreeSet<PathBuf>) {
             .skip_while(|w| w.contains('=') && !w.starts_with('-'));
         let program = rest.next().unwrap();
         let tool = tool_of(program).unwrap_or_else(|| panic!("unknown tool {program}"));
-        dirs.insert(tool_dir(program));
+        if go_tool(tool) {
+            dirs.insert(tool_dir(program));
+        }
         let args: Vec<String> = rest.cloned().collect();
         let norm = normalise(&args, &cwd, &work);
         plan.insert(plan_key(tool, &norm), norm);
@@ -138,11 +166,14 @@ pub fn our_plan(events: &[serde_json::Value]) -> (Plan, BTreeSet<PathBuf>) {
     (plan, dirs)
 }
 
-/// Builds `./cmd/demo` of the fixture copy `dir` with cargo gobuild (into
-/// `target`, toolchain symabis, JSON events) and asserts that its tool
-/// commands equal `go build -a -n`'s, both run with `env`. `label` names
-/// the Go in failure messages.
-pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &str) -> Drift {
+/// Builds `pkg` of `dir` with cargo gobuild (into `target`, toolchain
+/// symabis, JSON events, with `env`); the tool commands it ran.
+fn run_ours(
+    dir: &Path,
+    target: &Path,
+    pkg: &str,
+    env: &[(&str, &str)],
+) -> (Plan, BTreeSet<PathBuf>) {
     let out = gobuild_env(
         dir,
         &[
@@ -153,24 +184,18 @@ pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &
             "toolchain",
             "--target-dir",
             target.to_str().unwrap(),
-            "./cmd/demo",
+            pkg,
         ],
         env,
     );
     ok(&out);
-    let (ours, our_tool_dirs) = our_plan(&events(&out));
+    our_plan(&events(&out))
+}
 
-    let go_out = go(dir, &["build", "-a", "-n", "-o", "demo", "./cmd/demo"], env);
-    assert!(go_out.status.success(), "{label}: {}", text(&go_out));
-    let (theirs, go_tool_dirs) = go_plan(&String::from_utf8_lossy(&go_out.stderr));
-
-    assert!(
-        theirs.len() > 100,
-        "{label}: parsed only {} go commands",
-        theirs.len()
-    );
+/// Each command of `theirs` that `ours` lacks or has with other arguments.
+fn drift_problems(theirs: &Plan, ours: &Plan) -> Vec<String> {
     let mut problems = Vec::new();
-    for (k, v) in &theirs {
+    for (k, v) in theirs {
         match ours.get(k) {
             None => problems.push(format!("missing: {k:?}\n  go:   {}", v.join(" "))),
             Some(o) if o != v => problems.push(format!(
@@ -181,6 +206,26 @@ pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &
             _ => {}
         }
     }
+    problems
+}
+
+/// Builds `./cmd/demo` of the fixture copy `dir` with cargo gobuild (into
+/// `target`, toolchain symabis, JSON events) and asserts that its tool
+/// commands equal `go build -a -n`'s, both run with `env`. `label` names
+/// the Go in failure messages.
+pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &str) -> Drift {
+    let (ours, our_tool_dirs) = run_ours(dir, target, "./cmd/demo", env);
+
+    let go_out = go(dir, &["build", "-a", "-n", "-o", "demo", "./cmd/demo"], env);
+    assert!(go_out.status.success(), "{label}: {}", text(&go_out));
+    let (theirs, go_tool_dirs) = go_plan(&String::from_utf8_lossy(&go_out.stderr));
+
+    assert!(
+        theirs.len() > 100,
+        "{label}: parsed only {} go commands",
+        theirs.len()
+    );
+    let mut problems = drift_problems(&theirs, &ours);
     for k in ours.keys() {
         if !theirs.contains_key(k) {
             problems.push(format!("extra: {k:?}"));
@@ -197,4 +242,40 @@ pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &
         our_tool_dirs,
         go_tool_dirs,
     }
+}
+
+/// The drift check for a cgo fixture: builds `pkg` of `dir` with cargo
+/// gobuild and with `go build -x` (both with `CGO_ENABLED=1`), and asserts
+/// that every command go ran for the fixture's own packages and the link
+/// (the cgo tool, each C compile, `_cgo_main.c`, compile, link) equals
+/// ours, work directories and `-frandom-seed` normalised.
+///
+/// `-x`, not `-n`: under `-n` cmd/go runs none of its C compiler flag
+/// probes and leaves out every flag they would add (`-ffile-prefix-map`,
+/// `-frandom-seed`, `-gno-record-gcc-switches`…). Not `-a`: the standard
+/// library comes from go's cache (the fixture copy is new, so its
+/// packages are rebuilt); and the dynimport probe's link and `cgo
+/// -dynimport`, which cargo gobuild runs inside one step, are left out.
+pub fn assert_cgo_no_drift(dir: &Path, target: &Path, pkg: &str) {
+    let env = [("CGO_ENABLED", "1")];
+    let (ours, _) = run_ours(dir, target, pkg, &env);
+    let go_out = go(dir, &["build", "-x", "-o", "prog-go", pkg], &env);
+    assert!(go_out.status.success(), "{}", text(&go_out));
+    let (mut theirs, _) = go_plan(&String::from_utf8_lossy(&go_out.stderr));
+    theirs.retain(|(tool, _, out), args| {
+        !(out == "_cgo_.o" || tool == "cgo" && args.iter().any(|a| a == "-dynimport"))
+    });
+    let count = |t: &str| theirs.keys().filter(|k| k.0 == t).count();
+    assert!(
+        count("cgo") >= 1 && count("gcc") >= 2 && count("compile") >= 2 && count("link") == 1,
+        "parsed too few go commands: {theirs:?}"
+    );
+    let problems = drift_problems(&theirs, &ours);
+    assert!(
+        problems.is_empty(),
+        "{} of {} cgo commands drifted from go build -x:\n{}",
+        problems.len(),
+        theirs.len(),
+        problems.join("\n")
+    );
 }

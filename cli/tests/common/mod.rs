@@ -66,6 +66,8 @@ pub fn gobuild_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     c.arg("gobuild").args(args).current_dir(dir);
     c.env_remove("CARGO_TARGET_DIR")
         .env_remove("GOBUILD_PROFILE");
+    // Like `go` below: cgo off unless a test turns it on (`env` wins).
+    c.env("CGO_ENABLED", "0");
     for (k, v) in env {
         c.env(k, v);
     }

@@ -201,7 +201,9 @@ fn load_fingerprint(lreq: &LoadRequest, tcreq: &ToolchainRequest) -> String {
         h.update(format!("\0{k}={v}").as_bytes());
     }
     let mut vars: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("GO") || k == "PATH" || k == "CC" || k == "HOME")
+        .filter(|(k, _)| {
+            k.starts_with("GO") || k.starts_with("CGO_") || k == "PATH" || k == "CC" || k == "HOME"
+        })
         .collect();
     vars.sort();
     for (k, v) in vars {
@@ -358,6 +360,7 @@ fn build_loaded(
             t.memo_dir = cache.aux_dir("testlogs");
             t
         }),
+        cc_identity: crate::stages::cflags::cc_identity(tc, graph)?,
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),

@@ -92,6 +92,22 @@ pub enum ActionKind {
     Link,
     /// Run a test binary as go test runs it, keeping its output and result.
     TestRun,
+    /// Run the cgo tool over a package's cgo files (the generated Go and C).
+    Cgo,
+    /// Compile one C or gcc-assembly file of a cgo package to an object.
+    CCompile {
+        /// The file: a generated one (`_cgo_export.c`, `x.cgo2.c`,
+        /// `_cgo_main.c`) or the package's own, relative to its directory.
+        file: String,
+        /// The object it compiles to (`_x001.o`, …, `_cgo_main.o`).
+        object: String,
+        /// Is `file` one the cgo tool generated?
+        generated: bool,
+    },
+    /// The dynimport probe of a cgo package: link `_cgo_.o` and run
+    /// `cgo -dynimport` (writing `_cgo_import.go`), or mark the package
+    /// `dynimportfail` when that link fails.
+    Dynimport,
 }
 
 impl ActionKind {
@@ -107,6 +123,9 @@ impl ActionKind {
             ActionKind::AbiReport => "abi-report",
             ActionKind::Link => "link",
             ActionKind::TestRun => "test",
+            ActionKind::Cgo => "cgo",
+            ActionKind::CCompile { .. } => "cc",
+            ActionKind::Dynimport => "dynimport",
         }
     }
 }
@@ -132,6 +151,14 @@ pub enum Input {
     Nosplit,
     /// The linked program (a test run reads the test binary).
     Linked,
+    /// The files the cgo tool generated for the package (cc, dynimport, compile).
+    CgoGenerated,
+    /// The object of one C compile of the package, by object name
+    /// (dynimport, pack).
+    CObject(String),
+    /// The package's dynimport probe (compile reads `_cgo_import.go`, pack
+    /// appends `dynimportfail`).
+    Dynimport,
 }
 
 /// A declared input: which action, in which role.
@@ -344,7 +371,8 @@ impl ActionGraph {
 
     fn add_package(&mut self, graph: &PackageGraph, pkg: usize, preprofile: Option<ActionId>) {
         let p = &graph.packages[pkg];
-        let has_asm = !p.s_files.is_empty();
+        let go_asm = p.go_asm_files();
+        let has_asm = !go_asm.is_empty();
         // Dependencies come first in `go list -deps` order, so every import
         // is planned already.
         let mut compile_deps: Vec<Dep> = compile_imports(graph, pkg)
@@ -374,13 +402,18 @@ impl ActionGraph {
                 input: Input::Preprofile,
             });
         }
+        let cgo_objects = if p.uses_cgo() {
+            self.add_cgo(p, pkg, &mut compile_deps)
+        } else {
+            Vec::new()
+        };
         let c = self.push(Action {
             kind: ActionKind::Compile,
             pkg,
             deps: compile_deps,
         });
         self.compile.insert(pkg, c);
-        if !has_asm {
+        if !has_asm && cgo_objects.is_empty() {
             self.archive.insert(pkg, c);
             return;
         }
@@ -389,7 +422,7 @@ impl ActionGraph {
             input: Input::Compiled,
         };
         let mut pack_deps = vec![compiled.clone()];
-        for f in &p.s_files {
+        for f in &go_asm {
             let id = self.push(Action {
                 kind: ActionKind::Asm { file: f.clone() },
                 pkg,
@@ -400,12 +433,98 @@ impl ActionGraph {
                 input: Input::AsmObject(f.clone()),
             });
         }
+        pack_deps.extend(cgo_objects);
         let pk = self.push(Action {
             kind: ActionKind::Pack,
             pkg,
             deps: pack_deps,
         });
         self.archive.insert(pkg, pk);
+    }
+
+    /// Plans a cgo package's cgo run, one C compile per file (in cmd/go's
+    /// order and object numbering: `_cgo_export.c`, the `*.cgo2.c`, gcc
+    /// assembly, C, C++, Objective-C, Fortran), `_cgo_main.c` and the
+    /// dynimport probe; adds the generated Go and the probe to the compile's
+    /// inputs and returns what pack appends (the objects, then the probe).
+    fn add_cgo(
+        &mut self,
+        p: &crate::load::GoPackage,
+        pkg: usize,
+        compile_deps: &mut Vec<Dep>,
+    ) -> Vec<Dep> {
+        let cgo = self.push(Action {
+            kind: ActionKind::Cgo,
+            pkg,
+            deps: vec![],
+        });
+        let generated = Dep {
+            id: cgo,
+            input: Input::CgoGenerated,
+        };
+        let mut files: Vec<(String, bool)> = vec![("_cgo_export.c".into(), true)];
+        for f in &p.cgo_files {
+            let base = f.rsplit('/').next().unwrap_or(f);
+            let stem = base.strip_suffix(".go").unwrap_or(base);
+            files.push((format!("{stem}.cgo2.c"), true));
+        }
+        for f in p
+            .gcc_s_files()
+            .iter()
+            .chain(&p.c_files)
+            .chain(&p.m_files)
+            .chain(&p.cxx_files)
+            .chain(&p.f_files)
+        {
+            files.push((f.clone(), false));
+        }
+        let mut objects = Vec::new();
+        for (i, (file, gen)) in files.into_iter().enumerate() {
+            let object = format!("_x{:03}.o", i + 1);
+            let id = self.push(Action {
+                kind: ActionKind::CCompile {
+                    file,
+                    object: object.clone(),
+                    generated: gen,
+                },
+                pkg,
+                deps: vec![generated.clone()],
+            });
+            objects.push(Dep {
+                id,
+                input: Input::CObject(object),
+            });
+        }
+        let main = self.push(Action {
+            kind: ActionKind::CCompile {
+                file: "_cgo_main.c".into(),
+                object: "_cgo_main.o".into(),
+                generated: true,
+            },
+            pkg,
+            deps: vec![generated.clone()],
+        });
+        let mut dyn_deps = vec![
+            generated.clone(),
+            Dep {
+                id: main,
+                input: Input::CObject("_cgo_main.o".into()),
+            },
+        ];
+        dyn_deps.extend(objects.iter().cloned());
+        let dynimport = self.push(Action {
+            kind: ActionKind::Dynimport,
+            pkg,
+            deps: dyn_deps,
+        });
+        let probe = Dep {
+            id: dynimport,
+            input: Input::Dynimport,
+        };
+        compile_deps.push(generated);
+        compile_deps.push(probe.clone());
+        objects.push(probe);
+        objects
     }
 
     /// The longest path from each action to a sink, counted in actions: the
@@ -445,10 +564,42 @@ pub fn link_deps(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
 
 /// The packages a package's compile reads export data of: its imports, and
 /// for a main package the linker's implicit dependency on runtime (cmd/go's
-/// `LinkerDeps`), which it also lists in the compile importcfg.
+/// `LinkerDeps`), which it also lists in the compile importcfg; for a cgo
+/// package the imports cgo's generated Go adds (runtime/cgo and syscall,
+/// as `load/pkg.go` excludes them).
 pub fn compile_imports(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
     let mut v = graph.imports(pkg);
     let p = &graph.packages[pkg];
+    if p.uses_cgo() {
+        let base = p.base_path();
+        let mut implicit = Vec::new();
+        if !(p.standard && base == "runtime/cgo") {
+            implicit.push("runtime/cgo");
+        }
+        if !(p.standard
+            && [
+                "runtime/cgo",
+                "runtime/race",
+                "runtime/msan",
+                "runtime/asan",
+            ]
+            .contains(&base))
+        {
+            implicit.push("syscall");
+        }
+        for i in implicit {
+            if let Some(d) = graph.get(i) {
+                if !v.contains(&d) {
+                    v.push(d);
+                }
+            }
+        }
+        v.sort_by(|a, b| {
+            graph.packages[*a]
+                .import_path
+                .cmp(&graph.packages[*b].import_path)
+        });
+    }
     if p.is_main() && p.import_path != "runtime" {
         // The copy of runtime built for this main (PGO), if `go list` made one.
         let rt = graph

@@ -194,3 +194,78 @@ fn pgo_adds_a_preprofile_input_to_every_compile_of_the_program() {
         assert!(inputs(&a, a.compile[&pkg]).contains(&Input::Preprofile));
     }
 }
+
+#[test]
+fn a_cgo_package_plans_cgo_one_cc_per_file_dynimport_compile_and_pack() {
+    let mut g = synthetic_graph(&[
+        ("runtime", &[], &[]),
+        ("syscall", &["runtime"], &[]),
+        ("runtime/cgo", &["runtime"], &[]),
+        ("clib", &["runtime/cgo", "syscall"], &["gcc_x.S"]),
+        ("example.com/cmd/demo", &["clib"], &[]),
+    ]);
+    let clib = g.get("clib").unwrap();
+    let p = &mut g.packages[clib];
+    p.imports = vec!["C".into()];
+    p.go_files = vec!["plain.go".into()];
+    p.cgo_files = vec!["a.go".into(), "b.go".into()];
+    p.c_files = vec!["x.c".into()];
+    let a = plan(&g, Intent::Archives);
+    let of = |pkg: usize| -> Vec<&ActionKind> {
+        a.actions
+            .iter()
+            .filter(|x| x.pkg == pkg)
+            .map(|x| &x.kind)
+            .collect()
+    };
+    let cc: Vec<(String, String, bool)> = of(clib)
+        .into_iter()
+        .filter_map(|k| match k {
+            ActionKind::CCompile {
+                file,
+                object,
+                generated,
+            } => Some((file.clone(), object.clone(), *generated)),
+            _ => None,
+        })
+        .collect();
+    let t = |f: &str, o: &str, g: bool| (f.to_string(), o.to_string(), g);
+    assert_eq!(
+        cc,
+        [
+            t("_cgo_export.c", "_x001.o", true),
+            t("a.cgo2.c", "_x002.o", true),
+            t("b.cgo2.c", "_x003.o", true),
+            t("gcc_x.S", "_x004.o", false),
+            t("x.c", "_x005.o", false),
+            t("_cgo_main.c", "_cgo_main.o", true),
+        ]
+    );
+    // No Go assembly in a cgo package: no symabis, no asm.
+    assert!(!of(clib)
+        .iter()
+        .any(|k| matches!(k, ActionKind::Symabis | ActionKind::Asm { .. })));
+    let compile = a.compile[&clib];
+    let ins = inputs(&a, compile);
+    assert!(ins.contains(&Input::CgoGenerated) && ins.contains(&Input::Dynimport));
+    // The implicit imports of cgo's generated Go.
+    for i in ["runtime/cgo", "syscall"] {
+        assert!(
+            ins.contains(&Input::Import(g.get(i).unwrap())),
+            "{i}: {ins:?}"
+        );
+    }
+    let pack = a.archive[&clib];
+    assert_eq!(a.actions[pack.0].kind, ActionKind::Pack);
+    let pack_in = inputs(&a, pack);
+    let objects: Vec<&Input> = pack_in
+        .iter()
+        .filter(|i| matches!(i, Input::CObject(_)))
+        .collect();
+    assert_eq!(objects.len(), 5, "{pack_in:?}"); // not _cgo_main.o
+    assert_eq!(pack_in.last(), Some(&Input::Dynimport));
+    // Every action's inputs come before it.
+    for (i, x) in a.actions.iter().enumerate() {
+        assert!(x.deps.iter().all(|d| d.id.0 < i));
+    }
+}

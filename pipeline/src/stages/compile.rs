@@ -30,7 +30,7 @@ pub fn prepare(
     pgo: Option<&Path>,
 ) -> Result<Prepared> {
     let p = f.pkg(action);
-    let has_asm = !p.s_files.is_empty();
+    let has_asm = !p.go_asm_files().is_empty();
     let tc = f.tc;
     let mut k = f.common_key(Some(Tool::Compile), p);
 
@@ -176,6 +176,28 @@ pub fn prepare(
     } else {
         args.extend(p.go_files.iter().map(|f| p.file(f).display().to_string()));
         f.add_files(&mut k, p, &p.go_files)?;
+    }
+    if p.uses_cgo() {
+        // The Go cgo generated, and the probe's `_cgo_import.go` (none
+        // after dynimportfail), laid out in the work directory.
+        let gen = inputs.get(&Input::CgoGenerated)?;
+        let probe = inputs.get(&Input::Dynimport)?;
+        let mut files = vec![(gen, "_cgo_gotypes.go".to_string())];
+        for c in &p.cgo_files {
+            let base = c.rsplit('/').next().unwrap_or(c);
+            let stem = base.strip_suffix(".go").unwrap_or(base);
+            files.push((gen, format!("{stem}.cgo1.go")));
+        }
+        files.push((probe, "_cgo_import.go".to_string()));
+        for (out, name) in files {
+            let d = out.get(&Output::Generated(name.clone()))?;
+            if d.size() == 0 {
+                continue;
+            }
+            k.add(format!("generated {name}"), d.to_hex());
+            args.push(format!("{WORK}/{name}"));
+            work_files.push((name, WorkFile::Object(d)));
+        }
     }
     f.add_args(&mut k, p, &args, &["-buildid"]);
 

@@ -24,6 +24,9 @@ pub fn digest_toolchain(tc: &Toolchain, hasher: &FileHasher) -> Result<Toolchain
     if tc.has_preprofile() && tc.tool(Tool::Preprofile).is_file() {
         wanted.push(Tool::Preprofile);
     }
+    if tc.cgo_enabled() {
+        wanted.push(Tool::Cgo);
+    }
     for t in wanted {
         let path = tc.tool(t);
         let d = hasher.digest(&path).map_err(|_| Error::Toolchain {

@@ -40,6 +40,14 @@ pub fn prepare(
     // Keyed on the archives modulo their build IDs, which the program
     // does not contain: an edit that leaves the code alone relinks nothing.
     unit_archives.add_to(&mut k);
+    if unit
+        .packages
+        .iter()
+        .any(|p| f.graph.packages[*p].uses_cgo())
+    {
+        // External linking runs the C compiler.
+        f.add_cc_key(&mut k);
+    }
     let info = modinfo::build_info(f.graph, unit.main, &build_settings(f, unit.main, pgo));
     cfg.push_str(&modinfo::importcfg_line(&info));
     k.add("modinfo", info);
@@ -143,5 +151,14 @@ pub fn build_settings(
         goexperiment: tc.goexperiment().to_string(),
         pgo,
         vcs: f.vcs.get(&main).cloned(),
+        cgo: tc.cgo_enabled().then(|| {
+            if f.profile.trimpath {
+                return Vec::new();
+            }
+            ["CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS"]
+                .iter()
+                .map(|n| (n.to_string(), tc.cgo_var_set(n)))
+                .collect()
+        }),
     }
 }

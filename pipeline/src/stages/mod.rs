@@ -6,7 +6,9 @@
 //!
 //! Who owns what:
 //! - one module per stage: [`symabis`], [`compile`], [`asm`], [`pack`],
-//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`], [`test_run`]. Each has a
+//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`], [`test_run`], and
+//!   for cgo packages [`cgo`], [`cc`], [`dynimport`] ([`cflags`] is what they
+//!   share). Each has a
 //!   `prepare` that reads only its action's declared inputs
 //!   ([`outputs::DeclaredInputs`]) and returns a [`step::Prepared`]; the
 //!   in-process ones also define their step. Stages never import each other.
@@ -36,7 +38,14 @@
 //!   this cargo-gobuild's identity (version and binary digest), as a tool
 //!   step has its Go tool's digest.
 //! - link: the tool, arguments, environment, every archive of the link unit
-//!   modulo its build ID, and the build info (modinfo).
+//!   modulo its build ID, and the build info (modinfo); with a cgo package
+//!   in the unit, the C compiler's identity and words.
+//! - cgo: the cgo tool, the C compiler's identity and words, the flags, the
+//!   cgo files and the package's headers, the package directory.
+//! - cc: the C compiler's identity and words, every flag, the file (or the
+//!   generated one's content), `_cgo_export.h`, the package's headers; its
+//!   `-frandom-seed` is derived from the key.
+//! - dynimport: both commands, the cgo tool, the C compiler, every object.
 //!
 //! Absolute paths enter a key only where the tool writes them into its
 //! output: the package directory of a non-GOROOT package without trimpath
@@ -59,7 +68,11 @@ use crate::toolchain::{Tool, Toolchain};
 pub mod abi_report;
 pub mod archive;
 pub mod asm;
+pub mod cc;
+pub mod cflags;
+pub mod cgo;
 pub mod compile;
+pub mod dynimport;
 pub mod flags;
 pub mod key;
 pub mod link;
@@ -104,6 +117,9 @@ pub struct BuildFacts<'a> {
     /// The directory of per-archive object summaries the link-unit stages
     /// share (a memo of the cache, never an action input).
     pub summaries: PathBuf,
+    /// The C compiler's identity ([`cflags::cc_identity`]), when cgo is on
+    /// and a package uses it: in the key of every C step.
+    pub cc_identity: Option<String>,
 }
 
 impl<'a> BuildFacts<'a> {
@@ -118,6 +134,7 @@ impl<'a> BuildFacts<'a> {
         let p = self.pkg(action);
         let file = match &action.kind {
             ActionKind::Asm { file } => format!(" {file}"),
+            ActionKind::CCompile { file, .. } => format!(" {file}"),
             _ => String::new(),
         };
         // Two checkouts of one module are different actions.
@@ -167,6 +184,7 @@ impl PrepareAction for Stages<'_> {
             package: p.import_path.clone(),
             file: match &action.kind {
                 ActionKind::Asm { file } => Some(file.clone()),
+                ActionKind::CCompile { file, .. } => Some(file.clone()),
                 _ => None,
             },
             goroot: p.goroot,
@@ -202,6 +220,13 @@ impl PrepareAction for Stages<'_> {
                     .ok_or_else(|| internal("a test run without test settings"))?;
                 test_run::prepare(f, action, &inputs, identity, settings)
             }
+            ActionKind::Cgo => cgo::prepare(f, action, identity),
+            ActionKind::CCompile {
+                file,
+                object,
+                generated,
+            } => cc::prepare(f, action, &inputs, (file, object, *generated), identity),
+            ActionKind::Dynimport => dynimport::prepare(f, action, &inputs, identity),
         }
     }
 }

@@ -33,6 +33,11 @@ pub enum Output {
     TestOutput,
     /// How a test binary ended (JSON: exit code, elapsed).
     TestResult,
+    /// A file the cgo tool generated (`_cgo_gotypes.go`, `x.cgo1.go`,
+    /// `x.cgo2.c`, `_cgo_export.c`, `_cgo_export.h`, `_cgo_main.c`,
+    /// `_cgo_flags`) or the dynimport probe wrote (`_cgo_import.go`, empty
+    /// when the probe's link failed: `dynimportfail`).
+    Generated(String),
 }
 
 impl Output {
@@ -49,6 +54,7 @@ impl Output {
             Output::Exe => "exe",
             Output::TestOutput => "test.out",
             Output::TestResult => "test-result.json",
+            Output::Generated(name) => name,
         }
     }
 
@@ -64,8 +70,14 @@ impl Output {
             "exe" => Output::Exe,
             "test.out" => Output::TestOutput,
             "test-result.json" => Output::TestResult,
+            other if Output::is_generated_name(other) => Output::Generated(other.to_string()),
             other => Output::Object(other.to_string()),
         }
+    }
+
+    /// Is `name` a file of the cgo tool or the dynimport probe?
+    fn is_generated_name(name: &str) -> bool {
+        name == "_cgo_flags" || [".go", ".c", ".h"].iter().any(|e| name.ends_with(e))
     }
 
     /// The object an `.s` file assembles to (`x.s` → `x.o`).
@@ -188,6 +200,11 @@ mod tests {
             Output::Exe,
             Output::TestOutput,
             Output::TestResult,
+            Output::Generated("_cgo_gotypes.go".into()),
+            Output::Generated("x.cgo2.c".into()),
+            Output::Generated("_cgo_export.h".into()),
+            Output::Generated("_cgo_flags".into()),
+            Output::Object("_x001.o".into()),
         ] {
             assert_eq!(Output::from_file_name(o.file_name()), o);
         }

@@ -22,11 +22,31 @@ pub fn prepare(
     let mut k = f.in_process_key("pack r (cmd/go packInternal)");
     k.add("archive", archive.to_hex());
     let mut objects = Vec::new();
-    for file in &p.s_files {
+    for file in &p.go_asm_files() {
         let object = Output::object_of(file);
         let d = inputs.get(&Input::AsmObject(file.clone()))?.get(&object)?;
         k.add(format!("object {}", object.file_name()), d.to_hex());
         objects.push((object.file_name().to_string(), d));
+    }
+    // A cgo package: its C objects, then `dynimportfail` when the probe's
+    // link failed (cmd/go's `cgoObjects`, in order).
+    for dep in inputs.all() {
+        let (input, out) = dep?;
+        match input {
+            Input::CObject(name) => {
+                let d = out.get(&Output::Object(name.clone()))?;
+                k.add(format!("object {name}"), d.to_hex());
+                objects.push((name.clone(), d));
+            }
+            Input::Dynimport => {
+                let d = out.get(&Output::Generated("_cgo_import.go".into()))?;
+                if d.size() == 0 {
+                    k.add("dynimportfail", "");
+                    objects.push(("dynimportfail".into(), d));
+                }
+            }
+            _ => {}
+        }
     }
     Ok(Prepared {
         identity,

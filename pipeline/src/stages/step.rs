@@ -33,14 +33,20 @@ pub struct ToolCommand {
 }
 
 impl ToolCommand {
-    /// The command with `$WORK` replaced by `work`.
+    /// The command with `$WORK` replaced by `work` (in its arguments, and
+    /// its directory: a C compile of a generated file runs in the work
+    /// directory, as cmd/go's runs in its objdir).
     pub fn in_work_dir(&self, work: &Path) -> ToolCommand {
         let w = work.display().to_string();
+        let cwd = match self.cwd.to_str() {
+            Some(c) if c.contains(WORK) => PathBuf::from(c.replace(WORK, &w)),
+            _ => self.cwd.clone(),
+        };
         ToolCommand {
             program: self.program.clone(),
             args: self.args.iter().map(|a| a.replace(WORK, &w)).collect(),
             env: self.env.clone(),
-            cwd: self.cwd.clone(),
+            cwd,
         }
     }
 

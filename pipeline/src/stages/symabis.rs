@@ -18,7 +18,8 @@ use crate::toolchain::Tool;
 /// Prepares the symabis action of a package with assembly.
 pub fn prepare(f: &BuildFacts<'_>, action: &Action, identity: String) -> Result<Prepared> {
     let p = f.pkg(action);
-    let files: Vec<PathBuf> = p.s_files.iter().map(|s| p.file(s)).collect();
+    let s_files = p.go_asm_files();
+    let files: Vec<PathBuf> = s_files.iter().map(|s| p.file(s)).collect();
     let mut args = f.asm_args(action.pkg);
     args.extend(["-gensymabis".into(), "-o".into(), format!("{WORK}/symabis")]);
     args.extend(files.iter().map(|f| f.display().to_string()));
@@ -29,7 +30,7 @@ pub fn prepare(f: &BuildFacts<'_>, action: &Action, identity: String) -> Result<
         k.add("tool", f.tool_identity.clone());
     }
     f.add_args(&mut k, p, &args, &[]);
-    f.add_files(&mut k, p, &p.s_files)?;
+    f.add_files(&mut k, p, &s_files)?;
     f.add_asm_includes(&mut k, p)?;
     let step = if native {
         Step::InProcess(Box::new(NativeSymabis {
