@@ -205,6 +205,12 @@ impl Toolchain {
                 });
             }
         }
+        // go env echoes GOROOT as set; cmd/go works with it cleaned, and
+        // so must the paths we write into commands (`-I $GOROOT/pkg/include`).
+        let mut env = env;
+        if let Some(g) = env.get_mut("GOROOT") {
+            *g = crate::util::clean_path(g);
+        }
         Ok(Toolchain {
             go,
             env,

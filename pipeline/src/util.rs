@@ -123,3 +123,50 @@ mod tests {
         assert_eq!(lossy_matches(tmp.path(), "ok_\u{FFFD}.go").len(), 2);
     }
 }
+
+/// A path cleaned lexically, as Go's `filepath.Clean` does: repeated and
+/// trailing separators, `.` elements and `..` after a name are removed
+/// (`/usr/local/go/bin/../` → `/usr/local/go`).
+pub fn clean_path(p: &str) -> String {
+    let abs = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !abs {
+                    out.push("..");
+                }
+            }
+            name => out.push(name),
+        }
+    }
+    let joined = out.join("/");
+    match (abs, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+#[cfg(test)]
+mod clean_tests {
+    use super::clean_path;
+
+    #[test]
+    fn cleans_like_filepath_clean() {
+        for (i, want) in [
+            ("/usr/local/go/bin/../", "/usr/local/go"),
+            ("/a//b/./c/", "/a/b/c"),
+            ("/..", "/"),
+            ("a/../..", ".."),
+            ("", "."),
+            ("./x", "x"),
+            ("/work/cli/../target/go", "/work/target/go"),
+        ] {
+            assert_eq!(clean_path(i), want, "{i}");
+        }
+    }
+}
