@@ -11,6 +11,7 @@ mod cmd;
 mod exit;
 mod report;
 mod settings;
+mod testreport;
 mod workspace;
 
 use std::process::ExitCode;

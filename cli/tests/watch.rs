@@ -619,3 +619,37 @@ fn watch_set_follows_embedded_files_and_new_packages() {
     assert!(w.interrupt().success(), "{}", w.dump());
     assert_eq!(running(&exe), Vec::<u32>::new());
 }
+
+#[test]
+fn watch_test_reruns_the_tests_a_change_affects() {
+    let (_tmp, dir) = fixture("gotests");
+    let t = shared_target();
+    let w = Watcher::spawn(
+        &dir,
+        &[
+            "--test",
+            "-q",
+            "--target-dir",
+            t.to_str().unwrap(),
+            "./calc",
+            "./withmain",
+        ],
+    );
+    // The first cycle runs both packages' tests.
+    let a = w.wait_line("ok  \texample.com/gotests/calc", 0, FIRST_BUILD);
+    let b = w.wait_line("ok  \texample.com/gotests/withmain", 0, CYCLE);
+    let first = a.max(b);
+    // Break calc: only calc's tests run again, and fail.
+    edit(&dir.join("calc/calc.go"), "return a + b", "return a - b");
+    let fail = w.wait_line("FAIL\texample.com/gotests/calc", first + 1, CYCLE);
+    assert!(
+        !w.lines()[first + 1..=fail]
+            .iter()
+            .any(|l| l.contains("withmain")),
+        "withmain's test binary did not change: {}",
+        w.dump()
+    );
+    // Fix it: calc passes again.
+    edit(&dir.join("calc/calc.go"), "return a - b", "return a + b");
+    w.wait_line("ok  \texample.com/gotests/calc", fail + 1, CYCLE);
+}

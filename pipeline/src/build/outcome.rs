@@ -75,7 +75,13 @@ impl BuildOutcome {
             };
             let result = read(&Output::TestResult)
                 .and_then(|d| serde_json::from_slice::<RunResult>(&d).ok());
+            let binary = self.actions.actions[id.0]
+                .deps
+                .first()
+                .and_then(|d| self.summary.results[d.id.0].get())
+                .and_then(|o| o.outputs.get(&Output::Exe).copied());
             v.push(TestRun {
+                binary,
                 package: p.tested_package().unwrap_or(&p.import_path).to_string(),
                 dir: PathBuf::from(&p.dir),
                 output: read(&Output::TestOutput).unwrap_or_default(),
@@ -95,6 +101,8 @@ impl BuildOutcome {
 /// One package's test run.
 #[derive(Debug, Clone)]
 pub struct TestRun {
+    /// The test binary that ran.
+    pub binary: Option<crate::cache::ContentDigest>,
     /// The tested package.
     pub package: String,
     /// Its directory.

@@ -358,7 +358,7 @@ impl Controller {
 
     /// A config file changed: the requests are built anew from it.
     fn reload(&mut self) -> Result<(), Failure> {
-        let r = settings::build_requests(&self.args.build)?;
+        let r = super::requests(&self.args)?;
         if let Ok(l) = settings::load(&self.args.build.common) {
             self.inputs.excluded = Excluded::new(&l.ws.target_dir);
             self.inputs.config_files = config_files(&l, &r);
@@ -409,8 +409,9 @@ impl Controller {
             sink.clone(),
             self.tx.clone(),
         );
+        let test = self.args.test;
         std::thread::spawn(move || {
-            let r = run_cycle(&reqs, s.as_ref(), &c);
+            let r = run_cycle(&reqs, s.as_ref(), &c, test);
             let _ = tx.send(Msg::Built(Box::new(r)));
         });
         self.building = Some(Building {

@@ -65,12 +65,49 @@ pub(super) struct CycleResult {
     pub(super) results: Vec<RequestResult>,
 }
 
+/// The test binary last reported per package (`watch --test`).
+static REPORTED: Mutex<BTreeMap<String, pipeline::cache::ContentDigest>> =
+    Mutex::new(BTreeMap::new());
+
+/// `watch --test`: the results of the packages whose test binary changed
+/// since the last cycle (a result may come from the cache: a change undone),
+/// like `cargo gobuild test`; false when one failed.
+fn report_tests(o: &pipeline::build::BuildOutcome) -> bool {
+    use crate::testreport::{events_of, report_package, summary, test2json, Tally};
+    let Ok(t2j) = test2json(&o.session.toolchain.go) else {
+        return false;
+    };
+    let mut tally = Tally::default();
+    let (mut ran, mut failed) = (0, Vec::new());
+    let mut reported = REPORTED.lock().unwrap();
+    for t in o.test_runs() {
+        let same = t.binary.is_some() && reported.get(&t.package) == t.binary.as_ref();
+        let broken_before = t.result.as_ref().is_some_and(|r| r.exit_code != 0);
+        if same && !broken_before {
+            continue;
+        }
+        if let Some(b) = t.binary {
+            reported.insert(t.package.clone(), b);
+        }
+        ran += 1;
+        let events = events_of(&t2j, &t).unwrap_or_default();
+        if !report_package(&t, &events, false, false, &mut tally) {
+            failed.push(t.package.clone());
+        }
+    }
+    if ran > 0 {
+        summary(&tally, ran, 0, &failed);
+    }
+    failed.is_empty() && tally.failed == 0
+}
+
 /// Runs every request once; on a failed build, loads the graph anyway (from
 /// the snapshot the build saved) so the watch set follows it.
 pub(super) fn run_cycle(
     reqs: &[BuildRequest],
     sink: &dyn EventSink,
     cancel: &AtomicBool,
+    test: bool,
 ) -> CycleResult {
     let mut results = Vec::new();
     for req in reqs {
@@ -86,6 +123,17 @@ pub(super) fn run_cycle(
             continue;
         }
         let r = match build::build(req, sink, Some(cancel)) {
+            Ok(o) if test && !o.summary.cancelled => {
+                let failed = !report_tests(&o);
+                RequestResult {
+                    cancelled: false,
+                    ran: o.summary.ran,
+                    cached: o.summary.cached,
+                    graph: Some(o.session.graph),
+                    failed,
+                    error: failed.then(|| "tests failed".to_string()),
+                }
+            }
             Ok(o) => RequestResult {
                 cancelled: o.summary.cancelled,
                 ran: o.summary.ran,

@@ -72,7 +72,11 @@ pub(crate) struct WatchArgs {
     #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration, requires = "poll")]
     pub(crate) poll_interval: Duration,
     /// Arguments for the program (after `--`; needs --run).
-    #[arg(last = true, value_name = "ARGS", requires = "run")]
+    /// After each change, run the tests of the packages whose test binaries
+    /// changed (as `cargo gobuild test` does, with its summary).
+    #[arg(long, conflicts_with = "run")]
+    pub(crate) test: bool,
+    #[arg(last = true, value_name = "ARGS")]
     pub(crate) args: Vec<String>,
 }
 
@@ -92,6 +96,25 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// `cargo gobuild watch`.
+/// The build requests of a watch: with `--test`, test builds that run the
+/// test binaries (`-- ARGS` go to them); with `--run`, program builds.
+pub(super) fn requests(args: &WatchArgs) -> Result<Vec<pipeline::build::BuildRequest>, Failure> {
+    let mut reqs = settings::build_requests(&args.build)?;
+    if args.test {
+        for r in &mut reqs {
+            r.intent = pipeline::plan::Intent::Test;
+            r.test = Some(pipeline::stages::test_run::TestSettings {
+                args: args.args.clone(),
+                timeout: Duration::from_secs(600),
+                cache: true,
+                memo_dir: Default::default(),
+                run: true,
+            });
+        }
+    }
+    Ok(reqs)
+}
+
 pub(crate) fn run(args: WatchArgs) -> Result<(), Failure> {
     let (tx, rx) = mpsc::channel();
     // Signals first: from here on, Ctrl-C is ours to handle, and nothing
@@ -115,7 +138,7 @@ pub(crate) fn run(args: WatchArgs) -> Result<(), Failure> {
     let c = &args.build.common;
     let reporter = report::watch_reporter(c.message_format, c.verbosity(), c.color, args.clear);
     let l = settings::load(c)?;
-    let reqs = settings::build_requests(&args.build)?;
+    let reqs = requests(&args)?;
     let inputs = Inputs {
         cwd: l.cwd.clone(),
         config_files: config_files(&l, &reqs),
