@@ -270,11 +270,13 @@ pub fn remote_settings(
         headers.push((name.clone(), value));
     }
     Ok(Some(RemoteSettings {
-        endpoint,
-        instance_name: p.instance_name.clone(),
-        headers,
+        server: pipeline::cache::remote::RemoteServer {
+            endpoint,
+            instance_name: p.instance_name.clone(),
+            headers,
+            timeout: p.timeout,
+        },
         upload: p.upload,
-        timeout: p.timeout,
     }))
 }
 

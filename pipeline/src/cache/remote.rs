@@ -20,45 +20,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crate::cache::{ActionCache, ActionKey, Entry, LocalCache, Lookup, ObjectStore};
 use crate::error::Result;
 pub use crate::events::RemoteStats;
+/// How to reach the server (the client crate's configuration).
+pub use remote::Config as RemoteServer;
 
 /// Where the remote cache is and how to use it (resolved: header values
-/// hold the secrets themselves, so this is never printed).
-#[derive(Clone)]
+/// hold the secrets themselves; `remote::Config`'s Debug never shows them).
+#[derive(Debug, Clone)]
 pub struct RemoteSettings {
-    /// `grpc://HOST:PORT` or `grpcs://HOST:PORT`.
-    pub endpoint: String,
-    /// The REAPI instance name.
-    pub instance_name: String,
-    /// Headers for every call (API keys).
-    pub headers: Vec<(String, String)>,
+    /// The server, instance, headers and timeout.
+    pub server: RemoteServer,
     /// Upload what this build ran (false: read-only).
     pub upload: bool,
-    /// Per-call timeout.
-    pub timeout: Duration,
-}
-
-impl std::fmt::Debug for RemoteSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteSettings")
-            .field("endpoint", &self.endpoint)
-            .field("instance_name", &self.instance_name)
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|(k, _)| k.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .field("upload", &self.upload)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 /// The name of the entry among a remote action result's output files.
@@ -202,18 +178,12 @@ impl TieredCache {
             warnings: Mutex::new(Vec::new()),
         };
         let Some(s) = settings else { return c };
-        let cfg = remote::Config {
-            endpoint: s.endpoint.clone(),
-            instance_name: s.instance_name.clone(),
-            headers: s.headers.clone(),
-            timeout: s.timeout,
-        };
-        match remote::Client::connect(&cfg) {
+        match remote::Client::connect(&s.server) {
             Ok(client) => {
                 let upload = s.upload && client.updates_allowed;
                 let tier = Arc::new(Tier {
                     client,
-                    endpoint: s.endpoint.clone(),
+                    endpoint: s.server.endpoint.clone(),
                     down: AtomicBool::new(false),
                     stats: Mutex::new(RemoteStats::default()),
                     warnings: Mutex::new(Vec::new()),

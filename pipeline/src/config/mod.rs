@@ -491,6 +491,20 @@ fn key_span(table: &Table, key: &str) -> Option<std::ops::Range<usize>> {
     table.get_key_value(key).and_then(|(k, _)| k.span())
 }
 
+/// Where `key = item` of a table-like is: the key's span, else the item's.
+fn entry_origin(
+    src: &ConfigSource,
+    t: &dyn toml_edit::TableLike,
+    key: &str,
+    item: &Item,
+) -> Origin {
+    src.location(
+        t.get_key_value(key)
+            .and_then(|(k, _)| k.span())
+            .or_else(|| item.span()),
+    )
+}
+
 fn item_origin(src: &ConfigSource, item: &Item) -> Origin {
     src.location(item.span())
 }
@@ -616,11 +630,7 @@ fn merge_profile(
     def: &mut ProfileDef,
 ) -> Result<()> {
     for (key, item) in t.iter() {
-        let origin = src.location(
-            t.get_key_value(key)
-                .and_then(|(k, _)| k.span())
-                .or_else(|| item.span()),
-        );
+        let origin = entry_origin(src, t, key, item);
         let full = format!("profile.{name}.{key}");
         let value = match key {
             "inherits" | "experiments" | "goos" | "goarch" | "symabis" => {
@@ -659,11 +669,7 @@ fn merge_profile(
                     )
                 })?;
                 for (nk, nv) in nt.iter() {
-                    let norigin = src.location(
-                        nt.get_key_value(nk)
-                            .and_then(|(k, _)| k.span())
-                            .or_else(|| nv.span()),
-                    );
+                    let norigin = entry_origin(src, nt, nk, nv);
                     if nk != "headroom" {
                         return Err(unknown_key(
                             &norigin,
@@ -703,11 +709,7 @@ fn merge_profile(
                     )
                 })?;
                 for (lk, lv) in lt.iter() {
-                    let lorigin = src.location(
-                        lt.get_key_value(lk)
-                            .and_then(|(k, _)| k.span())
-                            .or_else(|| lv.span()),
-                    );
+                    let lorigin = entry_origin(src, lt, lk, lv);
                     if !crate::config::lints::LINT_KEYS.contains(&lk) {
                         return Err(unknown_key(
                             &lorigin,
@@ -754,11 +756,7 @@ fn merge_remote(
     def: &mut ProfileDef,
 ) -> Result<()> {
     for (key, item) in t.iter() {
-        let origin = src.location(
-            t.get_key_value(key)
-                .and_then(|(k, _)| k.span())
-                .or_else(|| item.span()),
-        );
+        let origin = entry_origin(src, t, key, item);
         let full = format!("{table}.{key}");
         let value = match key {
             "cache" => {
@@ -796,11 +794,7 @@ fn merge_remote(
                     )
                 })?;
                 for (hk, hv) in ht.iter() {
-                    let horigin = src.location(
-                        ht.get_key_value(hk)
-                            .and_then(|(k, _)| k.span())
-                            .or_else(|| hv.span()),
-                    );
+                    let horigin = entry_origin(src, ht, hk, hv);
                     let v = if let Some(s) = hv.as_str() {
                         format!("value:{s}")
                     } else if let Some(env) = hv
