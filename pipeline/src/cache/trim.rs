@@ -5,7 +5,8 @@
 //! uncached outputs, like a failed test's, are in use until it ends); with a
 //! size limit, the least recently used objects
 //! (and the entries that name them) go next. The memos beside the objects
-//! (inputs log, nosplit summaries, ELF-check stamps) go by age alone: losing
+//! (inputs log, nosplit summaries and memos, ELF-check stamps, test logs) go
+//! by age alone: losing
 //! one only costs recomputing it.
 //!
 //! A build trims at its end, at most once a day (`trim.txt` holds the last
@@ -29,7 +30,7 @@ pub const TRIM_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(5 * 24 * 3600);
 
 /// The memo directories trimmed by age (and counted by [`CacheInfo`]).
-const MEMOS: &[&str] = &["m", "nosplit", "abi-checked"];
+const MEMOS: &[&str] = &["m", "nosplit", "abi-checked", "testlogs"];
 
 /// What to remove.
 #[derive(Debug, Clone, PartialEq, Eq)]
