@@ -3,11 +3,10 @@
 //! entries unused for the policy's age are removed, then every object no
 //! remaining entry names and not written within that age either (a build's
 //! uncached outputs, like a failed test's, are in use until it ends); with a
-//! size limit, the least recently used objects
-//! (and the entries that name them) go next. The memos beside the objects
-//! (inputs log, nosplit summaries and memos, ELF-check stamps, test logs) go
-//! by age alone: losing
-//! one only costs recomputing it.
+//! size limit, the least recently used objects (and the entries that name
+//! them) go next. The memos beside the objects (inputs log, nosplit summaries
+//! and memos, ELF-check stamps, test logs) go by age alone: losing one only
+//! costs recomputing it.
 //!
 //! A build trims at its end, at most once a day (`trim.txt` holds the last
 //! time), with the lock held, so nothing it used can go: everything it used
