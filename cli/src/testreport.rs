@@ -24,9 +24,24 @@ pub(crate) struct Tally {
     pub(crate) flaky: Vec<String>,
 }
 
-/// The toolchain's test2json (Go 1.24+ builds it on demand: `go tool -n`
-/// says where).
-pub(crate) fn test2json(go: &std::path::Path) -> Result<std::path::PathBuf, Failure> {
+/// The toolchain's test2json: `$GOTOOLDIR/test2json` where Go ships it,
+/// else what `go tool -n test2json` names (Go 1.24+ builds it on demand, into
+/// its own cache); remembered in `memo` while that file exists.
+pub(crate) fn test2json(
+    go: &std::path::Path,
+    tool_dir: &std::path::Path,
+    memo: &std::path::Path,
+) -> Result<std::path::PathBuf, Failure> {
+    let shipped = tool_dir.join("test2json");
+    if shipped.is_file() {
+        return Ok(shipped);
+    }
+    if let Ok(p) = std::fs::read_to_string(memo) {
+        let p = std::path::PathBuf::from(p.trim());
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
     let out = std::process::Command::new(go)
         .args(["tool", "-n", "test2json"])
         .output()
@@ -41,7 +56,21 @@ pub(crate) fn test2json(go: &std::path::Path) -> Result<std::path::PathBuf, Fail
             ),
         ));
     }
+    let _ = std::fs::write(memo, &path);
     Ok(path.into())
+}
+
+/// The test2json of a finished test build (`gobuild_dir` keeps the memo).
+pub(crate) fn test2json_for(
+    o: &pipeline::build::BuildOutcome,
+    gobuild_dir: &std::path::Path,
+) -> Result<std::path::PathBuf, Failure> {
+    let tc = &o.session.toolchain;
+    test2json(
+        &tc.go,
+        std::path::Path::new(tc.var("GOTOOLDIR")),
+        &gobuild_dir.join("test2json.path"),
+    )
 }
 
 pub(crate) fn print_event(v: &Value) {

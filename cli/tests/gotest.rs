@@ -285,3 +285,22 @@ fn retries_report_flaky_tests_and_junit_is_xml() {
     assert_eq!(out.status.code(), Some(102));
     assert!(text(&out).contains("--race needs cgo"), "{}", text(&out));
 }
+
+#[test]
+fn a_new_test_function_runs_on_the_next_run() {
+    // The load snapshot is reused between test runs; a new test in a
+    // _test.go file must still reach the generated test main.
+    let (_tmp, dir) = fixture("gotests");
+    ok(&our_test(&dir, &["./withmain"], &[]));
+    let f = dir.join("withmain/main_test.go");
+    let mut src = std::fs::read_to_string(&f).unwrap();
+    src.push_str("\nfunc TestAddedLater(t *testing.T) { t.Log(\"added later\") }\n");
+    std::fs::write(&f, src).unwrap();
+    let out = our_test(
+        &dir,
+        &["--test-verbose", "--run", "TestAddedLater", "./withmain"],
+        &[],
+    );
+    let stdout = ok(&out);
+    assert!(stdout.contains("added later"), "{stdout}");
+}

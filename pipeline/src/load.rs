@@ -848,7 +848,14 @@ impl Snapshot {
             .into_iter()
             .map(|path| {
                 let stat = Stat::of(&path).ok();
-                let relevant = load_relevant(&path);
+                // A test file's test functions and examples are what the
+                // generated test main lists: any change to one reloads.
+                let test_file = path.to_string_lossy().ends_with("_test.go");
+                let relevant = if test_file {
+                    None
+                } else {
+                    load_relevant(&path)
+                };
                 // Saved as JSON, so in UTF-8: a name that is not is kept in
                 // its lossy form and resolved again when checked.
                 let path = match path.to_str() {

@@ -22,7 +22,7 @@ use crate::args::BuildArgs;
 use crate::exit::{Failure, Kind};
 use crate::report::MessageFormat;
 use crate::settings;
-use crate::testreport::{events_of, print_event, report_package, summary, test2json, Tally};
+use crate::testreport::{events_of, print_event, report_package, summary, test2json_for, Tally};
 
 /// Arguments of `cargo gobuild test`.
 #[derive(Debug, Args)]
@@ -158,7 +158,7 @@ fn retry(
                 run: true,
             });
             let outcome = build::build(&req, sink, None)?;
-            let test2json = test2json(&outcome.session.toolchain.go)?;
+            let test2json = test2json_for(&outcome, &req.gobuild_dir())?;
             for t in outcome.test_runs() {
                 let events = events_of(&test2json, &t)?;
                 let mut still = BTreeSet::new();
@@ -304,7 +304,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
         first_req.get_or_insert_with(|| req.clone());
         let outcome = build::build(&req, sink.as_ref(), None)?;
         let graph = &outcome.session.graph;
-        let test2json = test2json(&outcome.session.toolchain.go)?;
+        let test2json = test2json_for(&outcome, &req.gobuild_dir())?;
         // Packages named by the patterns that have no tests.
         let mut no_tests: Vec<&str> = graph
             .roots()

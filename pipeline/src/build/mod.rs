@@ -134,10 +134,9 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
     let snap_path = gobuild_dir
         .join("load")
         .join(format!("{}.json", &fingerprint[..32]));
-    // A test load is never reused: the generated test mains list the test
-    // functions, which the snapshot's check (package clauses, imports,
-    // constraints) does not see change.
-    if let Some(snap) = Snapshot::load_valid(&snap_path, &fingerprint).filter(|_| !test) {
+    // A test load is reused too: the snapshot reloads on any change to a
+    // `_test.go` file (the generated test mains list their tests).
+    if let Some(snap) = Snapshot::load_valid(&snap_path, &fingerprint) {
         let toolchain = Toolchain::from_env(snap.go, snap.go_env, req.toolchain.env_overrides())?;
         return Ok(Session {
             toolchain,

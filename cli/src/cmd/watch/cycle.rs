@@ -72,9 +72,9 @@ static REPORTED: Mutex<BTreeMap<String, pipeline::cache::ContentDigest>> =
 /// `watch --test`: the results of the packages whose test binary changed
 /// since the last cycle (a result may come from the cache: a change undone),
 /// like `cargo gobuild test`; false when one failed.
-fn report_tests(o: &pipeline::build::BuildOutcome) -> bool {
-    use crate::testreport::{events_of, report_package, summary, test2json, Tally};
-    let Ok(t2j) = test2json(&o.session.toolchain.go) else {
+fn report_tests(o: &pipeline::build::BuildOutcome, gobuild_dir: &std::path::Path) -> bool {
+    use crate::testreport::{events_of, report_package, summary, test2json_for, Tally};
+    let Ok(t2j) = test2json_for(o, gobuild_dir) else {
         return false;
     };
     let mut tally = Tally::default();
@@ -124,7 +124,7 @@ pub(super) fn run_cycle(
         }
         let r = match build::build(req, sink, Some(cancel)) {
             Ok(o) if test && !o.summary.cancelled => {
-                let failed = !report_tests(&o);
+                let failed = !report_tests(&o, &req.gobuild_dir());
                 RequestResult {
                     cancelled: false,
                     ran: o.summary.ran,
