@@ -175,7 +175,10 @@ fn c_archive_commands_match_go_build_x() {
     );
     ok(&out);
     let (mut ours, _) = our_plan(&events(&out));
-    let env = [("CGO_ENABLED", "1"), ("GOCACHE", gocache.path().to_str().unwrap())];
+    let env = [
+        ("CGO_ENABLED", "1"),
+        ("GOCACHE", gocache.path().to_str().unwrap()),
+    ];
     let go_out = go(
         &dir,
         &["build", "-x", "-buildmode=c-archive", "-o", "libgo.a", "."],
@@ -243,4 +246,43 @@ fn bogus_buildmode_is_a_located_error() {
     let err = text(&out);
     assert!(err.contains("--buildmode"), "located: {err}");
     assert!(err.contains("bad value \"bogus\" for `buildmode`"), "{err}");
+}
+
+/// `--buildmode pie`: a position-independent program (ELF type ET_DYN)
+/// that behaves like go build's, with `-buildmode=pie` in its build info.
+#[test]
+fn pie_is_position_independent_like_go_build() {
+    let (_tmp, dir) = fixture("demo");
+    let ours = dir.join("demo-ours");
+    let theirs = dir.join("demo-go");
+    ok(&build(
+        &dir,
+        &[
+            "-q",
+            "--buildmode",
+            "pie",
+            "-o",
+            ours.to_str().unwrap(),
+            "./cmd/demo",
+        ],
+    ));
+    ok(&go(
+        &dir,
+        &[
+            "build",
+            "-buildmode=pie",
+            "-o",
+            theirs.to_str().unwrap(),
+            "./cmd/demo",
+        ],
+        &[],
+    ));
+    let elf_type = |p: &Path| std::fs::read(p).unwrap()[16];
+    assert_eq!(elf_type(&ours), 3, "ET_DYN");
+    assert_eq!(
+        run_program(&mut Command::new(&ours)),
+        run_program(&mut Command::new(&theirs))
+    );
+    let m = ok(&go(&dir, &["version", "-m", ours.to_str().unwrap()], &[]));
+    assert!(m.contains("build\t-buildmode=pie"), "{m}");
 }

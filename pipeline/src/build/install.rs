@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::build::BuildRequest;
-use crate::config::profile::BuildMode;
 use crate::cache::{ContentDigest, ObjectStore};
+use crate::config::profile::BuildMode;
 use crate::error::{Error, IoContext, Result};
 use crate::fshash::FileHasher;
 use crate::load;

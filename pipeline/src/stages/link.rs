@@ -1,7 +1,8 @@
-//! The link stage: `link -importcfg … -buildmode=exe` over a link unit's
-//! archives, as go build runs it (`ld` in gc.go), with the build info
-//! (modinfo) in the importcfg and a build ID derived from the key and the
-//! main archive.
+//! The link stage: `link -importcfg … -buildmode=MODE` (the profile's
+//! `buildmode`; `-installsuffix shared` when the packages were compiled
+//! `-shared`) over a link unit's archives, as go build runs it (`ld` in
+//! gc.go), with the build info (modinfo) in the importcfg and a build ID
+//! derived from the key and the main archive.
 
 use std::path::{Path, PathBuf};
 
