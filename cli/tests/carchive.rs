@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::drift::{go_plan, our_plan};
+use common::drift::{drift_problems, go_plan, our_plan};
 use common::*;
 
 const CGO: &[(&str, &str)] = &[("CGO_ENABLED", "1")];
@@ -215,18 +215,7 @@ fn c_archive_commands_match_go_build_x() {
         count("compile") > 50 && count("cgo") >= 2 && count("link") == 1,
         "parsed too few go commands: {theirs:?}"
     );
-    let mut problems = Vec::new();
-    for (k, v) in &theirs {
-        match ours.get(k) {
-            None => problems.push(format!("missing: {k:?}\n  go:   {}", v.join(" "))),
-            Some(o) if o != v => problems.push(format!(
-                "differs: {k:?}\n  go:   {}\n  ours: {}",
-                v.join(" "),
-                o.join(" ")
-            )),
-            _ => {}
-        }
-    }
+    let problems = drift_problems(&theirs, &ours);
     assert!(
         problems.is_empty(),
         "{} of {} commands drifted from go build -x:\n{}",
