@@ -95,6 +95,9 @@ pub(crate) struct BuildArgs {
     /// How symabis are produced: `toolchain` (asm -gensymabis) or `native`.
     #[arg(long, value_name = "MODE")]
     pub(crate) symabis: Option<String>,
+    /// What the link writes: `exe` (default), `pie`, `c-archive` or `c-shared`.
+    #[arg(long, value_name = "MODE")]
+    pub(crate) buildmode: Option<String>,
     /// Package patterns (default ./...).
     #[arg(value_name = "PKGS")]
     pub(crate) packages: Vec<String>,

@@ -116,6 +116,9 @@ pub(crate) fn apply_overrides(
     if let Some(m) = &b.symabis {
         set("symabis", "--symabis", ConfigValue::Str(m.clone()))?;
     }
+    if let Some(m) = &b.buildmode {
+        set("buildmode", "--buildmode", ConfigValue::Str(m.clone()))?;
+    }
     Ok(())
 }
 

@@ -18,6 +18,8 @@ const INFO_END: [u8; 16] = [
 /// Build settings recorded as `build\tKEY=VALUE`, in cmd/go's order.
 #[derive(Debug, Clone, Default)]
 pub struct BuildSettings {
+    /// `-buildmode` (empty: exe).
+    pub buildmode: String,
     /// `-asmflags`, when given.
     pub asmflags: String,
     /// `-gcflags`, when given.
@@ -324,7 +326,14 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
     if !s.asmflags.is_empty() {
         set("-asmflags", &s.asmflags);
     }
-    set("-buildmode", "exe");
+    set(
+        "-buildmode",
+        if s.buildmode.is_empty() {
+            "exe"
+        } else {
+            &s.buildmode
+        },
+    );
     set("-compiler", "gc");
     if !s.gcflags.is_empty() {
         set("-gcflags", &s.gcflags);

@@ -193,7 +193,7 @@ fn run_ours(
 }
 
 /// Each command of `theirs` that `ours` lacks or has with other arguments.
-fn drift_problems(theirs: &Plan, ours: &Plan) -> Vec<String> {
+pub fn drift_problems(theirs: &Plan, ours: &Plan) -> Vec<String> {
     let mut problems = Vec::new();
     for (k, v) in theirs {
         match ours.get(k) {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::build::BuildRequest;
 use crate::cache::{ContentDigest, ObjectStore};
+use crate::config::profile::BuildMode;
 use crate::error::{Error, IoContext, Result};
 use crate::fshash::FileHasher;
 use crate::load;
@@ -22,7 +23,11 @@ pub fn output_path(
         (Some(n), 1) => n.clone(),
         _ => exec_name(&pkg.import_path),
     };
-    let name = format!("{base}{}", exe_suffix(tc.goos()));
+    let name = match req.profile.buildmode {
+        BuildMode::CArchive => format!("lib{base}.a"),
+        BuildMode::CShared => format!("lib{base}.so"),
+        _ => format!("{base}{}", exe_suffix(tc.goos())),
+    };
     match &req.output {
         Some(o) if o.is_dir() || mains > 1 => o.join(name),
         Some(o) => o.clone(),
@@ -32,6 +37,13 @@ pub fn output_path(
             .join(format!("{}_{}", tc.goos(), tc.goarch()))
             .join(name),
     }
+}
+
+/// Where the cgo export header of a C library goes: beside it, its
+/// extension replaced by `.h` (`libdemo.a` → `libdemo.h`), as go build
+/// installs it.
+pub fn header_path(library: &Path) -> PathBuf {
+    library.with_extension("h")
 }
 
 fn exe_suffix(goos: &str) -> &'static str {
@@ -96,5 +108,18 @@ mod tests {
         assert_eq!(exec_name("cmd/gofmt"), "gofmt");
         assert_eq!(exec_name("example.com/v1"), "v1");
         assert_eq!(exec_name("gofmt"), "gofmt");
+    }
+
+    #[test]
+    fn headers_go_beside_the_library() {
+        assert_eq!(
+            header_path(Path::new("out/libdemo.a")),
+            PathBuf::from("out/libdemo.h")
+        );
+        assert_eq!(
+            header_path(Path::new("libdemo.so")),
+            PathBuf::from("libdemo.h")
+        );
+        assert_eq!(header_path(Path::new("out/x")), PathBuf::from("out/x.h"));
     }
 }

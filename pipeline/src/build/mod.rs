@@ -274,6 +274,15 @@ fn build_loaded(
             )));
         }
     }
+    let mode = req.profile.buildmode;
+    if mode.is_c_library() && req.intent == Intent::Build && mains.len() != 1 {
+        return Err(Error::Config(format!(
+            "-buildmode={} requires exactly one main package, {} were requested (in {})",
+            mode.as_str(),
+            mains.len(),
+            req.label
+        )));
+    }
     if let Some(w) = crate::config::experiments::forced_on_warning(tc.goexperiment(), tc.goarch()) {
         em.diag(Level::Warning, None, format!("{}: {w}", req.label));
     }
@@ -405,6 +414,10 @@ fn build_loaded(
                 path: dest.clone(),
                 fresh,
             });
+            if req.profile.buildmode.is_c_library() {
+                let main = actions.actions[link.0].pkg;
+                install_export_header(&actions, &summary, &cache, hasher, main, &dest)?;
+            }
             artifacts.push(Artifact {
                 package: pkg.import_path.clone(),
                 path: dest,
@@ -450,6 +463,40 @@ fn build_loaded(
         artifacts,
         cache,
     })
+}
+
+/// c-archive, c-shared: the cgo export header of the main package `main`,
+/// beside the library (`libNAME.h`). A main package without cgo has none,
+/// as with go build.
+fn install_export_header(
+    actions: &ActionGraph,
+    summary: &exec::ExecSummary,
+    objects: &LocalCache,
+    hasher: &FileHasher,
+    main: usize,
+    library: &Path,
+) -> Result<Option<PathBuf>> {
+    let Some(cgo) = actions
+        .actions
+        .iter()
+        .position(|a| a.kind == crate::plan::ActionKind::Cgo && a.pkg == main)
+    else {
+        return Ok(None);
+    };
+    let header = summary.results[cgo]
+        .get()
+        .and_then(|o| {
+            o.outputs
+                .get(&Output::Generated(crate::stages::cgo::EXPORT_HEADER.into()))
+                .copied()
+        })
+        .ok_or_else(|| Error::Tool {
+            program: "cgo".into(),
+            message: "internal: cgo wrote no export header".into(),
+        })?;
+    let dest = install::header_path(library);
+    install::install(objects, hasher, &header, &dest)?;
+    Ok(Some(dest))
 }
 
 /// A package rule may not give a package of a program another experiment

@@ -19,7 +19,7 @@ pub mod profile;
 
 use crate::error::{Error, Result};
 use crate::util::did_you_mean;
-use profile::{HeaderValue, PackageRule, Profile, SymabisMode};
+use profile::{BuildMode, HeaderValue, PackageRule, Profile, SymabisMode};
 
 /// The built-in default configuration, fully commented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/default.toml");
@@ -73,6 +73,7 @@ pub const PROFILE_KEYS: &[&str] = &[
     "tags",
     "trimpath",
     "symabis",
+    "buildmode",
     "nosplit",
     "lints",
     "remote",
@@ -633,7 +634,7 @@ fn merge_profile(
         let origin = entry_origin(src, t, key, item);
         let full = format!("profile.{name}.{key}");
         let value = match key {
-            "inherits" | "experiments" | "goos" | "goarch" | "symabis" => {
+            "inherits" | "experiments" | "goos" | "goarch" | "symabis" | "buildmode" => {
                 if key == "experiments" && item.as_array().is_some() {
                     ConfigValue::Str(expect_list(src, item, &full)?.join(","))
                 } else {
@@ -1008,6 +1009,13 @@ impl ResolvedProfile {
                     ))
                 })?
             }
+            ("buildmode", ConfigValue::Str(v)) => {
+                self.profile.buildmode = BuildMode::parse(v).ok_or_else(|| {
+                    err(format!(
+                        "bad value {v:?} for `buildmode` (hint: \"exe\", \"pie\", \"c-archive\" or \"c-shared\")"
+                    ))
+                })?
+            }
             ("gcflags", ConfigValue::List(v)) => self.profile.gcflags = v.clone(),
             ("asmflags", ConfigValue::List(v)) => self.profile.asmflags = v.clone(),
             ("ldflags", ConfigValue::List(v)) => self.profile.ldflags = v.clone(),
@@ -1186,6 +1194,15 @@ mod tests {
         let cfg = load("[profile.dev]\nsymabis = \"fast\"\n").unwrap();
         let e = cfg.resolve("dev").unwrap_err().to_string();
         assert!(e.contains("bad value \"fast\" for `symabis`"), "{e}");
+        let cfg = load("[profile.dev]\nbuildmode = \"bogus\"\n").unwrap();
+        let e = cfg.resolve("dev").unwrap_err().to_string();
+        assert!(e.contains("bad value \"bogus\" for `buildmode`"), "{e}");
+        assert!(e.contains(":2:"), "located: {e}");
+        let cfg = load("[profile.dev]\nbuildmode = \"c-archive\"\n").unwrap();
+        assert_eq!(
+            cfg.resolve("dev").unwrap().profile.buildmode,
+            BuildMode::CArchive
+        );
     }
 
     #[test]

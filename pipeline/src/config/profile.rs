@@ -24,6 +24,65 @@ impl SymabisMode {
     }
 }
 
+/// What the link writes (`-buildmode`, `cmd/go/internal/work.buildModeInit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuildMode {
+    /// A program (go's default on linux/amd64).
+    #[default]
+    Exe,
+    /// A position-independent program.
+    Pie,
+    /// A C static library `libNAME.a` with its header `libNAME.h`.
+    CArchive,
+    /// A C shared library `libNAME.so` with its header `libNAME.h`.
+    CShared,
+}
+
+impl BuildMode {
+    /// Parses a config value.
+    pub fn parse(s: &str) -> Option<BuildMode> {
+        match s {
+            "exe" => Some(BuildMode::Exe),
+            "pie" => Some(BuildMode::Pie),
+            "c-archive" => Some(BuildMode::CArchive),
+            "c-shared" => Some(BuildMode::CShared),
+            _ => None,
+        }
+    }
+
+    /// The name go uses (`-buildmode=NAME`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildMode::Exe => "exe",
+            BuildMode::Pie => "pie",
+            BuildMode::CArchive => "c-archive",
+            BuildMode::CShared => "c-shared",
+        }
+    }
+
+    /// The code generation flag compile and asm get for this mode on
+    /// `goos`/`goarch` (`codegenArg`); it also names the install suffix.
+    pub fn codegen_arg(self, goos: &str, goarch: &str) -> Option<&'static str> {
+        match (self, goos) {
+            (BuildMode::Exe, _) => None,
+            (BuildMode::CArchive, "darwin" | "ios") if goarch != "arm64" => None,
+            (BuildMode::CArchive | BuildMode::CShared, "windows") => None,
+            (BuildMode::Pie, "windows" | "darwin" | "ios" | "android") => None,
+            _ => Some("-shared"),
+        }
+    }
+
+    /// `-installsuffix` of compile and link (`shared` under `-shared`).
+    pub fn install_suffix(self, goos: &str, goarch: &str) -> Option<&'static str> {
+        self.codegen_arg(goos, goarch).map(|a| &a[1..])
+    }
+
+    /// Does the link write a C library with a header (c-archive, c-shared)?
+    pub fn is_c_library(self) -> bool {
+        matches!(self, BuildMode::CArchive | BuildMode::CShared)
+    }
+}
+
 /// Flags for the packages matching a pattern (like `-gcflags=pattern=flags`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageRule {
@@ -94,6 +153,8 @@ pub struct Profile {
     pub lints: crate::config::lints::LintLevels,
     /// The remote cache (`[remote]`, `[profile.X.remote]`).
     pub remote: RemoteProfile,
+    /// What the link writes (`buildmode`).
+    pub buildmode: BuildMode,
 }
 
 /// How a header value is given: the value itself, or the environment
@@ -157,6 +218,7 @@ impl Default for Profile {
             nosplit_headroom: 0,
             lints: crate::config::lints::LintLevels::default(),
             remote: RemoteProfile::default(),
+            buildmode: BuildMode::default(),
         }
     }
 }

@@ -18,6 +18,10 @@ use crate::stages::step::{Prepared, Step, WORK};
 use crate::stages::BuildFacts;
 use crate::toolchain::Tool;
 
+/// The export header cgo writes under c-archive and c-shared
+/// (`-exportheader`); installed as `libNAME.h` beside the library.
+pub const EXPORT_HEADER: &str = "_cgo_install.h";
+
 /// The files the cgo tool writes for `p`, in its work directory.
 pub fn generated_files(p: &GoPackage) -> Vec<String> {
     let mut v = vec!["_cgo_gotypes.go".to_string()];
@@ -32,6 +36,19 @@ pub fn generated_files(p: &GoPackage) -> Vec<String> {
             .map(|s| s.to_string()),
     );
     v
+}
+
+/// Does one of `p`'s cgo files have an `//export` comment? cgo writes the
+/// `-exportheader` file only then (`len(p.ExpFunc) > 0` in cmd/cgo/out.go).
+pub fn has_exports(p: &GoPackage) -> Result<bool> {
+    for c in &p.cgo_files {
+        let path = p.file(c);
+        let text = std::fs::read_to_string(&path).map_err(|e| crate::Error::io(&path, e))?;
+        if text.lines().any(|l| l.starts_with("//export ")) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// `dir/x.go` → `x`.
@@ -68,6 +85,11 @@ pub fn prepare(f: &BuildFacts<'_>, action: &Action, identity: String) -> Result<
     {
         args.push("-import_syscall=false".into());
     }
+    // c-archive, c-shared: the header of the `//export`ed functions.
+    let export_header = f.profile.buildmode.is_c_library();
+    if export_header {
+        args.push(format!("-exportheader={WORK}/{EXPORT_HEADER}"));
+    }
     let mut cmd_env = vec![("TERM".to_string(), "dumb".to_string())];
     if !flags.ldflags.is_empty() {
         let quoted: Vec<String> = flags
@@ -86,15 +108,20 @@ pub fn prepare(f: &BuildFacts<'_>, action: &Action, identity: String) -> Result<
     f.add_args(&mut k, p, &args, &[]);
     let mut cmd = f.tool_command(Tool::Cgo, args, &p.dir);
     cmd.env.extend(cmd_env);
+    let mut outputs: Vec<Output> = generated_files(p)
+        .into_iter()
+        .map(Output::Generated)
+        .collect();
+    // cgo writes the header only when there is something to export.
+    if export_header && has_exports(p)? {
+        outputs.push(Output::Generated(EXPORT_HEADER.into()));
+    }
     Ok(Prepared {
         identity,
         inputs: k,
         step: Step::Tool(cmd),
         work_files: vec![],
-        outputs: generated_files(p)
-            .into_iter()
-            .map(Output::Generated)
-            .collect(),
+        outputs,
         derive: None,
         cacheable: true,
     })

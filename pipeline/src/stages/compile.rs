@@ -78,6 +78,10 @@ pub fn prepare(
     if ext == 0 {
         args.push("-complete".into());
     }
+    let codegen = f.profile.buildmode.codegen_arg(tc.goos(), tc.goarch());
+    if let Some(suffix) = f.profile.buildmode.install_suffix(tc.goos(), tc.goarch()) {
+        args.extend(["-installsuffix".into(), suffix.into()]);
+    }
     // Placeholder: the build ID is derived from the key, below.
     args.extend(["-buildid".into(), "BUILDID".into()]);
     // A test binary is not kept, so go test drops its DWARF.
@@ -113,6 +117,8 @@ pub fn prepare(
     if f.compile_concurrency > 1 {
         args.push(format!("-c={}", f.compile_concurrency));
     }
+    // The build mode's code generation flag, before the user's (forcedGcflags).
+    args.extend(codegen.map(String::from));
     args.extend(f.package_flags(action.pkg, FlagKind::Gc));
     args.push("-nolocalimports".into());
     args.extend(["-importcfg".into(), format!("{WORK}/importcfg")]);

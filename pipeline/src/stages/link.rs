@@ -1,7 +1,8 @@
-//! The link stage: `link -importcfg … -buildmode=exe` over a link unit's
-//! archives, as go build runs it (`ld` in gc.go), with the build info
-//! (modinfo) in the importcfg and a build ID derived from the key and the
-//! main archive.
+//! The link stage: `link -importcfg … -buildmode=MODE` (the profile's
+//! `buildmode`; `-installsuffix shared` when the packages were compiled
+//! `-shared`) over a link unit's archives, as go build runs it (`ld` in
+//! gc.go), with the build info (modinfo) in the importcfg and a build ID
+//! derived from the key and the main archive.
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,10 @@ pub fn prepare(
         "-importcfg".into(),
         format!("{WORK}/importcfg.link"),
     ];
+    let mode = f.profile.buildmode;
+    if let Some(suffix) = mode.install_suffix(tc.goos(), tc.goarch()) {
+        args.extend(["-installsuffix".into(), suffix.into()]);
+    }
     if p.goroot && p.import_path.starts_with("cmd/") {
         args.push("-X=cmd/internal/objabi.buildID=BUILDID".into());
     }
@@ -68,7 +73,7 @@ pub fn prepare(
     if !p.default_godebug.is_empty() {
         args.push(format!("-X=runtime.godebugDefault={}", p.default_godebug));
     }
-    args.push("-buildmode=exe".into());
+    args.push(format!("-buildmode={}", mode.as_str()));
     args.push("-buildid=BUILDID".into());
     args.extend(f.profile.ldflags.iter().cloned());
     if p.is_test_main() {
@@ -140,6 +145,7 @@ pub fn build_settings(
         }
     });
     modinfo::BuildSettings {
+        buildmode: f.profile.buildmode.as_str().to_string(),
         asmflags: f.profile.asmflags.join(" "),
         gcflags: f.profile.gcflags.join(" "),
         ldflags: f.profile.ldflags.join(" "),
