@@ -294,6 +294,9 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
     let mut first_req = None;
     for mut req in settings::build_requests(&args.build)? {
         req.intent = Intent::Test;
+        // Test binaries are programs, whatever the profile builds (as go
+        // test ignores -buildmode=c-archive).
+        req.profile.buildmode = pipeline::config::profile::BuildMode::Exe;
         req.test = Some(TestSettings {
             args: args.binary_args(),
             timeout: args.timeout,
