@@ -5,10 +5,8 @@
 //! Cargo how to link it and exactly when to run the build script again.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     gobuild_build::Build::new().package("go/mylib").compile("mylib");
-//! }
+//! // in build.rs's main:
+//! gobuild_build::Build::new().package("go/mylib").compile("mylib");
 //! ```
 //!
 //! `compile` writes `libmylib.a` and its export header `libmylib.h` into
