@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::cache::ContentDigest;
 use crate::error::Result;
 use crate::plan::{Action, Input};
-use crate::stages::outputs::{DeclaredInputs, Output};
+use crate::stages::outputs::{DeclaredInputs, Output, VetResult};
 use crate::stages::step::{InProcessStep, Prepared, Step, StepContext};
 use crate::stages::BuildFacts;
 
@@ -36,6 +36,9 @@ pub struct TestSettings {
     pub memo_dir: PathBuf,
     /// Run the binaries (false: build them only, `--no-run`).
     pub run: bool,
+    /// Vet each tested package first, as go test does (`-vet=off`: false);
+    /// a vet failure fails the package's test, whose binary does not run.
+    pub vet: bool,
 }
 
 /// Prepares the run of a test main's binary.
@@ -58,6 +61,32 @@ pub fn prepare(
     k.add("binary", exe.to_hex());
     k.add("args", args.join("\x1f"));
     k.add("dir", p.dir.clone());
+    // The vet of the tested packages (declared when vet is on): a failure
+    // is the package's result, and the binary does not run (go test).
+    let mut vet_failure = String::new();
+    for dep in inputs.all() {
+        let (input, out) = dep?;
+        let Input::Vet(pkg) = input else {
+            continue;
+        };
+        let d = out.get(&Output::VetResult)?;
+        let vetted = &f.graph.packages[*pkg];
+        let path = vetted.base_path();
+        k.add(format!("vet {path}"), d.to_hex());
+        let r = VetResult::read(f.objects, &d)?;
+        if r.exit_code != 0 {
+            // cmd/go's header (`cmdError`): a test variant's description
+            // is not its import path, so both are named.
+            vet_failure.push_str(&format!("# {path}\n"));
+            if vetted.variant_of().is_some() {
+                vet_failure.push_str(&format!("# [{path}]\n"));
+            }
+            vet_failure.push_str(&r.output);
+            if !r.output.ends_with('\n') {
+                vet_failure.push('\n');
+            }
+        }
+    }
     let memo = settings.memo_dir.join(
         &blake3::hash(format!("{}\0{}", exe.to_hex(), args.join("\0")).as_bytes()).to_hex()[..32],
     );
@@ -83,6 +112,7 @@ pub fn prepare(
             args,
             memo,
             base,
+            vet_failure: (!vet_failure.is_empty()).then_some(vet_failure),
         })),
         work_files: vec![],
         outputs: vec![Output::TestOutput, Output::TestResult],
@@ -153,6 +183,11 @@ pub struct RunResult {
     pub exit_code: i32,
     /// Wall time, in seconds.
     pub elapsed: f64,
+    /// The build output of a package whose test did not run because its
+    /// vet failed (`# pkg` and vet's message), as go test prints it before
+    /// `FAIL pkg [build failed]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_failed: Option<String>,
 }
 
 #[derive(Debug)]
@@ -164,11 +199,29 @@ struct TestRun {
     memo: PathBuf,
     /// The key without the test-log inputs.
     base: crate::cache::KeyInputs,
+    /// What vet said of the tested packages, when it failed.
+    vet_failure: Option<String>,
 }
 
 impl InProcessStep for TestRun {
     fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String> {
         let io = |e: &dyn std::fmt::Display| e.to_string();
+        let write = |o: Output, data: &[u8]| {
+            let p = cx.work_dir.join(o.file_name());
+            std::fs::write(&p, data).map_err(|e| format!("{}: {e}", p.display()))
+        };
+        if let Some(message) = &self.vet_failure {
+            let result = RunResult {
+                exit_code: 1,
+                elapsed: 0.0,
+                build_failed: Some(message.clone()),
+            };
+            write(Output::TestOutput, b"")?;
+            return write(
+                Output::TestResult,
+                &serde_json::to_vec(&result).expect("result serializes"),
+            );
+        }
         // A copy of its own, executable, named as go test names it.
         let src = cx.objects.local_path(&self.exe).map_err(|e| io(&e))?;
         let bin = cx.work_dir.join(&self.name);
@@ -210,10 +263,7 @@ impl InProcessStep for TestRun {
         let result = RunResult {
             exit_code: out.status.code().unwrap_or(-1),
             elapsed: start.elapsed().as_secs_f64(),
-        };
-        let write = |o: Output, data: &[u8]| {
-            let p = cx.work_dir.join(o.file_name());
-            std::fs::write(&p, data).map_err(|e| format!("{}: {e}", p.display()))
+            build_failed: None,
         };
         write(Output::TestOutput, &out.stdout)?;
         write(
