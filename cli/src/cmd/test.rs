@@ -75,12 +75,25 @@ pub(crate) struct TestArgs {
     /// Write the results as JUnit XML (like gotestsum's) to FILE.
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
+    /// Vet the tested packages first, as go test does (`-vet`): `default`
+    /// runs go test's default checks, `off` none.
+    #[arg(long, value_name = "off|default", default_value = "default")]
+    vet: VetMode,
     /// The race detector (`-race`) needs cgo, which cargo gobuild does not build yet.
     #[arg(long)]
     race: bool,
     /// Arguments after `--` go to every test binary unchanged.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
+}
+
+/// `--vet`: which vet go test runs before the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum VetMode {
+    /// No vet.
+    Off,
+    /// go test's default checks (`-atomic -bool … -tests`).
+    Default,
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -167,6 +180,7 @@ fn retry(
                 cache: false,
                 memo_dir: Default::default(),
                 run: true,
+                vet: args.vet == VetMode::Default,
             });
             let outcome = build::build(&req, sink, None)?;
             let test2json = test2json(&outcome.session.toolchain.go)?;
@@ -299,6 +313,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
     }
     let mut tally = Tally::default();
     let mut failed_packages = Vec::new();
+    let mut build_failed = Vec::new();
     let mut packages = 0usize;
     let mut cached = 0usize;
     let mut suites: Vec<(String, Vec<Value>)> = Vec::new();
@@ -311,6 +326,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             cache: !args.no_cache && args.count != Some(1),
             memo_dir: Default::default(),
             run: !args.no_run,
+            vet: args.vet == VetMode::Default,
         });
         first_req.get_or_insert_with(|| req.clone());
         let outcome = build::build(&req, sink.as_ref(), None)?;
@@ -342,6 +358,9 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             if !report_package(&t, &events, json, args.test_verbose, &mut tally) {
                 failed_packages.push(t.package.clone());
             }
+            if t.result.as_ref().is_some_and(|r| r.build_failed.is_some()) {
+                build_failed.push(t.package.clone());
+            }
             suites.push((t.package.clone(), events));
         }
     }
@@ -354,7 +373,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::new(Kind::Unexpected, format!("{}: {e}", path.display())))?;
     }
     if !json && !args.no_run {
-        summary(&tally, packages, cached, &failed_packages);
+        summary(&tally, packages, cached, &failed_packages, &build_failed);
     }
     if failed_packages.is_empty() && tally.failed == 0 {
         Ok(())
@@ -430,6 +449,9 @@ fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<Value>, Fai
         }
     }
     let pkg = t.package.as_str();
+    if let Some(build) = &r.build_failed {
+        return Ok(build_failed_events(t, build, now));
+    }
     if r.exit_code != 0 {
         for test in open.iter().rev() {
             events.push(serde_json::json!({"Time": now(), "Action": "fail", "Package": pkg, "Test": test, "Elapsed": 0}));
@@ -453,6 +475,73 @@ fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<Value>, Fai
         serde_json::json!({"Time": now(), "Action": action, "Package": pkg, "Elapsed": elapsed}),
     );
     Ok(events)
+}
+
+/// go test's events for a package whose build failed (its vet): the build
+/// output as `build-output` events of the test variant, `build-fail`, then
+/// the package's `FAIL pkg [build failed]`.
+fn build_failed_events(t: &TestRun, build: &str, now: impl Fn() -> String) -> Vec<Value> {
+    let pkg = t.package.as_str();
+    let variant = format!("{pkg} [{pkg}.test]");
+    let mut events: Vec<Value> = relative_paths(build, &t.dir)
+        .split_inclusive('\n')
+        .map(|l| serde_json::json!({"ImportPath": variant, "Action": "build-output", "Output": l}))
+        .collect();
+    events.push(serde_json::json!({"ImportPath": variant, "Action": "build-fail"}));
+    events.push(serde_json::json!({"Time": now(), "Action": "start", "Package": pkg}));
+    events.push(serde_json::json!({"Time": now(), "Action": "output", "Package": pkg, "Output": format!("FAIL\t{pkg} [build failed]\n")}));
+    events.push(serde_json::json!({"Time": now(), "Action": "fail", "Package": pkg, "Elapsed": 0, "FailedBuild": variant}));
+    events
+}
+
+/// Tool output naming files by absolute path, as cmd/go shows it
+/// (`reportCmd`): the package directory and each of its parents replaced
+/// by the path relative to the current directory where that is shorter.
+fn relative_paths(text: &str, dir: &std::path::Path) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return text.to_string();
+    };
+    let mut out = text.to_string();
+    for d in dir.ancestors() {
+        let (Some(old), Some(rel)) = (d.to_str(), relative_to(&cwd, d)) else {
+            continue;
+        };
+        if rel.len() < old.len() {
+            out = replace_prefix(&out, old, &rel);
+        }
+    }
+    out
+}
+
+/// `filepath.Rel(base, path)` for absolute paths.
+fn relative_to(base: &std::path::Path, path: &std::path::Path) -> Option<String> {
+    let b: Vec<_> = base.components().collect();
+    let p: Vec<_> = path.components().collect();
+    let common = b.iter().zip(&p).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); b.len() - common];
+    for c in &p[common..] {
+        parts.push(c.as_os_str().to_str()?.to_string());
+    }
+    Some(if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// cmd/go's `replacePrefix`: `old` where a line or a word starts.
+fn replace_prefix(s: &str, old: &str, new: &str) -> String {
+    if !s.contains(old) {
+        return s.to_string();
+    }
+    let mut s = s
+        .replace(&format!(" {old}"), &format!(" {new}"))
+        .replace(&format!("\n{old}"), &format!("\n{new}"))
+        .replace(&format!("\n\t{old}"), &format!("\n\t{new}"));
+    if let Some(rest) = s.strip_prefix(old) {
+        s = format!("{new}{rest}");
+    }
+    s
 }
 
 /// Prints one package's results; returns whether it passed.
@@ -507,6 +596,19 @@ fn report_package(
     if json {
         return passed;
     }
+    if r.build_failed.is_some() {
+        // The build output on stderr, go test's verdict on stdout.
+        let mut err = String::new();
+        for e in events {
+            match e["Action"].as_str() {
+                Some("build-output") => err.push_str(e["Output"].as_str().unwrap_or("")),
+                Some("output") => print!("{}", e["Output"].as_str().unwrap_or("")),
+                _ => {}
+            }
+        }
+        eprint!("{err}");
+        return passed;
+    }
     let mut out = String::new();
     if verbose {
         for e in events {
@@ -543,7 +645,13 @@ fn report_package(
     passed
 }
 
-fn summary(t: &Tally, packages: usize, cached: usize, failed_packages: &[String]) {
+fn summary(
+    t: &Tally,
+    packages: usize,
+    cached: usize,
+    failed_packages: &[String],
+    build_failed: &[String],
+) {
     let mut slow = t.slow.clone();
     slow.sort_by(|a, b| b.0.total_cmp(&a.0));
     eprintln!(
@@ -569,7 +677,11 @@ fn summary(t: &Tally, packages: usize, cached: usize, failed_packages: &[String]
             .iter()
             .any(|f| f.starts_with(&format!("{p} ")))
         {
-            eprintln!("        FAIL {p} (the test binary failed)");
+            if build_failed.contains(p) {
+                eprintln!("        FAIL {p} (vet failed; the tests did not run)");
+            } else {
+                eprintln!("        FAIL {p} (the test binary failed)");
+            }
         }
     }
 }
