@@ -241,17 +241,9 @@ impl InProcessStep for TestRun {
         // moment (as cmd/go retries, so do we).
         let mut attempt = 0;
         let out = loop {
-            let r = duct::cmd(&bin, &args)
-                .dir(&self.dir)
-                .env("PWD", &self.dir)
-                .before_spawn(|c| {
-                    crate::util::die_with_parent(c);
-                    Ok(())
-                })
-                .stderr_to_stdout()
-                .stdout_capture()
-                .unchecked()
-                .run();
+            let r = crate::util::run_captured(
+                duct::cmd(&bin, &args).dir(&self.dir).env("PWD", &self.dir),
+            );
             match r {
                 Err(e) if e.raw_os_error() == Some(26) && attempt < 20 => {
                     attempt += 1;

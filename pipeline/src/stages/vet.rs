@@ -228,15 +228,7 @@ impl InProcessStep for Vet {
         for (k, v) in &self.env {
             cmd = cmd.env(k, v);
         }
-        let out = cmd
-            .before_spawn(|c| {
-                crate::util::die_with_parent(c);
-                Ok(())
-            })
-            .stderr_to_stdout()
-            .stdout_capture()
-            .unchecked()
-            .run()
+        let out = crate::util::run_captured(cmd)
             .map_err(|e| format!("could not run {}: {e}", self.tool.display()))?;
         let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
         if let Ok(s) = std::fs::read_to_string(cx.work_dir.join("vet.stdout")) {
