@@ -582,8 +582,18 @@ impl ActionGraph {
                     id: *c,
                     input: Input::Compiled,
                 });
+                // A cgo package is vetted with the Go cgo generated (what
+                // its compile read).
+                let cgo: Vec<Dep> = self.actions[c.0]
+                    .deps
+                    .iter()
+                    .filter(|d| matches!(d.input, Input::CgoGenerated | Input::Dynimport))
+                    .cloned()
+                    .collect();
+                deps.extend(cgo);
             }
-            for i in graph.imports(pkg) {
+            // What its compile imports (cgo's implicit imports included).
+            for i in compile_imports(graph, pkg) {
                 if let Some(c) = self.compile.get(&i) {
                     deps.push(Dep {
                         id: *c,
@@ -650,10 +660,9 @@ pub fn vetted_packages(graph: &PackageGraph, test_main: usize) -> Vec<usize> {
 }
 
 /// Does go test's vet run over the package? Not over `unsafe` (built into
-/// the compiler) nor, here, over a cgo package (its vet would read the Go
-/// cgo generates; not planned yet: importers' vet runs without its facts).
+/// the compiler).
 pub fn vettable(graph: &PackageGraph, pkg: usize) -> bool {
-    has_archive(graph, pkg) && !graph.packages[pkg].uses_cgo()
+    has_archive(graph, pkg)
 }
 
 /// Does the package compile to an archive? (`unsafe` is built into the compiler.)

@@ -357,3 +357,16 @@ fn vet_off_plans_no_vet() {
     assert!(a.vets.is_empty());
     assert!(!kinds(&a).contains(&"vet"));
 }
+
+#[test]
+fn a_cgo_package_is_vetted_with_what_cgo_generated() {
+    let mut g = test_graph();
+    let p = g.get("example.com/p [example.com/p.test]").unwrap();
+    g.packages[p].cgo_files = vec!["c.go".into()];
+    let a = plan_test(&g, true);
+    let i = inputs(&a, a.vets[&p]);
+    assert!(
+        i.contains(&Input::CgoGenerated) && i.contains(&Input::Dynimport),
+        "{i:?}"
+    );
+}

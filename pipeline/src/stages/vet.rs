@@ -16,9 +16,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::plan::{Action, ActionKind, Input};
+use crate::plan::{compile_imports, Action, ActionKind, Input};
 use crate::stages::outputs::{internal, DeclaredInputs, Output, VetResult};
-use crate::stages::step::{InProcessStep, Prepared, Step, StepContext, WORK};
+use crate::stages::step::{InProcessStep, Prepared, Step, StepContext, WorkFile, WORK};
 use crate::stages::BuildFacts;
 use crate::toolchain::Tool;
 
@@ -100,9 +100,39 @@ pub fn prepare(
             .map(|n| p.file(n).display().to_string())
             .collect()
     };
-    let go_files = abs(&p.go_files);
-    let non_go: Vec<String> = p.s_files.iter().chain(&p.c_files).cloned().collect();
-    f.add_files(&mut k, p, p.go_files.iter().chain(&non_go))?;
+    let mut go_files = abs(&p.go_files);
+    let mut work_files = Vec::new();
+    if p.uses_cgo() {
+        // The Go cgo generated and the probe's `_cgo_import.go` (none after
+        // dynimportfail), as cmd/go lists them after the package's own.
+        let gen = inputs.get(&Input::CgoGenerated)?;
+        let probe = inputs.get(&Input::Dynimport)?;
+        let mut files = vec![(gen, "_cgo_gotypes.go".to_string())];
+        for c in &p.cgo_files {
+            let base = c.rsplit('/').next().unwrap_or(c);
+            let stem = base.strip_suffix(".go").unwrap_or(base);
+            files.push((gen, format!("{stem}.cgo1.go")));
+        }
+        files.push((probe, "_cgo_import.go".to_string()));
+        for (out, name) in files {
+            let d = out.get(&Output::Generated(name.clone()))?;
+            if d.size() == 0 {
+                continue;
+            }
+            k.add(format!("generated {name}"), d.to_hex());
+            go_files.push(format!("{WORK}/{name}"));
+            work_files.push((name, WorkFile::Object(d)));
+        }
+    }
+    // cmd/go's srcfiles: the Go assembler's `.s` files; C only without cgo
+    // (cgo's C goes to gcc and is not listed).
+    let non_go: Vec<String> = if p.uses_cgo() {
+        p.go_asm_files()
+    } else {
+        p.s_files.iter().chain(&p.c_files).cloned().collect()
+    };
+    let ignored = [p.ignored_go_files.clone(), p.ignored_other_files.clone()].concat();
+    f.add_files(&mut k, p, p.go_files.iter().chain(&non_go).chain(&ignored))?;
     let go_version = match &p.module {
         Some(m) if !p.standard => format!(
             "go{}",
@@ -125,7 +155,7 @@ pub fn prepare(
         import_path: p.base_path().to_string(),
         go_files,
         non_go_files: abs(&non_go),
-        ignored_files: abs(&p.ignored_go_files),
+        ignored_files: abs(&ignored),
         module_path,
         module_version,
         import_map: BTreeMap::new(),
@@ -140,7 +170,7 @@ pub fn prepare(
         succeed_on_typecheck_failure: false,
     };
     // ImportMap: each import as written → the package it resolves to.
-    for imp in p.imports.iter().filter(|i| i.as_str() != "C") {
+    for imp in &p.imports {
         let to = imp.split_once(" [").map_or(imp.as_str(), |(b, _)| b);
         let raw = p
             .import_map
@@ -152,9 +182,19 @@ pub fn prepare(
             cfg.standard.insert(to.to_string(), true);
         }
     }
-    for i in f.graph.imports(action.pkg) {
+    if p.uses_cgo() {
+        // The generated Go imports unsafe (and what compile_imports adds).
+        cfg.import_map.insert("unsafe".into(), "unsafe".into());
+        cfg.standard.insert("unsafe".into(), true);
+    }
+    for i in compile_imports(f.graph, action.pkg) {
         let dp = &f.graph.packages[i];
         let path = dp.base_path().to_string();
+        // Imports only the generated code or the linker adds (cmd/go's
+        // "missing mappings").
+        if !cfg.import_map.values().any(|v| *v == path) {
+            cfg.import_map.insert(path.clone(), path.clone());
+        }
         if dp.standard {
             cfg.standard.insert(path.clone(), true);
         }
@@ -169,9 +209,11 @@ pub fn prepare(
             .ok_or_else(|| internal(format!("no export data digest for {}", dp.import_path)))?;
         k.add(format!("import {path}"), export.to_hex());
         if let Some(v) = inputs.find(&Input::Vetx(i)) {
-            let d = v?.get(&Output::Vetx)?;
-            // An empty vet.out: that vet failed (cmd/go passes no facts then).
-            if d.size() > 0 {
+            let v = v?;
+            let d = v.get(&Output::Vetx)?;
+            // A vet that failed passes no facts (cmd/go's `a.built` stays
+            // empty); one that found none passes its empty vet.out.
+            if VetResult::read(f.objects, &v.get(&Output::VetResult)?)?.exit_code == 0 {
                 k.add(format!("vetx {path}"), d.to_hex());
                 cfg.package_vetx
                     .insert(path, f.objects.local_path(&d)?.display().to_string());
@@ -197,7 +239,7 @@ pub fn prepare(
             dir: PathBuf::from(&p.dir),
             env,
         })),
-        work_files: vec![],
+        work_files,
         outputs: vec![Output::Vetx, Output::VetResult],
         derive: None,
         cacheable: true,
