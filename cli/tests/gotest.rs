@@ -427,3 +427,36 @@ fn vet_is_cached_and_vet_off_runs_none() {
     let out = our_test(&dir, &["./calc", "./withmain"], &[]);
     ok(&out);
 }
+
+#[test]
+fn a_cgo_package_is_vetted_as_under_go_test() {
+    let m = temp_module(
+        "example.com/vetcgo",
+        &[
+            (
+                "cg/cg.go",
+                "package cg\n\n// static int two(void) { return 2; }\nimport \"C\"\n\nimport \"fmt\"\n\n// Two is two.\nfunc Two() int { return int(C.two()) }\n\n// Show shows.\nfunc Show() { fmt.Printf(\"%s\\n\", Two()) }\n",
+            ),
+            (
+                "cg/cg_test.go",
+                "package cg\n\nimport \"testing\"\n\nfunc TestTwo(t *testing.T) {\n\tif Two() != 2 {\n\t\tt.Fatal(\"two\")\n\t}\n}\n",
+            ),
+        ],
+    );
+    let cgo = [("CGO_ENABLED", "1")];
+    let ours = our_test(m.path(), &["--message-format", "json", "./..."], &cgo);
+    assert_eq!(ours.status.code(), Some(101), "{}", text(&ours));
+    let theirs = go(
+        m.path(),
+        &["test", "-json", "./..."],
+        &[("GOFLAGS", ""), ("CGO_ENABLED", "1")],
+    );
+    let want = build_output(&theirs.stdout);
+    assert!(
+        want.iter()
+            .any(|(_, l)| l.contains("fmt.Printf format %s has arg Two() of wrong type int")),
+        "{want:?}"
+    );
+    assert_eq!(build_output(&ours.stdout), want);
+    assert_eq!(outcomes(&ours.stdout), outcomes(&theirs.stdout));
+}
