@@ -287,8 +287,9 @@ fn retries_report_flaky_tests_and_junit_is_xml() {
 }
 
 /// A module with a package whose test has a vet problem (a `%d` given a
-/// string) and a package that is clean; the vetted test writes a marker
-/// file if it ever runs.
+/// string), one whose external test has one, one without tests that has
+/// one, and a package that is clean; the vetted test writes a marker file
+/// if it ever runs.
 fn vet_module() -> tempfile::TempDir {
     temp_module(
         "example.com/vetme",
@@ -297,6 +298,15 @@ fn vet_module() -> tempfile::TempDir {
             (
                 "bad/bad_test.go",
                 "package bad\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestName(t *testing.T) {\n\tif m := os.Getenv(\"VET_MARKER\"); m != \"\" {\n\t\tos.WriteFile(m, nil, 0o644)\n\t}\n\tfmt.Printf(\"%d\\n\", Name())\n}\n",
+            ),
+            ("xbad/xbad.go", "package xbad\n\n// One is one.\nfunc One() int { return 1 }\n"),
+            (
+                "xbad/xbad_test.go",
+                "package xbad_test\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n\n\t\"example.com/vetme/xbad\"\n)\n\nfunc TestOne(t *testing.T) { fmt.Printf(\"%s\\n\", xbad.One()) }\n",
+            ),
+            (
+                "notests/notests.go",
+                "package notests\n\nimport \"fmt\"\n\n// Show shows.\nfunc Show() { fmt.Printf(\"%d\\n\", \"x\") }\n",
             ),
             ("good/good.go", "package good\n\n// Two is two.\nfunc Two() int { return 2 }\n"),
             (
@@ -311,19 +321,20 @@ fn vet_module() -> tempfile::TempDir {
     )
 }
 
-/// The lines of go test's build output (its vet message), from `-json`.
-fn build_output(stdout: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(stdout)
+/// Per package, the lines of go test's build output (its vet message) and
+/// its build-fail, from `-json`.
+fn build_output(stdout: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in String::from_utf8_lossy(stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|e| e["Action"] == "build-output" || e["Action"] == "build-fail")
-        .map(|e| {
-            (
-                e["ImportPath"].as_str().unwrap_or("").to_string(),
-                e["Output"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
+    {
+        m.entry(e["ImportPath"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .push(e["Output"].as_str().unwrap_or("(build-fail)").to_string());
+    }
+    m
 }
 
 #[test]
@@ -363,10 +374,18 @@ fn a_vet_failure_fails_the_package_as_under_go_test() {
         stdout.contains("ok  \texample.com/vetme/good\t"),
         "{stdout}"
     );
+    for p in ["xbad", "notests"] {
+        assert!(
+            stdout.contains(&format!("FAIL\texample.com/vetme/{p} [build failed]\n")),
+            "{stdout}"
+        );
+    }
     // -json: the build output, the build-fail and the outcomes are go test's.
     let ours = our_test(m.path(), &["--message-format", "json", "./..."], &env);
     let theirs = go(m.path(), &["test", "-json", "./..."], &[("GOFLAGS", "")]);
-    assert_eq!(build_output(&ours.stdout), build_output(&theirs.stdout));
+    let want = build_output(&theirs.stdout);
+    assert_eq!(want.len(), 3, "{want:?}");
+    assert_eq!(build_output(&ours.stdout), want);
     assert_eq!(outcomes(&ours.stdout), outcomes(&theirs.stdout));
     assert!(!marker.exists());
 }
@@ -453,8 +472,9 @@ fn a_cgo_package_is_vetted_as_under_go_test() {
     );
     let want = build_output(&theirs.stdout);
     assert!(
-        want.iter()
-            .any(|(_, l)| l.contains("fmt.Printf format %s has arg Two() of wrong type int")),
+        want.values()
+            .flatten()
+            .any(|l| l.contains("fmt.Printf format %s has arg Two() of wrong type int")),
         "{want:?}"
     );
     assert_eq!(build_output(&ours.stdout), want);

@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::Args;
 use pipeline::build::{self, TestRun};
 use pipeline::plan::Intent;
+use pipeline::stages::outputs::BuildFailure;
 use pipeline::stages::test_run::TestSettings;
 use serde_json::Value;
 
@@ -341,7 +342,31 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             .map(|p| p.import_path.as_str())
             .collect();
         no_tests.sort();
+        let vet_failures = outcome.untested_vet_failures();
         for p in no_tests {
+            // go test vets a package without tests, and fails it if vet does.
+            let failed: Vec<BuildFailure> = vet_failures
+                .iter()
+                .filter(|f| f.import_path == p)
+                .cloned()
+                .collect();
+            if !failed.is_empty() {
+                let dir = graph
+                    .get(p)
+                    .map(|i| std::path::PathBuf::from(&graph.packages[i].dir))
+                    .unwrap_or_default();
+                let now =
+                    || humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string();
+                let events = build_failed_events(p, &dir, &failed, now);
+                if json {
+                    events.iter().for_each(print_event);
+                } else {
+                    print_build_failure(&events);
+                }
+                failed_packages.push(p.to_string());
+                build_failed.push(p.to_string());
+                continue;
+            }
             let line = format!("?   \t{p}\t[no test files]\n");
             if json {
                 print_event(&serde_json::json!({"Action": "start", "Package": p}));
@@ -358,7 +383,10 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             if !report_package(&t, &events, json, args.test_verbose, &mut tally) {
                 failed_packages.push(t.package.clone());
             }
-            if t.result.as_ref().is_some_and(|r| r.build_failed.is_some()) {
+            if t.result
+                .as_ref()
+                .is_some_and(|r| !r.build_failed.is_empty())
+            {
                 build_failed.push(t.package.clone());
             }
             suites.push((t.package.clone(), events));
@@ -449,8 +477,8 @@ fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<Value>, Fai
         }
     }
     let pkg = t.package.as_str();
-    if let Some(build) = &r.build_failed {
-        return Ok(build_failed_events(t, build, now));
+    if !r.build_failed.is_empty() {
+        return Ok(build_failed_events(pkg, &t.dir, &r.build_failed, now));
     }
     if r.exit_code != 0 {
         for test in open.iter().rev() {
@@ -477,21 +505,44 @@ fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<Value>, Fai
     Ok(events)
 }
 
-/// go test's events for a package whose build failed (its vet): the build
-/// output as `build-output` events of the test variant, `build-fail`, then
-/// the package's `FAIL pkg [build failed]`.
-fn build_failed_events(t: &TestRun, build: &str, now: impl Fn() -> String) -> Vec<Value> {
-    let pkg = t.package.as_str();
-    let variant = format!("{pkg} [{pkg}.test]");
-    let mut events: Vec<Value> = relative_paths(build, &t.dir)
-        .split_inclusive('\n')
-        .map(|l| serde_json::json!({"ImportPath": variant, "Action": "build-output", "Output": l}))
-        .collect();
-    events.push(serde_json::json!({"ImportPath": variant, "Action": "build-fail"}));
+/// go test's events for a package whose build failed (its vet): each
+/// failed package's output as `build-output` events, its `build-fail`,
+/// then the package's `FAIL pkg [build failed]`.
+fn build_failed_events(
+    pkg: &str,
+    dir: &std::path::Path,
+    failures: &[BuildFailure],
+    now: impl Fn() -> String,
+) -> Vec<Value> {
+    let mut events = Vec::new();
+    for f in failures {
+        let ip = f.import_path.as_str();
+        events.extend(
+            relative_paths(&f.output, dir).split_inclusive('\n').map(
+                |l| serde_json::json!({"ImportPath": ip, "Action": "build-output", "Output": l}),
+            ),
+        );
+        events.push(serde_json::json!({"ImportPath": ip, "Action": "build-fail"}));
+    }
+    let failed = failures.first().map_or(pkg, |f| f.import_path.as_str());
     events.push(serde_json::json!({"Time": now(), "Action": "start", "Package": pkg}));
     events.push(serde_json::json!({"Time": now(), "Action": "output", "Package": pkg, "Output": format!("FAIL\t{pkg} [build failed]\n")}));
-    events.push(serde_json::json!({"Time": now(), "Action": "fail", "Package": pkg, "Elapsed": 0, "FailedBuild": variant}));
+    events.push(serde_json::json!({"Time": now(), "Action": "fail", "Package": pkg, "Elapsed": 0, "FailedBuild": failed}));
     events
+}
+
+/// Prints a build failure's events as go test does without `-json`: the
+/// build output on stderr, the verdict on stdout.
+fn print_build_failure(events: &[Value]) {
+    let mut err = String::new();
+    for e in events {
+        match e["Action"].as_str() {
+            Some("build-output") => err.push_str(e["Output"].as_str().unwrap_or("")),
+            Some("output") => print!("{}", e["Output"].as_str().unwrap_or("")),
+            _ => {}
+        }
+    }
+    eprint!("{err}");
 }
 
 /// Tool output naming files by absolute path, as cmd/go shows it
@@ -596,17 +647,8 @@ fn report_package(
     if json {
         return passed;
     }
-    if r.build_failed.is_some() {
-        // The build output on stderr, go test's verdict on stdout.
-        let mut err = String::new();
-        for e in events {
-            match e["Action"].as_str() {
-                Some("build-output") => err.push_str(e["Output"].as_str().unwrap_or("")),
-                Some("output") => print!("{}", e["Output"].as_str().unwrap_or("")),
-                _ => {}
-            }
-        }
-        eprint!("{err}");
+    if !r.build_failed.is_empty() {
+        print_build_failure(events);
         return passed;
     }
     let mut out = String::new();

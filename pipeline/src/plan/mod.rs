@@ -227,6 +227,8 @@ pub struct ActionGraph {
     pub test_runs: Vec<ActionId>,
     /// Per package: its vet action (tested variants and their dependencies).
     pub vets: HashMap<usize, ActionId>,
+    /// The vet of each package without tests (its result is the package's).
+    pub untested_vets: Vec<ActionId>,
     /// Per requested main package: what it links (planned for every intent).
     pub link_units: HashMap<usize, LinkUnit>,
 }
@@ -370,7 +372,7 @@ impl ActionGraph {
                         input: Input::Linked,
                     }];
                     if opts.vet {
-                        run_deps.extend(g.add_vets(graph, r));
+                        run_deps.extend(g.add_vets(graph, vetted_packages(graph, r)));
                     }
                     let run = g.push(Action {
                         kind: ActionKind::TestRun,
@@ -381,6 +383,20 @@ impl ActionGraph {
                 }
             }
             g.link_units.insert(r, unit);
+        }
+        if opts.intent == Intent::Test && opts.vet && opts.run_tests {
+            // go test vets a package without tests too (and fails it if vet does).
+            for &r in roots {
+                let p = &graph.packages[r];
+                let untested = !p.is_test_main()
+                    && p.variant_of().is_none()
+                    && graph.get(&format!("{}.test", p.import_path)).is_none();
+                if untested {
+                    for d in g.add_vets(graph, vec![r]) {
+                        g.untested_vets.push(d.id);
+                    }
+                }
+            }
         }
         g
     }
@@ -549,16 +565,14 @@ impl ActionGraph {
         objects
     }
 
-    /// Plans the vet of a test main's tested variants (the package with its
-    /// internal tests, the external test package) and the facts pass over
-    /// their dependencies, as cmd/go's `vetAction` (one vet action per
-    /// package: a tested variant another one imports is vetted once, in
-    /// full); returns the test run's inputs.
-    fn add_vets(&mut self, graph: &PackageGraph, test_main: usize) -> Vec<Dep> {
-        let tested: Vec<usize> = vetted_packages(graph, test_main)
-            .into_iter()
-            .filter(|p| vettable(graph, *p))
-            .collect();
+    /// Plans the vet of packages go test vets (a test main's tested
+    /// variants: the package with its internal tests, the external test
+    /// package; or a package without tests) and the facts pass over their
+    /// dependencies, as cmd/go's `vetAction` (one vet action per package: a
+    /// tested variant another one imports is vetted once, in full); returns
+    /// the test run's inputs.
+    fn add_vets(&mut self, graph: &PackageGraph, vetted: Vec<usize>) -> Vec<Dep> {
+        let tested: Vec<usize> = vetted.into_iter().filter(|p| vettable(graph, *p)).collect();
         let mut needed: Vec<usize> = tested.clone();
         for &t in &tested {
             needed.extend(graph.deps(t).into_iter().filter(|d| vettable(graph, *d)));

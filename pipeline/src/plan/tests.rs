@@ -329,6 +329,7 @@ fn test_vets_the_tested_variants_after_a_facts_pass_over_their_dependencies() {
     assert_eq!(kind(pxtest), ActionKind::Vet { facts_only: false });
     // The plain package is not vetted (its tests' variant is).
     assert!(!a.vets.contains_key(&g.get("example.com/p").unwrap()));
+    assert!(a.untested_vets.is_empty());
     // The external test reads the variant's archive and facts.
     let p = g.get("example.com/p [example.com/p.test]").unwrap();
     let xi = inputs(&a, pxtest);
@@ -369,4 +370,16 @@ fn a_cgo_package_is_vetted_with_what_cgo_generated() {
         i.contains(&Input::CgoGenerated) && i.contains(&Input::Dynimport),
         "{i:?}"
     );
+}
+
+#[test]
+fn a_package_without_tests_is_vetted_too() {
+    let g = synthetic_graph(&[
+        ("runtime", &[], &[]),
+        ("example.com/notests", &["runtime"], &[]),
+    ]);
+    let a = plan_test(&g, true);
+    let id = a.vets[&g.get("example.com/notests").unwrap()];
+    assert_eq!(a.untested_vets, vec![id]);
+    assert_eq!(a.actions[id.0].kind, ActionKind::Vet { facts_only: false });
 }

@@ -140,7 +140,39 @@ pub struct VetResult {
     pub output: String,
 }
 
+/// A package action that failed the way go test reports a build failure
+/// (`# pkg` and the tool's message, then `FAIL pkg [build failed]`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct BuildFailure {
+    /// The package, as go test names it (`P`, `P [P.test]`, `P_test [P.test]`).
+    pub import_path: String,
+    /// What go test prints for it: cmd/go's header and the tool's output.
+    pub output: String,
+}
+
 impl VetResult {
+    /// The failure of this vet of `p` as go test reports it, if it failed:
+    /// cmd/go's header (`cmdError`: a test variant's description is not
+    /// its import path, so both are named), then vet's output.
+    pub fn failure(&self, p: &crate::load::GoPackage) -> Option<BuildFailure> {
+        if self.exit_code == 0 {
+            return None;
+        }
+        let path = p.base_path();
+        let mut output = format!("# {path}\n");
+        if p.variant_of().is_some() {
+            output.push_str(&format!("# [{path}]\n"));
+        }
+        output.push_str(&self.output);
+        if !output.ends_with('\n') {
+            output.push('\n');
+        }
+        Some(BuildFailure {
+            import_path: p.import_path.clone(),
+            output,
+        })
+    }
+
     /// Reads a vet action's result from the store.
     pub fn read(objects: &dyn crate::cache::ObjectStore, d: &ContentDigest) -> Result<VetResult> {
         let path = objects.local_path(d)?;

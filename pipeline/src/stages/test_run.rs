@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::cache::ContentDigest;
 use crate::error::Result;
 use crate::plan::{Action, Input};
-use crate::stages::outputs::{DeclaredInputs, Output, VetResult};
+use crate::stages::outputs::{BuildFailure, DeclaredInputs, Output, VetResult};
 use crate::stages::step::{InProcessStep, Prepared, Step, StepContext};
 use crate::stages::BuildFacts;
 
@@ -63,7 +63,7 @@ pub fn prepare(
     k.add("dir", p.dir.clone());
     // The vet of the tested packages (declared when vet is on): a failure
     // is the package's result, and the binary does not run (go test).
-    let mut vet_failure = String::new();
+    let mut vet_failures = Vec::new();
     for dep in inputs.all() {
         let (input, out) = dep?;
         let Input::Vet(pkg) = input else {
@@ -71,21 +71,8 @@ pub fn prepare(
         };
         let d = out.get(&Output::VetResult)?;
         let vetted = &f.graph.packages[*pkg];
-        let path = vetted.base_path();
-        k.add(format!("vet {path}"), d.to_hex());
-        let r = VetResult::read(f.objects, &d)?;
-        if r.exit_code != 0 {
-            // cmd/go's header (`cmdError`): a test variant's description
-            // is not its import path, so both are named.
-            vet_failure.push_str(&format!("# {path}\n"));
-            if vetted.variant_of().is_some() {
-                vet_failure.push_str(&format!("# [{path}]\n"));
-            }
-            vet_failure.push_str(&r.output);
-            if !r.output.ends_with('\n') {
-                vet_failure.push('\n');
-            }
-        }
+        k.add(format!("vet {}", vetted.base_path()), d.to_hex());
+        vet_failures.extend(VetResult::read(f.objects, &d)?.failure(vetted));
     }
     let memo = settings.memo_dir.join(
         &blake3::hash(format!("{}\0{}", exe.to_hex(), args.join("\0")).as_bytes()).to_hex()[..32],
@@ -112,7 +99,7 @@ pub fn prepare(
             args,
             memo,
             base,
-            vet_failure: (!vet_failure.is_empty()).then_some(vet_failure),
+            vet_failures,
         })),
         work_files: vec![],
         outputs: vec![Output::TestOutput, Output::TestResult],
@@ -183,11 +170,10 @@ pub struct RunResult {
     pub exit_code: i32,
     /// Wall time, in seconds.
     pub elapsed: f64,
-    /// The build output of a package whose test did not run because its
-    /// vet failed (`# pkg` and vet's message), as go test prints it before
-    /// `FAIL pkg [build failed]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub build_failed: Option<String>,
+    /// Why the binary did not run: the vet of the tested packages failed
+    /// (go test's `FAIL pkg [build failed]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_failed: Vec<BuildFailure>,
 }
 
 #[derive(Debug)]
@@ -199,8 +185,8 @@ struct TestRun {
     memo: PathBuf,
     /// The key without the test-log inputs.
     base: crate::cache::KeyInputs,
-    /// What vet said of the tested packages, when it failed.
-    vet_failure: Option<String>,
+    /// The tested packages whose vet failed.
+    vet_failures: Vec<BuildFailure>,
 }
 
 impl InProcessStep for TestRun {
@@ -210,11 +196,11 @@ impl InProcessStep for TestRun {
             let p = cx.work_dir.join(o.file_name());
             std::fs::write(&p, data).map_err(|e| format!("{}: {e}", p.display()))
         };
-        if let Some(message) = &self.vet_failure {
+        if !self.vet_failures.is_empty() {
             let result = RunResult {
                 exit_code: 1,
                 elapsed: 0.0,
-                build_failed: Some(message.clone()),
+                build_failed: self.vet_failures.clone(),
             };
             write(Output::TestOutput, b"")?;
             return write(
@@ -255,7 +241,7 @@ impl InProcessStep for TestRun {
         let result = RunResult {
             exit_code: out.status.code().unwrap_or(-1),
             elapsed: start.elapsed().as_secs_f64(),
-            build_failed: None,
+            build_failed: Vec::new(),
         };
         write(Output::TestOutput, &out.stdout)?;
         write(
