@@ -9,6 +9,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use pipeline::build::TestRun;
+use pipeline::stages::outputs::BuildFailure;
 use serde_json::Value;
 
 use crate::exit::{Failure, Kind};
@@ -120,6 +121,9 @@ pub(crate) fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<
         }
     }
     let pkg = t.package.as_str();
+    if !r.build_failed.is_empty() {
+        return Ok(build_failed_events(pkg, &t.dir, &r.build_failed, now));
+    }
     if r.exit_code != 0 {
         for test in open.iter().rev() {
             events.push(serde_json::json!({"Time": now(), "Action": "fail", "Package": pkg, "Test": test, "Elapsed": 0}));
@@ -143,6 +147,96 @@ pub(crate) fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<
         serde_json::json!({"Time": now(), "Action": action, "Package": pkg, "Elapsed": elapsed}),
     );
     Ok(events)
+}
+
+/// go test's events for a package whose build failed (its vet): each
+/// failed package's output as `build-output` events, its `build-fail`,
+/// then the package's `FAIL pkg [build failed]`.
+pub(crate) fn build_failed_events(
+    pkg: &str,
+    dir: &std::path::Path,
+    failures: &[BuildFailure],
+    now: impl Fn() -> String,
+) -> Vec<Value> {
+    let mut events = Vec::new();
+    for f in failures {
+        let ip = f.import_path.as_str();
+        events.extend(
+            relative_paths(&f.output, dir).split_inclusive('\n').map(
+                |l| serde_json::json!({"ImportPath": ip, "Action": "build-output", "Output": l}),
+            ),
+        );
+        events.push(serde_json::json!({"ImportPath": ip, "Action": "build-fail"}));
+    }
+    let failed = failures.first().map_or(pkg, |f| f.import_path.as_str());
+    events.push(serde_json::json!({"Time": now(), "Action": "start", "Package": pkg}));
+    events.push(serde_json::json!({"Time": now(), "Action": "output", "Package": pkg, "Output": format!("FAIL\t{pkg} [build failed]\n")}));
+    events.push(serde_json::json!({"Time": now(), "Action": "fail", "Package": pkg, "Elapsed": 0, "FailedBuild": failed}));
+    events
+}
+
+/// Prints a build failure's events as go test does without `-json`: the
+/// build output on stderr, the verdict on stdout.
+pub(crate) fn print_build_failure(events: &[Value]) {
+    let mut err = String::new();
+    for e in events {
+        match e["Action"].as_str() {
+            Some("build-output") => err.push_str(e["Output"].as_str().unwrap_or("")),
+            Some("output") => print!("{}", e["Output"].as_str().unwrap_or("")),
+            _ => {}
+        }
+    }
+    eprint!("{err}");
+}
+
+/// Tool output naming files by absolute path, as cmd/go shows it
+/// (`reportCmd`): the package directory and each of its parents replaced
+/// by the path relative to the current directory where that is shorter.
+pub(crate) fn relative_paths(text: &str, dir: &std::path::Path) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return text.to_string();
+    };
+    let mut out = text.to_string();
+    for d in dir.ancestors() {
+        let (Some(old), Some(rel)) = (d.to_str(), relative_to(&cwd, d)) else {
+            continue;
+        };
+        if rel.len() < old.len() {
+            out = replace_prefix(&out, old, &rel);
+        }
+    }
+    out
+}
+
+/// `filepath.Rel(base, path)` for absolute paths.
+pub(crate) fn relative_to(base: &std::path::Path, path: &std::path::Path) -> Option<String> {
+    let b: Vec<_> = base.components().collect();
+    let p: Vec<_> = path.components().collect();
+    let common = b.iter().zip(&p).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); b.len() - common];
+    for c in &p[common..] {
+        parts.push(c.as_os_str().to_str()?.to_string());
+    }
+    Some(if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// cmd/go's `replacePrefix`: `old` where a line or a word starts.
+pub(crate) fn replace_prefix(s: &str, old: &str, new: &str) -> String {
+    if !s.contains(old) {
+        return s.to_string();
+    }
+    let mut s = s
+        .replace(&format!(" {old}"), &format!(" {new}"))
+        .replace(&format!("\n{old}"), &format!("\n{new}"))
+        .replace(&format!("\n\t{old}"), &format!("\n\t{new}"));
+    if let Some(rest) = s.strip_prefix(old) {
+        s = format!("{new}{rest}");
+    }
+    s
 }
 
 /// Prints one package's results; returns whether it passed.
@@ -197,6 +291,10 @@ pub(crate) fn report_package(
     if json {
         return passed;
     }
+    if !r.build_failed.is_empty() {
+        print_build_failure(events);
+        return passed;
+    }
     let mut out = String::new();
     if verbose {
         for e in events {
@@ -233,7 +331,13 @@ pub(crate) fn report_package(
     passed
 }
 
-pub(crate) fn summary(t: &Tally, packages: usize, cached: usize, failed_packages: &[String]) {
+pub(crate) fn summary(
+    t: &Tally,
+    packages: usize,
+    cached: usize,
+    failed_packages: &[String],
+    build_failed: &[String],
+) {
     let mut slow = t.slow.clone();
     slow.sort_by(|a, b| b.0.total_cmp(&a.0));
     eprintln!(
@@ -259,7 +363,11 @@ pub(crate) fn summary(t: &Tally, packages: usize, cached: usize, failed_packages
             .iter()
             .any(|f| f.starts_with(&format!("{p} ")))
         {
-            eprintln!("        FAIL {p} (the test binary failed)");
+            if build_failed.contains(p) {
+                eprintln!("        FAIL {p} (vet failed; the tests did not run)");
+            } else {
+                eprintln!("        FAIL {p} (the test binary failed)");
+            }
         }
     }
 }

@@ -304,3 +304,198 @@ fn a_new_test_function_runs_on_the_next_run() {
     let stdout = ok(&out);
     assert!(stdout.contains("added later"), "{stdout}");
 }
+
+/// A module with a package whose test has a vet problem (a `%d` given a
+/// string), one whose external test has one, one without tests that has
+/// one, and a package that is clean; the vetted test writes a marker file
+/// if it ever runs.
+fn vet_module() -> tempfile::TempDir {
+    temp_module(
+        "example.com/vetme",
+        &[
+            ("bad/bad.go", "package bad\n\n// Name names.\nfunc Name() string { return \"bad\" }\n"),
+            (
+                "bad/bad_test.go",
+                "package bad\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"testing\"\n)\n\nfunc TestName(t *testing.T) {\n\tif m := os.Getenv(\"VET_MARKER\"); m != \"\" {\n\t\tos.WriteFile(m, nil, 0o644)\n\t}\n\tfmt.Printf(\"%d\\n\", Name())\n}\n",
+            ),
+            ("xbad/xbad.go", "package xbad\n\n// One is one.\nfunc One() int { return 1 }\n"),
+            (
+                "xbad/xbad_test.go",
+                "package xbad_test\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n\n\t\"example.com/vetme/xbad\"\n)\n\nfunc TestOne(t *testing.T) { fmt.Printf(\"%s\\n\", xbad.One()) }\n",
+            ),
+            (
+                "notests/notests.go",
+                "package notests\n\nimport \"fmt\"\n\n// Show shows.\nfunc Show() { fmt.Printf(\"%d\\n\", \"x\") }\n",
+            ),
+            ("good/good.go", "package good\n\n// Two is two.\nfunc Two() int { return 2 }\n"),
+            (
+                "good/good_test.go",
+                "package good\n\nimport \"testing\"\n\nfunc TestTwo(t *testing.T) {\n\tif Two() != 2 {\n\t\tt.Fatal(\"two\")\n\t}\n}\n",
+            ),
+            (
+                "good/good_ext_test.go",
+                "package good_test\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n\n\t\"example.com/vetme/good\"\n)\n\nfunc TestExt(t *testing.T) { fmt.Printf(\"%d\\n\", good.Two()) }\n",
+            ),
+        ],
+    )
+}
+
+/// Per package, the lines of go test's build output (its vet message) and
+/// its build-fail, from `-json`.
+fn build_output(stdout: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["Action"] == "build-output" || e["Action"] == "build-fail")
+    {
+        m.entry(e["ImportPath"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .push(e["Output"].as_str().unwrap_or("(build-fail)").to_string());
+    }
+    m
+}
+
+#[test]
+fn a_vet_failure_fails_the_package_as_under_go_test() {
+    let m = vet_module();
+    let marker = m.path().join("marker");
+    let marker_s = marker.display().to_string();
+    let env = [("VET_MARKER", marker_s.as_str())];
+    let out = our_test(m.path(), &["./..."], &env);
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    assert!(
+        !marker.exists(),
+        "the test binary of a package that failed vet ran"
+    );
+    let theirs = go(m.path(), &["test", "./..."], &[("GOFLAGS", "")]);
+    assert_eq!(theirs.status.code(), Some(1));
+    // The same message, on stderr, as go test prints it.
+    let (ours_err, go_err) = (
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&theirs.stderr),
+    );
+    let vet_line =
+        "bad/bad_test.go:13:14: fmt.Printf format %d has arg Name() of wrong type string";
+    assert!(go_err.contains(vet_line), "{go_err}");
+    assert!(
+        ours_err.contains(&format!(
+            "# example.com/vetme/bad\n# [example.com/vetme/bad]\n{vet_line}\n"
+        )),
+        "{ours_err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL\texample.com/vetme/bad [build failed]\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok  \texample.com/vetme/good\t"),
+        "{stdout}"
+    );
+    for p in ["xbad", "notests"] {
+        assert!(
+            stdout.contains(&format!("FAIL\texample.com/vetme/{p} [build failed]\n")),
+            "{stdout}"
+        );
+    }
+    // -json: the build output, the build-fail and the outcomes are go test's.
+    let ours = our_test(m.path(), &["--message-format", "json", "./..."], &env);
+    let theirs = go(m.path(), &["test", "-json", "./..."], &[("GOFLAGS", "")]);
+    let want = build_output(&theirs.stdout);
+    assert_eq!(want.len(), 3, "{want:?}");
+    assert_eq!(build_output(&ours.stdout), want);
+    assert_eq!(outcomes(&ours.stdout), outcomes(&theirs.stdout));
+    assert!(!marker.exists());
+}
+
+#[test]
+fn vet_is_cached_and_vet_off_runs_none() {
+    let m = vet_module();
+    let t = shared_target().display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["test", "-v", "--target-dir", &t];
+        all.extend_from_slice(args);
+        gobuild(m.path(), &all)
+    };
+    let vets = |out: &Output| -> Vec<String> {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Running vet "))
+            .map(str::to_string)
+            .collect()
+    };
+    // The clean package and its external test are vetted (with their
+    // dependencies' facts) and pass.
+    let first = run(&["./good"]);
+    ok(&first);
+    let ran = vets(&first);
+    for p in [
+        "example.com/vetme/good [example.com/vetme/good.test]",
+        "example.com/vetme/good_test [example.com/vetme/good.test]",
+    ] {
+        assert!(ran.iter().any(|r| r == p), "{p} not vetted: {ran:?}");
+    }
+    // A second run reuses every vet.
+    let second = run(&["./good"]);
+    assert!(
+        cached(&second, "example.com/vetme/good"),
+        "{}",
+        text(&second)
+    );
+    assert_eq!(vets(&second), Vec::<String>::new(), "{}", text(&second));
+    // --vet off: no vet at all, and the package vet would fail passes.
+    let off = run(&["--vet", "off", "--count", "1", "./..."]);
+    ok(&off);
+    assert_eq!(vets(&off), Vec::<String>::new(), "{}", text(&off));
+    assert!(
+        !String::from_utf8_lossy(&off.stderr)
+            .lines()
+            .any(|l| l.trim().starts_with("Dirty vet ")),
+        "{}",
+        text(&off)
+    );
+    assert!(
+        String::from_utf8_lossy(&off.stdout).contains("ok  \texample.com/vetme/bad\t"),
+        "{}",
+        text(&off)
+    );
+    // The existing fixture passes vet, as under go test.
+    let (_tmp, dir) = fixture("gotests");
+    let out = our_test(&dir, &["./calc", "./withmain"], &[]);
+    ok(&out);
+}
+
+#[test]
+fn a_cgo_package_is_vetted_as_under_go_test() {
+    let m = temp_module(
+        "example.com/vetcgo",
+        &[
+            (
+                "cg/cg.go",
+                "package cg\n\n// static int two(void) { return 2; }\nimport \"C\"\n\nimport \"fmt\"\n\n// Two is two.\nfunc Two() int { return int(C.two()) }\n\n// Show shows.\nfunc Show() { fmt.Printf(\"%s\\n\", Two()) }\n",
+            ),
+            (
+                "cg/cg_test.go",
+                "package cg\n\nimport \"testing\"\n\nfunc TestTwo(t *testing.T) {\n\tif Two() != 2 {\n\t\tt.Fatal(\"two\")\n\t}\n}\n",
+            ),
+        ],
+    );
+    let cgo = [("CGO_ENABLED", "1")];
+    let ours = our_test(m.path(), &["--message-format", "json", "./..."], &cgo);
+    assert_eq!(ours.status.code(), Some(101), "{}", text(&ours));
+    let theirs = go(
+        m.path(),
+        &["test", "-json", "./..."],
+        &[("GOFLAGS", ""), ("CGO_ENABLED", "1")],
+    );
+    let want = build_output(&theirs.stdout);
+    assert!(
+        want.values()
+            .flatten()
+            .any(|l| l.contains("fmt.Printf format %s has arg Two() of wrong type int")),
+        "{want:?}"
+    );
+    assert_eq!(build_output(&ours.stdout), want);
+    assert_eq!(outcomes(&ours.stdout), outcomes(&theirs.stdout));
+}

@@ -21,7 +21,7 @@ use crate::toolchain::Toolchain;
 const FIELDS: &str = "Dir,ImportPath,Name,Goroot,Standard,Module,Match,DepOnly,DefaultGODEBUG,\
 GoFiles,CgoFiles,IgnoredGoFiles,SFiles,HFiles,CFiles,CXXFiles,MFiles,FFiles,SysoFiles,\
 SwigFiles,SwigCXXFiles,CgoCFLAGS,CgoCPPFLAGS,CgoCXXFLAGS,CgoFFLAGS,CgoLDFLAGS,CgoPkgConfig,\
-EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,Error,DepsErrors,Incomplete";
+EmbedPatterns,EmbedFiles,Imports,ImportMap,Deps,Error,DepsErrors,Incomplete,IgnoredOtherFiles";
 
 /// A module, as `go list` reports it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -76,6 +76,9 @@ pub struct GoPackage {
     pub go_files: Vec<String>,
     pub cgo_files: Vec<String>,
     pub ignored_go_files: Vec<String>,
+    /// Non-Go files excluded by build constraints (vet's `-buildtags`
+    /// checks them: `IgnoredFiles` in `vet.cfg`).
+    pub ignored_other_files: Vec<String>,
     pub s_files: Vec<String>,
     pub h_files: Vec<String>,
     pub c_files: Vec<String>,

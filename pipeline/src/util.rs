@@ -90,6 +90,20 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
     let _ = cmd;
 }
 
+/// Runs `cmd` to completion as the in-process steps run a program (a test
+/// binary, vet): it dies with us ([`die_with_parent`]), its stderr merged
+/// into its captured stdout, its exit status left to the caller.
+pub fn run_captured(cmd: duct::Expression) -> std::io::Result<std::process::Output> {
+    cmd.before_spawn(|c| {
+        die_with_parent(c);
+        Ok(())
+    })
+    .stderr_to_stdout()
+    .stdout_capture()
+    .unchecked()
+    .run()
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsStr;

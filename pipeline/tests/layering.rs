@@ -43,6 +43,7 @@ const STAGE_BODIES: &[&str] = &[
     "cgo",
     "cc",
     "dynimport",
+    "vet",
 ];
 
 /// What the executor may read of `stages`: the prepared step and the outputs.

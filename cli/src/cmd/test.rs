@@ -15,6 +15,7 @@ use std::time::Duration;
 use clap::Args;
 use pipeline::build;
 use pipeline::plan::Intent;
+use pipeline::stages::outputs::BuildFailure;
 use pipeline::stages::test_run::TestSettings;
 use serde_json::Value;
 
@@ -22,7 +23,10 @@ use crate::args::BuildArgs;
 use crate::exit::{Failure, Kind};
 use crate::report::MessageFormat;
 use crate::settings;
-use crate::testreport::{events_of, print_event, report_package, summary, test2json_for, Tally};
+use crate::testreport::{
+    build_failed_events, events_of, print_build_failure, print_event, report_package, summary,
+    test2json_for, Tally,
+};
 
 /// Arguments of `cargo gobuild test`.
 #[derive(Debug, Args)]
@@ -75,12 +79,25 @@ pub(crate) struct TestArgs {
     /// Write the results as JUnit XML (like gotestsum's) to FILE.
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
+    /// Vet the tested packages first, as go test does (`-vet`): `default`
+    /// runs go test's default checks, `off` none.
+    #[arg(long, value_name = "off|default", default_value = "default")]
+    vet: VetMode,
     /// The race detector (`-race`) needs cgo, which cargo gobuild does not build yet.
     #[arg(long)]
     race: bool,
     /// Arguments after `--` go to every test binary unchanged.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
+}
+
+/// `--vet`: which vet go test runs before the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum VetMode {
+    /// No vet.
+    Off,
+    /// go test's default checks (`-atomic -bool … -tests`).
+    Default,
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -156,6 +173,7 @@ fn retry(
                 cache: false,
                 memo_dir: Default::default(),
                 run: true,
+                vet: args.vet == VetMode::Default,
             });
             let outcome = build::build(&req, sink, None)?;
             let test2json = test2json_for(&outcome, &req.gobuild_dir())?;
@@ -288,6 +306,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
     }
     let mut tally = Tally::default();
     let mut failed_packages = Vec::new();
+    let mut build_failed = Vec::new();
     let mut packages = 0usize;
     let mut cached = 0usize;
     let mut suites: Vec<(String, Vec<Value>)> = Vec::new();
@@ -303,6 +322,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             cache: !args.no_cache && args.count != Some(1),
             memo_dir: Default::default(),
             run: !args.no_run,
+            vet: args.vet == VetMode::Default,
         });
         first_req.get_or_insert_with(|| req.clone());
         let outcome = build::build(&req, sink.as_ref(), None)?;
@@ -317,7 +337,31 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             .map(|p| p.import_path.as_str())
             .collect();
         no_tests.sort();
+        let vet_failures = outcome.untested_vet_failures();
         for p in no_tests {
+            // go test vets a package without tests, and fails it if vet does.
+            let failed: Vec<BuildFailure> = vet_failures
+                .iter()
+                .filter(|f| f.import_path == p)
+                .cloned()
+                .collect();
+            if !failed.is_empty() {
+                let dir = graph
+                    .get(p)
+                    .map(|i| std::path::PathBuf::from(&graph.packages[i].dir))
+                    .unwrap_or_default();
+                let now =
+                    || humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string();
+                let events = build_failed_events(p, &dir, &failed, now);
+                if json {
+                    events.iter().for_each(print_event);
+                } else {
+                    print_build_failure(&events);
+                }
+                failed_packages.push(p.to_string());
+                build_failed.push(p.to_string());
+                continue;
+            }
             let line = format!("?   \t{p}\t[no test files]\n");
             if json {
                 print_event(&serde_json::json!({"Action": "start", "Package": p}));
@@ -334,6 +378,12 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             if !report_package(&t, &events, json, args.test_verbose, &mut tally) {
                 failed_packages.push(t.package.clone());
             }
+            if t.result
+                .as_ref()
+                .is_some_and(|r| !r.build_failed.is_empty())
+            {
+                build_failed.push(t.package.clone());
+            }
             suites.push((t.package.clone(), events));
         }
     }
@@ -346,7 +396,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::new(Kind::Unexpected, format!("{}: {e}", path.display())))?;
     }
     if !json && !args.no_run {
-        summary(&tally, packages, cached, &failed_packages);
+        summary(&tally, packages, cached, &failed_packages, &build_failed);
     }
     if failed_packages.is_empty() && tally.failed == 0 {
         Ok(())

@@ -317,6 +317,7 @@ fn build_loaded(
             pgo,
             preprofile: tc.has_preprofile(),
             run_tests: req.test.as_ref().is_none_or(|t| t.run),
+            vet: req.test.as_ref().is_some_and(|t| t.vet),
         },
     );
     let (tool_digests, include_digests) = key::digest_toolchain(tc, hasher)?;

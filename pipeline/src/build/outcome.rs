@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::exec::ExecSummary;
 use crate::load::PackageGraph;
 use crate::plan::{ActionGraph, ActionId};
-use crate::stages::outputs::{ActionOutput, Output};
+use crate::stages::outputs::{ActionOutput, BuildFailure, Output, VetResult};
 use crate::stages::test_run::RunResult;
 
 /// What a finished build leaves for callers (reports, checks, watch mode).
@@ -88,6 +88,21 @@ impl BuildOutcome {
                 result,
                 cached: out.is_some_and(|o| o.cached),
             });
+        }
+        v
+    }
+
+    /// The packages without tests whose vet failed (go test fails them:
+    /// `FAIL pkg [build failed]`), in plan order.
+    pub fn untested_vet_failures(&self) -> Vec<BuildFailure> {
+        let mut v = Vec::new();
+        for id in &self.actions.untested_vets {
+            let p = &self.session.graph.packages[self.actions.actions[id.0].pkg];
+            let result = self.summary.results[id.0]
+                .get()
+                .and_then(|o| o.outputs.get(&Output::VetResult))
+                .and_then(|d| VetResult::read(&self.cache, d).ok());
+            v.extend(result.and_then(|r| r.failure(p)));
         }
         v
     }

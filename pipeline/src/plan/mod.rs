@@ -108,6 +108,14 @@ pub enum ActionKind {
     /// `cgo -dynimport` (writing `_cgo_import.go`), or mark the package
     /// `dynimportfail` when that link fails.
     Dynimport,
+    /// Run the toolchain's vet over a package as go test does: with go
+    /// test's default checks over a tested package variant (its result
+    /// decides whether the test binary runs), or as the facts pass over a
+    /// dependency (`VetxOnly`, its `vet.out` is what importers' vet reads).
+    Vet {
+        /// Facts only (a dependency of a vetted package)?
+        facts_only: bool,
+    },
 }
 
 impl ActionKind {
@@ -126,6 +134,7 @@ impl ActionKind {
             ActionKind::Cgo => "cgo",
             ActionKind::CCompile { .. } => "cc",
             ActionKind::Dynimport => "dynimport",
+            ActionKind::Vet { .. } => "vet",
         }
     }
 }
@@ -159,6 +168,10 @@ pub enum Input {
     /// The package's dynimport probe (compile reads `_cgo_import.go`, pack
     /// appends `dynimportfail`).
     Dynimport,
+    /// The vet of an imported package (vet reads its `vet.out` facts).
+    Vetx(usize),
+    /// The vet of a tested package variant (a test run reads its result).
+    Vet(usize),
 }
 
 /// A declared input: which action, in which role.
@@ -212,6 +225,10 @@ pub struct ActionGraph {
     pub abi_reports: HashMap<usize, ActionId>,
     /// Per test main: its test-run action.
     pub test_runs: Vec<ActionId>,
+    /// Per package: its vet action (tested variants and their dependencies).
+    pub vets: HashMap<usize, ActionId>,
+    /// The vet of each package without tests (its result is the package's).
+    pub untested_vets: Vec<ActionId>,
     /// Per requested main package: what it links (planned for every intent).
     pub link_units: HashMap<usize, LinkUnit>,
 }
@@ -229,6 +246,9 @@ pub struct PlanOptions {
     pub preprofile: bool,
     /// With [`Intent::Test`]: run the test binaries (false: link only).
     pub run_tests: bool,
+    /// With [`Intent::Test`]: vet each tested package variant as go test
+    /// does (`-vet=off`: false).
+    pub vet: bool,
 }
 
 impl ActionGraph {
@@ -347,18 +367,36 @@ impl ActionGraph {
                 });
                 g.links.push(id);
                 if testing && opts.run_tests {
+                    let mut run_deps = vec![Dep {
+                        id,
+                        input: Input::Linked,
+                    }];
+                    if opts.vet {
+                        run_deps.extend(g.add_vets(graph, vetted_packages(graph, r)));
+                    }
                     let run = g.push(Action {
                         kind: ActionKind::TestRun,
                         pkg: r,
-                        deps: vec![Dep {
-                            id,
-                            input: Input::Linked,
-                        }],
+                        deps: run_deps,
                     });
                     g.test_runs.push(run);
                 }
             }
             g.link_units.insert(r, unit);
+        }
+        if opts.intent == Intent::Test && opts.vet && opts.run_tests {
+            // go test vets a package without tests too (and fails it if vet does).
+            for &r in roots {
+                let p = &graph.packages[r];
+                let untested = !p.is_test_main()
+                    && p.variant_of().is_none()
+                    && graph.get(&format!("{}.test", p.import_path)).is_none();
+                if untested {
+                    for d in g.add_vets(graph, vec![r]) {
+                        g.untested_vets.push(d.id);
+                    }
+                }
+            }
         }
         g
     }
@@ -527,6 +565,80 @@ impl ActionGraph {
         objects
     }
 
+    /// Plans the vet of packages go test vets (a test main's tested
+    /// variants: the package with its internal tests, the external test
+    /// package; or a package without tests) and the facts pass over their
+    /// dependencies, as cmd/go's `vetAction` (one vet action per package: a
+    /// tested variant another one imports is vetted once, in full); returns
+    /// the test run's inputs.
+    fn add_vets(&mut self, graph: &PackageGraph, vetted: Vec<usize>) -> Vec<Dep> {
+        let tested: Vec<usize> = vetted.into_iter().filter(|p| vettable(graph, *p)).collect();
+        let mut needed: Vec<usize> = tested.clone();
+        for &t in &tested {
+            needed.extend(graph.deps(t).into_iter().filter(|d| vettable(graph, *d)));
+        }
+        needed.sort_unstable();
+        needed.dedup();
+        // Graph order: every import's vet is planned before its importer's.
+        for pkg in needed {
+            let facts_only = !tested.contains(&pkg);
+            if let Some(id) = self.vets.get(&pkg) {
+                if facts_only || self.actions[id.0].kind == (ActionKind::Vet { facts_only: false })
+                {
+                    continue;
+                }
+                // Planned as a dependency's facts pass already: full vet now
+                // (what an earlier test run read stays a facts pass).
+            }
+            let mut deps: Vec<Dep> = Vec::new();
+            if let Some(c) = self.compile.get(&pkg) {
+                deps.push(Dep {
+                    id: *c,
+                    input: Input::Compiled,
+                });
+                // A cgo package is vetted with the Go cgo generated (what
+                // its compile read).
+                let cgo: Vec<Dep> = self.actions[c.0]
+                    .deps
+                    .iter()
+                    .filter(|d| matches!(d.input, Input::CgoGenerated | Input::Dynimport))
+                    .cloned()
+                    .collect();
+                deps.extend(cgo);
+            }
+            // What its compile imports (cgo's implicit imports included).
+            for i in compile_imports(graph, pkg) {
+                if let Some(c) = self.compile.get(&i) {
+                    deps.push(Dep {
+                        id: *c,
+                        input: Input::Import(i),
+                    });
+                }
+                if let Some(v) = self.vets.get(&i) {
+                    deps.push(Dep {
+                        id: *v,
+                        input: Input::Vetx(i),
+                    });
+                }
+            }
+            let id = self.push(Action {
+                kind: ActionKind::Vet { facts_only },
+                pkg,
+                deps,
+            });
+            self.vets.insert(pkg, id);
+        }
+        tested
+            .into_iter()
+            .filter_map(|p| {
+                self.vets.get(&p).map(|id| Dep {
+                    id: *id,
+                    input: Input::Vet(p),
+                })
+            })
+            .collect()
+    }
+
     /// The longest path from each action to a sink, counted in actions: the
     /// scheduler starts the ones that unblock the most work first.
     pub fn priorities(&self) -> Vec<usize> {
@@ -545,6 +657,26 @@ impl ActionGraph {
         v.sort_unstable();
         v
     }
+}
+
+/// The packages go test vets for a test main `P.test`: `P` as its tests
+/// see it (the variant `P [P.test]` when it has internal tests, else `P`),
+/// and the external test package `P_test [P.test]`, if any.
+pub fn vetted_packages(graph: &PackageGraph, test_main: usize) -> Vec<usize> {
+    let Some(t) = graph.packages[test_main].tested_package() else {
+        return Vec::new();
+    };
+    let ptest = graph
+        .get(&format!("{t} [{t}.test]"))
+        .or_else(|| graph.get(t));
+    let pxtest = graph.get(&format!("{t}_test [{t}.test]"));
+    ptest.into_iter().chain(pxtest).collect()
+}
+
+/// Does go test's vet run over the package? Not over `unsafe` (built into
+/// the compiler).
+pub fn vettable(graph: &PackageGraph, pkg: usize) -> bool {
+    has_archive(graph, pkg)
 }
 
 /// Does the package compile to an archive? (`unsafe` is built into the compiler.)

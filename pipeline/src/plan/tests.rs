@@ -23,6 +23,7 @@ fn plan(g: &PackageGraph, intent: Intent) -> ActionGraph {
             pgo: HashMap::new(),
             preprofile: false,
             run_tests: true,
+            vet: false,
         },
     )
 }
@@ -149,6 +150,7 @@ fn a_toolchain_the_check_cannot_read_still_links() {
             pgo: HashMap::new(),
             preprofile: false,
             run_tests: true,
+            vet: false,
         },
     );
     assert!(a.nosplits.is_empty());
@@ -182,6 +184,7 @@ fn pgo_adds_a_preprofile_input_to_every_compile_of_the_program() {
             pgo,
             preprofile: true,
             run_tests: true,
+            vet: false,
         },
     );
     assert_eq!(
@@ -268,4 +271,115 @@ fn a_cgo_package_plans_cgo_one_cc_per_file_dynimport_compile_and_pack() {
     for (i, x) in a.actions.iter().enumerate() {
         assert!(x.deps.iter().all(|d| d.id.0 < i));
     }
+}
+
+fn test_graph() -> PackageGraph {
+    let mut g = synthetic_graph(&[
+        ("runtime", &[], &[]),
+        ("fmt", &["runtime"], &[]),
+        ("example.com/p", &["fmt"], &[]),
+        ("example.com/p [example.com/p.test]", &["fmt"], &[]),
+        (
+            "example.com/p_test [example.com/p.test]",
+            &["example.com/p [example.com/p.test]", "fmt"],
+            &[],
+        ),
+        (
+            "example.com/p.test",
+            &[
+                "example.com/p [example.com/p.test]",
+                "example.com/p_test [example.com/p.test]",
+            ],
+            &[],
+        ),
+    ]);
+    let n = g.packages.len();
+    g.packages[n - 1].name = "main".into();
+    g
+}
+
+fn plan_test(g: &PackageGraph, vet: bool) -> ActionGraph {
+    let roots: Vec<usize> = g.roots().collect();
+    ActionGraph::plan(
+        g,
+        &roots,
+        PlanOptions {
+            intent: Intent::Test,
+            nosplit: false,
+            pgo: HashMap::new(),
+            preprofile: false,
+            run_tests: true,
+            vet,
+        },
+    )
+}
+
+#[test]
+fn test_vets_the_tested_variants_after_a_facts_pass_over_their_dependencies() {
+    let g = test_graph();
+    let a = plan_test(&g, true);
+    let vet_of = |path: &str| a.vets[&g.get(path).unwrap()];
+    let kind = |id: ActionId| a.actions[id.0].kind.clone();
+    for dep in ["runtime", "fmt"] {
+        assert_eq!(kind(vet_of(dep)), ActionKind::Vet { facts_only: true });
+    }
+    let ptest = vet_of("example.com/p [example.com/p.test]");
+    let pxtest = vet_of("example.com/p_test [example.com/p.test]");
+    assert_eq!(kind(ptest), ActionKind::Vet { facts_only: false });
+    assert_eq!(kind(pxtest), ActionKind::Vet { facts_only: false });
+    // The plain package is not vetted (its tests' variant is).
+    assert!(!a.vets.contains_key(&g.get("example.com/p").unwrap()));
+    assert!(a.untested_vets.is_empty());
+    // The external test reads the variant's archive and facts.
+    let p = g.get("example.com/p [example.com/p.test]").unwrap();
+    let xi = inputs(&a, pxtest);
+    assert!(
+        xi.contains(&Input::Import(p)) && xi.contains(&Input::Vetx(p)),
+        "{xi:?}"
+    );
+    assert!(xi.contains(&Input::Compiled), "{xi:?}");
+    // The test run waits for both vets.
+    let run = inputs(&a, a.test_runs[0]);
+    let pxt = g.get("example.com/p_test [example.com/p.test]").unwrap();
+    assert!(
+        run.contains(&Input::Vet(p)) && run.contains(&Input::Vet(pxt)),
+        "{run:?}"
+    );
+    // Every vet reads only what it declared, after it is planned.
+    for id in a.vets.values() {
+        assert!(a.actions[id.0].deps.iter().all(|d| d.id < *id));
+    }
+}
+
+#[test]
+fn vet_off_plans_no_vet() {
+    let g = test_graph();
+    let a = plan_test(&g, false);
+    assert!(a.vets.is_empty());
+    assert!(!kinds(&a).contains(&"vet"));
+}
+
+#[test]
+fn a_cgo_package_is_vetted_with_what_cgo_generated() {
+    let mut g = test_graph();
+    let p = g.get("example.com/p [example.com/p.test]").unwrap();
+    g.packages[p].cgo_files = vec!["c.go".into()];
+    let a = plan_test(&g, true);
+    let i = inputs(&a, a.vets[&p]);
+    assert!(
+        i.contains(&Input::CgoGenerated) && i.contains(&Input::Dynimport),
+        "{i:?}"
+    );
+}
+
+#[test]
+fn a_package_without_tests_is_vetted_too() {
+    let g = synthetic_graph(&[
+        ("runtime", &[], &[]),
+        ("example.com/notests", &["runtime"], &[]),
+    ]);
+    let a = plan_test(&g, true);
+    let id = a.vets[&g.get("example.com/notests").unwrap()];
+    assert_eq!(a.untested_vets, vec![id]);
+    assert_eq!(a.actions[id.0].kind, ActionKind::Vet { facts_only: false });
 }

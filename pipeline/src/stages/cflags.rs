@@ -171,3 +171,32 @@ pub fn cc_identity(tc: &Toolchain, graph: &PackageGraph) -> Result<Option<String
         });
     Ok(Some(line))
 }
+
+/// The Go files a cgo package compiles besides its own, in cmd/go's order,
+/// from its declared inputs: `_cgo_gotypes.go` and the `*.cgo1.go` the cgo
+/// tool generated, then the probe's `_cgo_import.go`; empty files (none
+/// after dynimportfail) left out. `(name, object)` pairs.
+pub fn cgo_go_files(
+    p: &GoPackage,
+    inputs: &crate::stages::outputs::DeclaredInputs<'_>,
+) -> Result<Vec<(String, crate::cache::ContentDigest)>> {
+    use crate::plan::Input;
+    use crate::stages::outputs::Output;
+    let gen = inputs.get(&Input::CgoGenerated)?;
+    let probe = inputs.get(&Input::Dynimport)?;
+    let mut files = vec![(gen, "_cgo_gotypes.go".to_string())];
+    for c in &p.cgo_files {
+        let base = c.rsplit('/').next().unwrap_or(c);
+        let stem = base.strip_suffix(".go").unwrap_or(base);
+        files.push((gen, format!("{stem}.cgo1.go")));
+    }
+    files.push((probe, "_cgo_import.go".to_string()));
+    let mut v = Vec::new();
+    for (out, name) in files {
+        let d = out.get(&Output::Generated(name.clone()))?;
+        if d.size() > 0 {
+            v.push((name, d));
+        }
+    }
+    Ok(v)
+}

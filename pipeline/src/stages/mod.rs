@@ -6,7 +6,8 @@
 //!
 //! Who owns what:
 //! - one module per stage: [`symabis`], [`compile`], [`asm`], [`pack`],
-//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`], [`test_run`], and
+//!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`], [`test_run`],
+//!   [`vet`], and
 //!   for cgo packages [`cgo`], [`cc`], [`dynimport`] ([`cflags`] is what they
 //!   share). Each has a
 //!   `prepare` that reads only its action's declared inputs
@@ -46,6 +47,8 @@
 //!   generated one's content), `_cgo_export.h`, the package's headers; its
 //!   `-frandom-seed` is derived from the key.
 //! - dynimport: both commands, the cgo tool, the C compiler, every object.
+//! - vet: the vet tool, its flags, the files, per import its export data
+//!   and its facts (`vet.out`); a failed vet is not cached.
 //!
 //! Absolute paths enter a key only where the tool writes them into its
 //! output: the package directory of a non-GOROOT package without trimpath
@@ -83,6 +86,7 @@ pub mod preprofile;
 pub mod step;
 pub mod symabis;
 pub mod test_run;
+pub mod vet;
 
 use outputs::{internal, ActionOutput, DeclaredInputs};
 use step::{ActionLabel, PrepareAction, Prepared};
@@ -227,6 +231,7 @@ impl PrepareAction for Stages<'_> {
                 generated,
             } => cc::prepare(f, action, &inputs, (file, object, *generated), identity),
             ActionKind::Dynimport => dynimport::prepare(f, action, &inputs, identity),
+            ActionKind::Vet { .. } => vet::prepare(f, action, &inputs, identity),
         }
     }
 }

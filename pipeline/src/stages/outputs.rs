@@ -38,6 +38,11 @@ pub enum Output {
     /// `_cgo_flags`) or the dynimport probe wrote (`_cgo_import.go`, empty
     /// when the probe's link failed: `dynimportfail`).
     Generated(String),
+    /// The facts a vet run wrote for its importers' vet (`vet.out`; empty
+    /// when vet failed).
+    Vetx,
+    /// How a vet run ended (JSON: exit code, vet's message).
+    VetResult,
 }
 
 impl Output {
@@ -55,6 +60,8 @@ impl Output {
             Output::TestOutput => "test.out",
             Output::TestResult => "test-result.json",
             Output::Generated(name) => name,
+            Output::Vetx => "vet.out",
+            Output::VetResult => "vet-result.json",
         }
     }
 
@@ -70,6 +77,8 @@ impl Output {
             "exe" => Output::Exe,
             "test.out" => Output::TestOutput,
             "test-result.json" => Output::TestResult,
+            "vet.out" => Output::Vetx,
+            "vet-result.json" => Output::VetResult,
             other if Output::is_generated_name(other) => Output::Generated(other.to_string()),
             other => Output::Object(other.to_string()),
         }
@@ -118,6 +127,57 @@ impl ActionOutput {
             Some(d) => Ok(d),
             None => self.get(&Output::Archive),
         }
+    }
+}
+
+/// How a vet run ended (the vet-result output the vet stage writes and a
+/// test run reads).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct VetResult {
+    /// vet's exit code (0: no problems).
+    pub exit_code: i32,
+    /// What vet printed (its diagnostics, with absolute file names).
+    pub output: String,
+}
+
+/// A package action that failed the way go test reports a build failure
+/// (`# pkg` and the tool's message, then `FAIL pkg [build failed]`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct BuildFailure {
+    /// The package, as go test names it (`P`, `P [P.test]`, `P_test [P.test]`).
+    pub import_path: String,
+    /// What go test prints for it: cmd/go's header and the tool's output.
+    pub output: String,
+}
+
+impl VetResult {
+    /// The failure of this vet of `p` as go test reports it, if it failed:
+    /// cmd/go's header (`cmdError`: a test variant's description is not
+    /// its import path, so both are named), then vet's output.
+    pub fn failure(&self, p: &crate::load::GoPackage) -> Option<BuildFailure> {
+        if self.exit_code == 0 {
+            return None;
+        }
+        let path = p.base_path();
+        let mut output = format!("# {path}\n");
+        if p.variant_of().is_some() {
+            output.push_str(&format!("# [{path}]\n"));
+        }
+        output.push_str(&self.output);
+        if !output.ends_with('\n') {
+            output.push('\n');
+        }
+        Some(BuildFailure {
+            import_path: p.import_path.clone(),
+            output,
+        })
+    }
+
+    /// Reads a vet action's result from the store.
+    pub fn read(objects: &dyn crate::cache::ObjectStore, d: &ContentDigest) -> Result<VetResult> {
+        let path = objects.local_path(d)?;
+        let data = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_slice(&data).map_err(|e| internal(format!("vet result: {e}")))
     }
 }
 
@@ -205,6 +265,8 @@ mod tests {
             Output::Generated("_cgo_export.h".into()),
             Output::Generated("_cgo_flags".into()),
             Output::Object("_x001.o".into()),
+            Output::Vetx,
+            Output::VetResult,
         ] {
             assert_eq!(Output::from_file_name(o.file_name()), o);
         }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::cache::ContentDigest;
 use crate::error::Result;
 use crate::plan::{Action, Input};
-use crate::stages::outputs::{DeclaredInputs, Output};
+use crate::stages::outputs::{BuildFailure, DeclaredInputs, Output, VetResult};
 use crate::stages::step::{InProcessStep, Prepared, Step, StepContext};
 use crate::stages::BuildFacts;
 
@@ -36,6 +36,9 @@ pub struct TestSettings {
     pub memo_dir: PathBuf,
     /// Run the binaries (false: build them only, `--no-run`).
     pub run: bool,
+    /// Vet each tested package first, as go test does (`-vet=off`: false);
+    /// a vet failure fails the package's test, whose binary does not run.
+    pub vet: bool,
 }
 
 /// Prepares the run of a test main's binary.
@@ -58,6 +61,19 @@ pub fn prepare(
     k.add("binary", exe.to_hex());
     k.add("args", args.join("\x1f"));
     k.add("dir", p.dir.clone());
+    // The vet of the tested packages (declared when vet is on): a failure
+    // is the package's result, and the binary does not run (go test).
+    let mut vet_failures = Vec::new();
+    for dep in inputs.all() {
+        let (input, out) = dep?;
+        let Input::Vet(pkg) = input else {
+            continue;
+        };
+        let d = out.get(&Output::VetResult)?;
+        let vetted = &f.graph.packages[*pkg];
+        k.add(format!("vet {}", vetted.base_path()), d.to_hex());
+        vet_failures.extend(VetResult::read(f.objects, &d)?.failure(vetted));
+    }
     let memo = settings.memo_dir.join(
         &blake3::hash(format!("{}\0{}", exe.to_hex(), args.join("\0")).as_bytes()).to_hex()[..32],
     );
@@ -83,6 +99,7 @@ pub fn prepare(
             args,
             memo,
             base,
+            vet_failures,
         })),
         work_files: vec![],
         outputs: vec![Output::TestOutput, Output::TestResult],
@@ -153,6 +170,10 @@ pub struct RunResult {
     pub exit_code: i32,
     /// Wall time, in seconds.
     pub elapsed: f64,
+    /// Why the binary did not run: the vet of the tested packages failed
+    /// (go test's `FAIL pkg [build failed]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_failed: Vec<BuildFailure>,
 }
 
 #[derive(Debug)]
@@ -164,11 +185,29 @@ struct TestRun {
     memo: PathBuf,
     /// The key without the test-log inputs.
     base: crate::cache::KeyInputs,
+    /// The tested packages whose vet failed.
+    vet_failures: Vec<BuildFailure>,
 }
 
 impl InProcessStep for TestRun {
     fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String> {
         let io = |e: &dyn std::fmt::Display| e.to_string();
+        let write = |o: Output, data: &[u8]| {
+            let p = cx.work_dir.join(o.file_name());
+            std::fs::write(&p, data).map_err(|e| format!("{}: {e}", p.display()))
+        };
+        if !self.vet_failures.is_empty() {
+            let result = RunResult {
+                exit_code: 1,
+                elapsed: 0.0,
+                build_failed: self.vet_failures.clone(),
+            };
+            write(Output::TestOutput, b"")?;
+            return write(
+                Output::TestResult,
+                &serde_json::to_vec(&result).expect("result serializes"),
+            );
+        }
         // A copy of its own, executable, named as go test names it.
         let src = cx.objects.local_path(&self.exe).map_err(|e| io(&e))?;
         let bin = cx.work_dir.join(&self.name);
@@ -188,17 +227,9 @@ impl InProcessStep for TestRun {
         // moment (as cmd/go retries, so do we).
         let mut attempt = 0;
         let out = loop {
-            let r = duct::cmd(&bin, &args)
-                .dir(&self.dir)
-                .env("PWD", &self.dir)
-                .before_spawn(|c| {
-                    crate::util::die_with_parent(c);
-                    Ok(())
-                })
-                .stderr_to_stdout()
-                .stdout_capture()
-                .unchecked()
-                .run();
+            let r = crate::util::run_captured(
+                duct::cmd(&bin, &args).dir(&self.dir).env("PWD", &self.dir),
+            );
             match r {
                 Err(e) if e.raw_os_error() == Some(26) && attempt < 20 => {
                     attempt += 1;
@@ -210,10 +241,7 @@ impl InProcessStep for TestRun {
         let result = RunResult {
             exit_code: out.status.code().unwrap_or(-1),
             elapsed: start.elapsed().as_secs_f64(),
-        };
-        let write = |o: Output, data: &[u8]| {
-            let p = cx.work_dir.join(o.file_name());
-            std::fs::write(&p, data).map_err(|e| format!("{}: {e}", p.display()))
+            build_failed: Vec::new(),
         };
         write(Output::TestOutput, &out.stdout)?;
         write(

@@ -110,6 +110,7 @@ pub(super) fn requests(args: &WatchArgs) -> Result<Vec<pipeline::build::BuildReq
                 cache: true,
                 memo_dir: Default::default(),
                 run: true,
+                vet: true,
             });
         }
     }
