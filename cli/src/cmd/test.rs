@@ -83,7 +83,7 @@ pub(crate) struct TestArgs {
     /// runs go test's default checks, `off` none.
     #[arg(long, value_name = "off|default", default_value = "default")]
     vet: VetMode,
-    /// The race detector (`-race`) needs cgo, which cargo gobuild does not build yet.
+    /// The race detector (`-race`): not built by cargo gobuild yet (refused).
     #[arg(long)]
     race: bool,
     /// Arguments after `--` go to every test binary unchanged.
@@ -301,7 +301,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
     if args.race {
         return Err(Failure::new(
             Kind::Config,
-            "--race needs cgo (the race runtime is C), which cargo gobuild does not build yet (hint: run `go test -race` for now)",
+            "--race is not supported by cargo gobuild yet: every package would be compiled with -race against runtime/race's C runtime, which the pipeline does not do (hint: run `go test -race` for now)",
         ));
     }
     let mut tally = Tally::default();
