@@ -283,7 +283,11 @@ fn retries_report_flaky_tests_and_junit_is_xml() {
     // --race is refused, clearly.
     let out = our_test(m.path(), &["--race", "./..."], &[]);
     assert_eq!(out.status.code(), Some(102));
-    assert!(text(&out).contains("--race is not supported"), "{}", text(&out));
+    assert!(
+        text(&out).contains("--race is not supported"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -186,20 +186,7 @@ pub fn prepare(
     if p.uses_cgo() {
         // The Go cgo generated, and the probe's `_cgo_import.go` (none
         // after dynimportfail), laid out in the work directory.
-        let gen = inputs.get(&Input::CgoGenerated)?;
-        let probe = inputs.get(&Input::Dynimport)?;
-        let mut files = vec![(gen, "_cgo_gotypes.go".to_string())];
-        for c in &p.cgo_files {
-            let base = c.rsplit('/').next().unwrap_or(c);
-            let stem = base.strip_suffix(".go").unwrap_or(base);
-            files.push((gen, format!("{stem}.cgo1.go")));
-        }
-        files.push((probe, "_cgo_import.go".to_string()));
-        for (out, name) in files {
-            let d = out.get(&Output::Generated(name.clone()))?;
-            if d.size() == 0 {
-                continue;
-            }
+        for (name, d) in crate::stages::cflags::cgo_go_files(p, inputs)? {
             k.add(format!("generated {name}"), d.to_hex());
             args.push(format!("{WORK}/{name}"));
             work_files.push((name, WorkFile::Object(d)));
