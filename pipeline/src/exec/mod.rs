@@ -202,6 +202,14 @@ pub fn execute(
     }
 }
 
+/// A step that ran: its entry, its command line, and the key inputs to
+/// store the entry under (`None`: not cached — the prep or the step said so).
+struct StepDone {
+    entry: Entry,
+    command: Option<String>,
+    store_under: Option<crate::cache::KeyInputs>,
+}
+
 struct StepError {
     message: String,
     command: Option<String>,
@@ -318,16 +326,18 @@ impl Run<'_> {
             }
         };
         match self.step(&prep) {
-            Ok((entry, command, keep, final_inputs)) => {
-                let inputs = final_inputs.as_ref().unwrap_or(&prep.inputs);
-                let stored = if keep {
-                    let key = ActionKey::compute(inputs);
-                    self.cache
+            Ok(StepDone {
+                entry,
+                command,
+                store_under,
+            }) => {
+                let stored = match &store_under {
+                    Some(inputs) => self
+                        .cache
                         .actions
-                        .store_entry(&key, &entry)
-                        .and_then(|_| self.cache.inputs_log.record_inputs(&prep.identity, inputs))
-                } else {
-                    Ok(())
+                        .store_entry(&ActionKey::compute(inputs), &entry)
+                        .and_then(|_| self.cache.inputs_log.record_inputs(&prep.identity, inputs)),
+                    None => Ok(()),
                 };
                 if let Err(e) = stored {
                     return fail(format!("# {pkg}\n{e}"), Some(dirty), command, Some(&key));
@@ -355,15 +365,7 @@ impl Run<'_> {
     }
 
     /// Runs a step in a fresh work directory and stores its outputs.
-    /// Also says whether the entry may be stored (the prep and the step agree).
-    #[allow(clippy::type_complexity)]
-    fn step(
-        &self,
-        prep: &Prepared,
-    ) -> std::result::Result<
-        (Entry, Option<String>, bool, Option<crate::cache::KeyInputs>),
-        StepError,
-    > {
+    fn step(&self, prep: &Prepared) -> std::result::Result<StepDone, StepError> {
         let root = &self.cache.work_root;
         std::fs::create_dir_all(root).at(root)?;
         let mut work = tempfile::Builder::new()
@@ -384,8 +386,7 @@ impl Run<'_> {
         }
         let mut output = String::new();
         let mut command = None;
-        let mut keep = prep.cacheable;
-        let mut final_inputs = None;
+        let mut store_under = prep.cacheable.then(|| prep.inputs.clone());
         match &prep.step {
             Step::Tool(cmd) => {
                 let cmd = cmd.in_work_dir(wd);
@@ -416,8 +417,11 @@ impl Run<'_> {
                     message,
                     command: None,
                 })?;
-                keep &= step.cacheable(wd);
-                final_inputs = step.final_inputs(wd);
+                if !step.cacheable(wd) {
+                    store_under = None;
+                } else if let Some(k) = step.final_inputs(wd) {
+                    store_under = store_under.map(|_| k);
+                }
             }
         }
         let mut entry = Entry {
@@ -444,7 +448,11 @@ impl Run<'_> {
             })?;
             entry.outputs.insert(name.to_string(), d);
         }
-        Ok((entry, command, keep, final_inputs))
+        Ok(StepDone {
+            entry,
+            command,
+            store_under,
+        })
     }
 }
 
