@@ -13,8 +13,17 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
-use crate::fshash::Stat;
 use crate::toolchain::Toolchain;
+
+mod errors;
+pub mod snapshot;
+
+pub use errors::check_c_compiler;
+use errors::{
+    cgo_files, cgo_only_packages, format_package_error, importing_file, module_error, no_module,
+};
+
+pub use snapshot::{load_relevant, Snapshot, Watched};
 
 /// The `go list` fields we read (passed as `-json=...`, which also spares
 /// `go list` the staleness computation).
@@ -394,117 +403,9 @@ impl PackageGraph {
     }
 }
 
-/// The first Go file of `p` (in go list's order) that imports `path`.
-fn importing_file(p: &GoPackage, path: &str) -> Option<String> {
-    p.go_files
-        .iter()
-        .find(|f| {
-            std::fs::read_to_string(p.file(f))
-                .is_ok_and(|src| file_imports(&src).iter().any(|i| i == path))
-        })
-        .cloned()
-}
-
-/// The import paths of Go source, read from its import declarations
-/// (`import "p"`, `import name "p"`, `import ( ... )` blocks), before the
-/// first other declaration.
-fn file_imports(src: &str) -> Vec<String> {
-    let quoted = |l: &str| -> Option<String> {
-        let start = l.find(['"', '`'])?;
-        let q = l[start..].chars().next()?;
-        let rest = &l[start + 1..];
-        rest.find(q).map(|end| rest[..end].to_string())
-    };
-    let mut out = Vec::new();
-    let mut in_block = false;
-    for line in src.lines() {
-        let l = line.split("//").next().unwrap_or("").trim();
-        if in_block {
-            if l.starts_with(')') {
-                in_block = false;
-            } else {
-                out.extend(l.split(';').filter_map(quoted));
-            }
-            continue;
-        }
-        if let Some(rest) = l.strip_prefix("import") {
-            let rest = rest.trim_start();
-            if let Some(block) = rest.strip_prefix('(') {
-                let (inner, closed) = match block.split_once(')') {
-                    Some((inner, _)) => (inner, true),
-                    None => (block, false),
-                };
-                out.extend(inner.split(';').filter_map(quoted));
-                in_block = !closed;
-            } else {
-                out.extend(quoted(rest));
-            }
-            continue;
-        }
-        if ["func ", "type ", "var ", "const "]
-            .iter()
-            .any(|kw| l.starts_with(kw))
-        {
-            break;
-        }
-    }
-    out
-}
-
-fn format_package_error(p: &GoPackage, e: &PackageError) -> String {
-    let msg = e.err.trim_end();
-    if !e.pos.is_empty() && !msg.starts_with(&e.pos) {
-        format!("{}: {msg}", e.pos)
-    } else if msg.contains(&p.import_path) || msg.starts_with(&p.dir) {
-        msg.to_string()
-    } else {
-        format!("package {}: {msg}", p.import_path)
-    }
-}
-
-/// Files of a package excluded by CGO_ENABLED=0 because they `import "C"`.
-fn cgo_files(p: &GoPackage) -> Vec<String> {
-    p.ignored_go_files
-        .iter()
-        .filter(|f| {
-            std::fs::read_to_string(p.file(f))
-                .map(|src| imports_c(&src))
-                .unwrap_or(false)
-        })
-        .cloned()
-        .collect()
-}
-
-/// Does Go source import "C"? (`import "C"` or a `"C"` line in an import block,
-/// before the first declaration.)
-fn imports_c(src: &str) -> bool {
-    let mut in_block = false;
-    for line in src.lines() {
-        let l = line.trim();
-        if in_block {
-            if l.starts_with(')') {
-                in_block = false;
-            } else if l == "\"C\"" || l.ends_with(" \"C\"") {
-                return true;
-            }
-            continue;
-        }
-        if l == "import \"C\"" {
-            return true;
-        }
-        if l.starts_with("import (") {
-            in_block = true;
-        }
-        if l.starts_with("func ") || l.starts_with("type ") || l.starts_with("var ") {
-            break;
-        }
-    }
-    false
-}
-
 /// `go list ARGS -- PATTERNS` (with the request's tags) in the request's
 /// directory; its raw output.
-fn run_go_list(
+pub(super) fn run_go_list(
     tc: &Toolchain,
     req: &LoadRequest,
     flags: &[&str],
@@ -625,113 +526,6 @@ pub fn keep_testmains(graph: &mut PackageGraph, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Why `go list -e` failed as a whole, worded for the user: no module, a
-/// go.mod for a newer Go (located at its `go` line), or what go said.
-fn module_error(tc: &Toolchain, req: &LoadRequest, stderr: &str) -> Error {
-    let stderr = stderr.trim();
-    if stderr.contains("go.mod file not found") {
-        if let Some(e) = no_module(tc, req) {
-            return e;
-        }
-    }
-    let msg = stderr.strip_prefix("go: ").unwrap_or(stderr);
-    if let Some(rest) = msg.strip_prefix("go.mod requires go >= ") {
-        let want = rest.split([' ', '(']).next().unwrap_or(rest);
-        let at = nearest_go_mod(&req.dir)
-            .map(|m| {
-                let line = go_line(&m).map(|n| format!(":{n}")).unwrap_or_default();
-                format!("{}{line}: ", m.display())
-            })
-            .unwrap_or_default();
-        return Error::Config(format!(
-            "{at}{msg} (hint: install Go {want} or newer and put it on PATH, or point `go` in the config at it, or lower the `go` line of go.mod)"
-        ));
-    }
-    Error::Config(msg.to_string())
-}
-
-/// The error for a load outside any Go module: `None` when there is one
-/// (a go.mod or go.work above `req.dir`, a `GOWORK`, or GOPATH mode).
-fn no_module(tc: &Toolchain, req: &LoadRequest) -> Option<Error> {
-    let gowork = tc.env.get("GOWORK").map(String::as_str).unwrap_or("");
-    let gopath_mode = tc.env.get("GO111MODULE").is_some_and(|v| v == "off");
-    if nearest_go_mod(&req.dir).is_some()
-        || req.dir.ancestors().any(|d| d.join("go.work").is_file())
-        || !(gowork.is_empty() || gowork == "off")
-        || gopath_mode
-    {
-        return None;
-    }
-    Some(Error::Config(format!(
-        "no go.mod found in {} or any parent directory (hint: run `go mod init MODULE-PATH` at the root of your Go module, or run cargo gobuild inside one)",
-        req.dir.display()
-    )))
-}
-
-/// The go.mod of the module containing `dir`, if any.
-fn nearest_go_mod(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .map(|d| d.join("go.mod"))
-        .find(|m| m.is_file())
-}
-
-/// The line number of the `go` directive of a go.mod.
-fn go_line(go_mod: &Path) -> Option<usize> {
-    let src = std::fs::read_to_string(go_mod).ok()?;
-    src.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix("go")
-                .is_some_and(|r| r.starts_with([' ', '\t']))
-        })
-        .map(|i| i + 1)
-}
-
-/// With cgo on, a package that uses it needs the C compiler: say which
-/// package, which `CC`, and what to do when it is not there.
-pub fn check_c_compiler(tc: &Toolchain, graph: &PackageGraph) -> Result<()> {
-    if !tc.cgo_enabled() {
-        return Ok(());
-    }
-    // The user's package rather than runtime/cgo, when there is one.
-    let mut users: Vec<&GoPackage> = graph.packages.iter().filter(|p| p.uses_cgo()).collect();
-    users.sort_by_key(|p| p.goroot);
-    let Some(p) = users.first() else {
-        return Ok(());
-    };
-    let cc = tc.cc();
-    let found = cc.first().is_some_and(|c| {
-        if c.contains('/') {
-            Path::new(c).is_file()
-        } else {
-            which::which(c).is_ok()
-        }
-    });
-    if found {
-        return Ok(());
-    }
-    Err(Error::NoCCompiler {
-        package: p.import_path.clone(),
-        cc: cc.join(" "),
-    })
-}
-
-/// Lists the patterns again with cgo enabled: a package that appears only
-/// then, with cgo files, is one cargo gobuild cannot build yet.
-fn cgo_only_packages(tc: &Toolchain, req: &LoadRequest) -> Option<Error> {
-    let mut env = tc.go_env();
-    env.insert("CGO_ENABLED".into(), "1".into());
-    let out = run_go_list(tc, req, &["-e", "-json=ImportPath,CgoFiles"], env).ok()?;
-    serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<GoPackage>()
-        .filter_map(|p| p.ok())
-        .find(|p| !p.cgo_files.is_empty())
-        .map(|p| Error::Cgo {
-            package: p.import_path,
-            files: p.cgo_files,
-        })
-}
-
 /// The `-embedcfg` file content for a package with `//go:embed`, as cmd/go
 /// writes it: each pattern mapped to the embedded files it matches, and each
 /// file to its absolute path.
@@ -788,201 +582,6 @@ fn embed_matches(pattern: &glob::Pattern, file: &str) -> bool {
     false
 }
 
-/// A saved load, valid while every recorded `stat` is unchanged.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Snapshot {
-    /// What was loaded (a different request is a different snapshot).
-    pub fingerprint: String,
-    /// `go env -json` of the load.
-    pub go_env: BTreeMap<String, String>,
-    /// The `go` binary.
-    pub go: PathBuf,
-    /// The graph.
-    pub graph: PackageGraph,
-    /// Everything whose change could change the graph: its stat, and what
-    /// of it `go list` reads (see [`load_relevant`]), so that an edit of a
-    /// function body does not cost a new `go list`.
-    pub watched: Vec<Watched>,
-}
-
-impl Snapshot {
-    /// Records the files and directories whose change invalidates `graph`:
-    /// the directories and files of every package outside GOROOT (GOROOT is
-    /// covered by the go binary's and VERSION's stat), module files, and go.
-    pub fn new(
-        fingerprint: String,
-        tc: &Toolchain,
-        graph: PackageGraph,
-        extra: &[PathBuf],
-    ) -> Snapshot {
-        let mut paths: Vec<PathBuf> = vec![tc.go.clone(), tc.goroot().join("VERSION")];
-        paths.extend(extra.iter().cloned());
-        for p in &graph.packages {
-            if p.goroot {
-                continue;
-            }
-            paths.push(PathBuf::from(&p.dir));
-            for f in p
-                .go_files
-                .iter()
-                .chain(&p.ignored_go_files)
-                .chain(&p.s_files)
-                .chain(&p.h_files)
-                .chain(&p.cgo_files)
-                .chain(&p.c_files)
-            {
-                paths.push(p.file(f));
-            }
-            if let Some(m) = &p.module {
-                for f in [&m.go_mod, &m.dir] {
-                    if !f.is_empty() {
-                        paths.push(PathBuf::from(f));
-                    }
-                }
-                if !m.dir.is_empty() {
-                    paths.push(Path::new(&m.dir).join("go.sum"));
-                    paths.push(Path::new(&m.dir).join("go.work"));
-                }
-            }
-        }
-        paths.sort();
-        paths.dedup();
-        let watched = paths
-            .into_iter()
-            .map(|path| {
-                let stat = Stat::of(&path).ok();
-                // A test file's test functions and examples are what the
-                // generated test main lists: any change to one reloads.
-                let test_file = path.to_string_lossy().ends_with("_test.go");
-                let relevant = if test_file {
-                    None
-                } else {
-                    load_relevant(&path)
-                };
-                // Saved as JSON, so in UTF-8: a name that is not is kept in
-                // its lossy form and resolved again when checked.
-                let path = match path.to_str() {
-                    Some(_) => path,
-                    None => PathBuf::from(path.to_string_lossy().into_owned()),
-                };
-                Watched {
-                    path,
-                    stat,
-                    relevant,
-                }
-            })
-            .collect();
-        Snapshot {
-            fingerprint,
-            go_env: tc.env.clone(),
-            go: tc.go.clone(),
-            graph,
-            watched,
-        }
-    }
-
-    /// Reads a snapshot; `None` when absent, unreadable, for another request,
-    /// or when anything it watched changed.
-    pub fn load_valid(path: &Path, fingerprint: &str) -> Option<Snapshot> {
-        let data = std::fs::read(path).ok()?;
-        let mut snap: Snapshot = serde_json::from_slice(&data).ok()?;
-        if snap.fingerprint != fingerprint {
-            return None;
-        }
-        let mut restat = false;
-        for w in &mut snap.watched {
-            let on_disk = crate::util::resolve_lossy(Path::new("/"), &w.path);
-            let on_disk = on_disk.as_deref().unwrap_or(&w.path);
-            let now = Stat::of(on_disk).ok();
-            if now == w.stat {
-                continue;
-            }
-            // Changed on disk: is what `go list` reads of it the same?
-            if w.relevant.is_none() || load_relevant(on_disk) != w.relevant {
-                return None;
-            }
-            w.stat = now;
-            restat = true;
-        }
-        snap.graph.reindex();
-        if restat {
-            // Remember the new stats so the next build need not re-read.
-            let _ = snap.save(path);
-        }
-        Some(snap)
-    }
-
-    /// Saves the snapshot atomically.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let data = serde_json::to_vec(self).map_err(|e| Error::Tool {
-            program: "cargo gobuild".into(),
-            message: format!("cannot save the load snapshot {}: {e}", path.display()),
-        })?;
-        crate::cache::atomic_write(path, &data)
-    }
-}
-
-/// One path a snapshot depends on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Watched {
-    /// The file or directory.
-    pub path: PathBuf,
-    /// Its stat when the snapshot was taken (None: it did not exist).
-    pub stat: Option<Stat>,
-    /// Digest of what `go list` reads of it (None: anything counts).
-    pub relevant: Option<String>,
-}
-
-/// The part of a file or directory that can change `go list`'s answer:
-/// for a directory its entry names; for a Go file its header (package
-/// clause, build constraints, imports: everything before the first
-/// top-level declaration) and its `//go:embed` lines; for other sources
-/// their build-constraint lines. Function bodies are not in it.
-pub fn load_relevant(path: &Path) -> Option<String> {
-    let mut h = blake3::Hasher::new();
-    let md = std::fs::metadata(path).ok()?;
-    if md.is_dir() {
-        let mut names: Vec<_> = std::fs::read_dir(path)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for n in names {
-            h.update(n.as_encoded_bytes());
-            h.update(b"\0");
-        }
-        return Some(h.finalize().to_hex().to_string());
-    }
-    let name = path.file_name()?.to_str()?;
-    let ext = name.rsplit('.').next()?;
-    if !matches!(ext, "go" | "s" | "S" | "h" | "c") {
-        return None;
-    }
-    let src = std::fs::read(path).ok()?;
-    let mut header = ext == "go";
-    for line in src.split(|b| *b == b'\n') {
-        if header
-            && [&b"func"[..], b"type", b"var", b"const"].iter().any(|kw| {
-                line.starts_with(kw)
-                    && matches!(line.get(kw.len()), Some(b' ') | Some(b'(') | Some(b'\t'))
-            })
-        {
-            header = false;
-        }
-        let t = line.trim_ascii_start();
-        if header
-            || t.starts_with(b"//go:build")
-            || t.starts_with(b"// +build")
-            || t.starts_with(b"//go:embed")
-        {
-            h.update(line);
-            h.update(b"\n");
-        }
-    }
-    Some(h.finalize().to_hex().to_string())
-}
-
 /// Makes sure `dir` exists, for error messages that name it.
 pub fn check_dir(dir: &Path) -> Result<()> {
     std::fs::metadata(dir).at(dir).map(|_| ())
@@ -1034,6 +633,7 @@ pub fn synthetic_graph(pkgs: &[(&str, &[&str], &[&str])]) -> PackageGraph {
 
 #[cfg(test)]
 mod tests {
+    use super::errors::{file_imports, imports_c};
     use super::*;
 
     #[test]
