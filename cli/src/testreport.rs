@@ -4,7 +4,7 @@
 //! human rendering (failures' output, `ok`/`FAIL`), and a nextest-style
 //! summary.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::Stdio;
 
@@ -175,13 +175,30 @@ pub(crate) fn build_failed_events(
     events
 }
 
+/// Drops the `build-output`/`build-fail` events of builds already shown
+/// (`seen`): go test reports a failed package's build once, however many
+/// tested packages needed it.
+pub(crate) fn once_per_build(events: Vec<Value>, seen: &mut BTreeSet<String>) -> Vec<Value> {
+    events
+        .into_iter()
+        .filter(|e| match (e["Action"].as_str(), e["ImportPath"].as_str()) {
+            (Some("build-output"), Some(ip)) => !seen.contains(ip),
+            (Some("build-fail"), Some(ip)) => seen.insert(ip.to_string()),
+            _ => true,
+        })
+        .collect()
+}
+
 /// Prints a build failure's events as go test does without `-json`: the
-/// build output on stderr, the verdict on stdout.
-pub(crate) fn print_build_failure(events: &[Value]) {
+/// build output on stderr (unless the build's reporter already showed every
+/// failure: `all_reported`), the verdict on stdout.
+pub(crate) fn print_build_failure(events: &[Value], all_reported: bool) {
     let mut err = String::new();
     for e in events {
         match e["Action"].as_str() {
-            Some("build-output") => err.push_str(e["Output"].as_str().unwrap_or("")),
+            Some("build-output") if !all_reported => {
+                err.push_str(e["Output"].as_str().unwrap_or(""))
+            }
             Some("output") => print!("{}", e["Output"].as_str().unwrap_or("")),
             _ => {}
         }
@@ -292,7 +309,7 @@ pub(crate) fn report_package(
         return passed;
     }
     if !r.build_failed.is_empty() {
-        print_build_failure(events);
+        print_build_failure(events, r.build_failed.iter().all(|f| f.reported));
         return passed;
     }
     let mut out = String::new();
@@ -331,12 +348,24 @@ pub(crate) fn report_package(
     passed
 }
 
+/// What failed before a package's tests could run, for the summary:
+/// `build` (a compile or link the reporter showed) or `vet`.
+pub(crate) fn build_failure_kind(
+    failures: &[pipeline::stages::outputs::BuildFailure],
+) -> &'static str {
+    if failures.iter().any(|f| f.reported) {
+        "build"
+    } else {
+        "vet"
+    }
+}
+
 pub(crate) fn summary(
     t: &Tally,
     packages: usize,
     cached: usize,
     failed_packages: &[String],
-    build_failed: &[String],
+    build_failed: &BTreeMap<String, &'static str>,
 ) {
     let mut slow = t.slow.clone();
     slow.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -363,8 +392,8 @@ pub(crate) fn summary(
             .iter()
             .any(|f| f.starts_with(&format!("{p} ")))
         {
-            if build_failed.contains(p) {
-                eprintln!("        FAIL {p} (vet failed; the tests did not run)");
+            if let Some(what) = build_failed.get(p) {
+                eprintln!("        FAIL {p} ({what} failed; the tests did not run)");
             } else {
                 eprintln!("        FAIL {p} (the test binary failed)");
             }

@@ -414,6 +414,77 @@ fn a_vet_failure_fails_the_package_as_under_go_test() {
 }
 
 #[test]
+fn a_compile_failure_fails_only_the_packages_that_need_it() {
+    // a: its test does not compile; b: fine; c: no tests, does not compile;
+    // d: imports c. go test builds and runs b, reports the other three as
+    // `[build failed]`, and prints c's compile error once.
+    let m = temp_module(
+        "example.com/kg",
+        &[
+            ("a/a.go", "package a\n\nfunc A() int { return 1 }\n"),
+            (
+                "a/a_test.go",
+                "package a\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) { _ = undefinedThing }\n",
+            ),
+            ("b/b.go", "package b\n\nfunc B() int { return 2 }\n"),
+            (
+                "b/b_test.go",
+                "package b\n\nimport \"testing\"\n\nfunc TestB(t *testing.T) {}\n",
+            ),
+            ("c/c.go", "package c\n\nfunc C() int { return nope }\n"),
+            (
+                "d/d.go",
+                "package d\n\nimport \"example.com/kg/c\"\n\nfunc D() int { return c.C() }\n",
+            ),
+            (
+                "d/d_test.go",
+                "package d\n\nimport \"testing\"\n\nfunc TestD(t *testing.T) {}\n",
+            ),
+        ],
+    );
+    let out = our_test(m.path(), &["./..."], &[]);
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ok  \texample.com/kg/b\t"), "{stdout}");
+    for p in ["a", "c", "d"] {
+        assert!(
+            stdout.contains(&format!("FAIL\texample.com/kg/{p} [build failed]\n")),
+            "{stdout}"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("undefined: nope").count(), 1, "{stderr}");
+    assert!(stderr.contains("undefined: undefinedThing"), "{stderr}");
+    assert!(
+        stderr.contains("FAIL example.com/kg/d (build failed; the tests did not run)"),
+        "{stderr}"
+    );
+    // -json: the build output (once per failed build), the build-fail and
+    // every outcome are go test's.
+    let ours = our_test(m.path(), &["--message-format", "json", "./..."], &[]);
+    let theirs = go(m.path(), &["test", "-json", "./..."], &[("GOFLAGS", "")]);
+    assert_eq!(theirs.status.code(), Some(1));
+    let want = build_output(&theirs.stdout);
+    assert_eq!(want.len(), 2, "{want:?}");
+    assert_eq!(build_output(&ours.stdout), want);
+    assert_eq!(outcomes(&ours.stdout), outcomes(&theirs.stdout));
+    let failed_build = |stdout: &[u8]| -> BTreeSet<(String, String)> {
+        String::from_utf8_lossy(stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|e| {
+                Some((
+                    e["Package"].as_str()?.to_string(),
+                    e["FailedBuild"].as_str()?.to_string(),
+                ))
+            })
+            .collect()
+    };
+    assert_eq!(failed_build(&ours.stdout), failed_build(&theirs.stdout));
+    assert_eq!(failed_build(&ours.stdout).len(), 3);
+}
+
+#[test]
 fn vet_is_cached_and_vet_off_runs_none() {
     let m = vet_module();
     let t = shared_target().display().to_string();

@@ -24,8 +24,8 @@ use crate::exit::{Failure, Kind};
 use crate::report::MessageFormat;
 use crate::settings;
 use crate::testreport::{
-    build_failed_events, events_of, print_build_failure, print_event, report_package, summary,
-    test2json_for, Tally,
+    build_failed_events, build_failure_kind, events_of, once_per_build, print_build_failure,
+    print_event, report_package, summary, test2json_for, Tally,
 };
 
 /// Arguments of `cargo gobuild test`.
@@ -306,11 +306,13 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
     }
     let mut tally = Tally::default();
     let mut failed_packages = Vec::new();
-    let mut build_failed = Vec::new();
+    let mut build_failed = BTreeMap::new();
     let mut packages = 0usize;
     let mut cached = 0usize;
     let mut suites: Vec<(String, Vec<Value>)> = Vec::new();
     let mut first_req = None;
+    // The failed builds already reported (each once, as go test does).
+    let mut shown = BTreeSet::new();
     for mut req in settings::build_requests(&args.build)? {
         req.intent = Intent::Test;
         // Test binaries are programs, whatever the profile builds (as go
@@ -339,12 +341,19 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
         no_tests.sort();
         let vet_failures = outcome.untested_vet_failures();
         for p in no_tests {
-            // go test vets a package without tests, and fails it if vet does.
-            let failed: Vec<BuildFailure> = vet_failures
-                .iter()
-                .filter(|f| f.import_path == p)
-                .cloned()
-                .collect();
+            // go test builds and vets a package without tests, and fails it
+            // if either fails.
+            let mut failed: Vec<BuildFailure> = graph
+                .get(p)
+                .map(|i| outcome.package_build_failures(i))
+                .unwrap_or_default();
+            if failed.is_empty() {
+                failed = vet_failures
+                    .iter()
+                    .filter(|f| f.import_path == p)
+                    .cloned()
+                    .collect();
+            }
             if !failed.is_empty() {
                 let dir = graph
                     .get(p)
@@ -352,14 +361,14 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
                     .unwrap_or_default();
                 let now =
                     || humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string();
-                let events = build_failed_events(p, &dir, &failed, now);
+                let events = once_per_build(build_failed_events(p, &dir, &failed, now), &mut shown);
                 if json {
                     events.iter().for_each(print_event);
                 } else {
-                    print_build_failure(&events);
+                    print_build_failure(&events, failed.iter().all(|f| f.reported));
                 }
                 failed_packages.push(p.to_string());
-                build_failed.push(p.to_string());
+                build_failed.insert(p.to_string(), build_failure_kind(&failed));
                 continue;
             }
             let line = format!("?   \t{p}\t[no test files]\n");
@@ -374,17 +383,18 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
         for t in outcome.test_runs() {
             packages += 1;
             cached += t.cached as usize;
-            let events = events_of(&test2json, &t)?;
+            let events = once_per_build(events_of(&test2json, &t)?, &mut shown);
             if !report_package(&t, &events, json, args.test_verbose, &mut tally) {
                 failed_packages.push(t.package.clone());
             }
-            if t.result
-                .as_ref()
-                .is_some_and(|r| !r.build_failed.is_empty())
-            {
-                build_failed.push(t.package.clone());
+            if let Some(r) = t.result.as_ref().filter(|r| !r.build_failed.is_empty()) {
+                build_failed.insert(t.package.clone(), build_failure_kind(&r.build_failed));
             }
             suites.push((t.package.clone(), events));
+        }
+        // A failure no package accounts for still fails the run.
+        if outcome.summary.failed > 0 && failed_packages.is_empty() {
+            failed_packages.push(req.label.clone());
         }
     }
     if let (Some(req), true) = (first_req, args.retries > 0) {

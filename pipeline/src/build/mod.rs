@@ -394,6 +394,8 @@ fn build_loaded(
             jobs: req.jobs,
             cancel,
             keep_work_dirs: req.keep_work_dirs,
+            // go test builds and runs every package it can.
+            keep_going: req.intent == Intent::Test,
         },
     );
     let mut artifacts = Vec::new();
@@ -451,7 +453,9 @@ fn build_loaded(
         failed: summary.failed,
         remote,
     });
-    if summary.failed > 0 {
+    // A test build's failures are the callers' to report per package
+    // (`FAIL pkg [build failed]`, from `BuildOutcome::test_runs`).
+    if summary.failed > 0 && req.intent != Intent::Test {
         return Err(Error::BuildFailed {
             failed: summary.failed,
         });

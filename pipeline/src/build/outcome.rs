@@ -74,7 +74,17 @@ impl BuildOutcome {
                 self.cache.read(d).ok()
             };
             let result = read(&Output::TestResult)
-                .and_then(|d| serde_json::from_slice::<RunResult>(&d).ok());
+                .and_then(|d| serde_json::from_slice::<RunResult>(&d).ok())
+                .or_else(|| {
+                    // Not run because something it needs failed to build
+                    // (`FAIL pkg [build failed]`, as go test goes on).
+                    let build_failed = self.failures_under(*id);
+                    (!build_failed.is_empty()).then_some(RunResult {
+                        exit_code: 1,
+                        elapsed: 0.0,
+                        build_failed,
+                    })
+                });
             let binary = self.actions.actions[id.0]
                 .deps
                 .first()
@@ -90,6 +100,49 @@ impl BuildOutcome {
             });
         }
         v
+    }
+
+    /// The failed actions `id` depends on (itself included), as go test
+    /// reports them: the package as go names it, then the tool's message
+    /// (which starts with the `# pkg` header), in the order they failed.
+    pub fn failures_under(&self, id: ActionId) -> Vec<BuildFailure> {
+        if self.summary.failures.is_empty() {
+            return Vec::new();
+        }
+        let mut seen = vec![false; self.actions.actions.len()];
+        let mut stack = vec![id.0];
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            stack.extend(self.actions.actions[i].deps.iter().map(|d| d.id.0));
+        }
+        let mut v: Vec<BuildFailure> = Vec::new();
+        for (failed, message) in &self.summary.failures {
+            let pkg = &self.session.graph.packages[self.actions.actions[failed.0].pkg];
+            if !seen[failed.0] || v.iter().any(|f| f.import_path == pkg.import_path) {
+                continue;
+            }
+            let mut output = message.clone();
+            if !output.ends_with('\n') {
+                output.push('\n');
+            }
+            v.push(BuildFailure {
+                import_path: pkg.import_path.clone(),
+                output,
+                reported: true,
+            });
+        }
+        v
+    }
+
+    /// The build failures of package `pkg` itself and what it imports
+    /// (its compile and everything before it).
+    pub fn package_build_failures(&self, pkg: usize) -> Vec<BuildFailure> {
+        match self.actions.compile.get(&pkg) {
+            Some(id) => self.failures_under(*id),
+            None => Vec::new(),
+        }
     }
 
     /// The packages without tests whose vet failed (go test fails them:

@@ -7,8 +7,10 @@
 //! The executor knows prepared steps only: no stage, no check, no config.
 //!
 //! On a failure the failing action's output is reported verbatim with its
-//! package, actions already running finish, and nothing new starts. A
-//! cancellation flag (watch mode) stops starting new actions the same way.
+//! package, actions already running finish, and nothing new starts — or,
+//! with [`ExecOptions::keep_going`] (tests, as go test does), only the
+//! actions that depend on the failed one are dropped and the rest go on.
+//! A cancellation flag (watch mode) stops starting new actions.
 //!
 //! - [`runner`]: the tool-runner seam and the real process runner.
 
@@ -38,6 +40,9 @@ pub struct ExecOptions<'a> {
     /// Keep work directories (for `-v`: the printed commands stay runnable
     /// until the next build clears them).
     pub keep_work_dirs: bool,
+    /// After a failure, go on with every action that does not depend on
+    /// the failed one (go test builds and runs the other packages).
+    pub keep_going: bool,
 }
 
 /// Where actions are looked up and their outputs go.
@@ -63,6 +68,9 @@ pub struct ExecSummary {
     pub cached: usize,
     /// Actions that failed.
     pub failed: usize,
+    /// The failed actions with the message reported for each, in the
+    /// order they failed.
+    pub failures: Vec<(ActionId, String)>,
     /// Was the run cancelled before it completed?
     pub cancelled: bool,
 }
@@ -81,6 +89,7 @@ struct State {
     failed: usize,
     ran: usize,
     cached: usize,
+    failures: Vec<(ActionId, String)>,
     stop: bool,
 }
 
@@ -124,6 +133,7 @@ pub fn execute(
         failed: 0,
         ran: 0,
         cached: 0,
+        failures: Vec::new(),
         stop: false,
     });
     let wake = Condvar::new();
@@ -183,9 +193,11 @@ pub fn execute(
                             }
                         }
                     }
-                    Err(()) => {
+                    Err(message) => {
                         st.failed += 1;
-                        st.stop = true;
+                        st.failures.push((ActionId(id), message));
+                        // Its dependents never become ready.
+                        st.stop |= !opts.keep_going;
                     }
                 }
                 wake.notify_all();
@@ -198,6 +210,7 @@ pub fn execute(
         ran: st.ran,
         cached: st.cached,
         failed: st.failed,
+        failures: st.failures,
         cancelled: cancelled.load(Ordering::Relaxed),
     }
 }
@@ -239,12 +252,13 @@ fn action_output(entry: Entry, cached: bool) -> ActionOutput {
 }
 
 impl Run<'_> {
-    /// Runs one action; `Ok((outputs, cached))`, or `Err(())` after reporting the failure.
+    /// Runs one action; `Ok((outputs, cached))`, or `Err(message)` after
+    /// reporting the failure.
     fn action(
         &self,
         id: ActionId,
         results: &[OnceLock<ActionOutput>],
-    ) -> std::result::Result<(ActionOutput, bool), ()> {
+    ) -> std::result::Result<(ActionOutput, bool), String> {
         let em = self.em;
         let label = self.stages.label(id);
         let pkg = &label.package;
@@ -272,9 +286,9 @@ impl Run<'_> {
             })
         };
         let fail = |message: String, dirty, command, key: Option<&ActionKey>| {
-            em.diag(Level::Error, Some(pkg), message);
+            em.diag(Level::Error, Some(pkg), message.clone());
             finish(Outcome::Failed, dirty, command, None, false, key);
-            Err(())
+            Err(message)
         };
 
         let prep = match self.stages.prepare(id, results) {

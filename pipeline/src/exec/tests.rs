@@ -147,6 +147,18 @@ fn run(
     jobs: usize,
     cancel: Option<&AtomicBool>,
 ) -> (ExecSummary, Vec<crate::events::Event>) {
+    run_with(fx, plan, stages, runner, jobs, cancel, false)
+}
+
+fn run_with(
+    fx: &Fixture,
+    plan: &ActionGraph,
+    stages: &FakeStages<'_>,
+    runner: &FakeRunner,
+    jobs: usize,
+    cancel: Option<&AtomicBool>,
+    keep_going: bool,
+) -> (ExecSummary, Vec<crate::events::Event>) {
     let rec = Recorder::default();
     let em = Emitter::new(&rec);
     let cache = ExecCache {
@@ -159,6 +171,7 @@ fn run(
         jobs,
         cancel,
         keep_work_dirs: false,
+        keep_going,
     };
     let s = execute(plan, stages, &cache, runner, &em, &opts);
     (s, rec.events())
@@ -255,6 +268,33 @@ fn a_failure_stops_new_work_and_is_reported_with_its_output() {
     });
     assert_eq!(diag.as_deref(), Some("# a\na.go:1: syntax error"));
     assert!(s.results[0].get().is_none());
+    assert_eq!(
+        s.failures,
+        [(ActionId(1), "# a\na.go:1: syntax error".to_string())]
+    );
+}
+
+#[test]
+fn keep_going_drops_only_what_depends_on_the_failure() {
+    let fx = fixture();
+    let (plan, names) = diamond();
+    let stages = FakeStages {
+        plan: &plan,
+        names,
+        in_process: None,
+    };
+    let runner = FakeRunner {
+        fail: vec!["a"],
+        ..Default::default()
+    };
+    let (s, _) = run_with(&fx, &plan, &stages, &runner, 1, None, true);
+    assert!(!s.success());
+    assert_eq!((s.failed, s.ran), (1, 1));
+    // `c` is independent of `a` and still runs; `b` and `d` need `a`.
+    assert_eq!(*runner.ran.lock().unwrap(), ["a", "c"]);
+    assert!(s.results[0].get().is_some());
+    assert!(s.results[2].get().is_none() && s.results[3].get().is_none());
+    assert_eq!(s.failures.len(), 1);
 }
 
 #[test]

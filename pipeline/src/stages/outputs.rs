@@ -148,6 +148,10 @@ pub struct BuildFailure {
     pub import_path: String,
     /// What go test prints for it: cmd/go's header and the tool's output.
     pub output: String,
+    /// Was it already reported as the build's own error (a compile or link
+    /// that failed), so that a human report need not print it again?
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reported: bool,
 }
 
 impl VetResult {
@@ -170,6 +174,7 @@ impl VetResult {
         Some(BuildFailure {
             import_path: p.import_path.clone(),
             output,
+            reported: false,
         })
     }
 

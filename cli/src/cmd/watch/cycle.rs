@@ -96,9 +96,11 @@ fn report_tests(o: &pipeline::build::BuildOutcome, gobuild_dir: &std::path::Path
         }
     }
     if ran > 0 {
-        summary(&tally, ran, 0, &failed, &[]);
+        summary(&tally, ran, 0, &failed, &Default::default());
     }
-    failed.is_empty() && tally.failed == 0
+    // A build failure (shown by the build's reporter) fails the cycle even
+    // when no changed test binary reports it.
+    failed.is_empty() && tally.failed == 0 && o.summary.failed == 0
 }
 
 /// Runs every request once; on a failed build, loads the graph anyway (from
