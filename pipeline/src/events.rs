@@ -57,6 +57,9 @@ pub enum Outcome {
     Ran,
     /// It ran and failed.
     Failed,
+    /// It ran beside a check that failed (a speculative link): whatever it
+    /// produced is not used, and a failure of its own is not reported.
+    Discarded,
 }
 
 /// Level of a diagnostic.

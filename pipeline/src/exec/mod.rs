@@ -12,6 +12,11 @@
 //! actions that depend on the failed one are dropped and the rest go on.
 //! A cancellation flag (watch mode) stops starting new actions.
 //!
+//! An action with a gate ([`ActionGraph::gates`]: a link beside its nosplit
+//! check) runs without waiting for it. If it fails, its report waits for
+//! the gate: when the gate failed too, the action is `Discarded` (not
+//! reported, not counted) — the gate's failure is the build's error.
+//!
 //! - [`runner`]: the tool-runner seam and the real process runner.
 
 use std::collections::BinaryHeap;
@@ -95,6 +100,10 @@ struct State {
 
 /// Everything one run reads.
 struct Run<'a> {
+    plan: &'a ActionGraph,
+    /// Per action: did it start, did it fail? (Read by the actions it gates.)
+    started: &'a [AtomicBool],
+    failed: &'a [AtomicBool],
     stages: &'a dyn PrepareAction,
     cache: &'a ExecCache<'a>,
     runner: &'a dyn ToolRunner,
@@ -139,7 +148,12 @@ pub fn execute(
     let wake = Condvar::new();
     let results: Vec<OnceLock<ActionOutput>> = (0..n).map(|_| OnceLock::new()).collect();
     let cancelled = AtomicBool::new(false);
+    let flags = || (0..n).map(|_| AtomicBool::new(false)).collect::<Vec<_>>();
+    let (started, failed) = (flags(), flags());
     let run = Run {
+        plan,
+        started: &started,
+        failed: &failed,
         stages,
         cache,
         runner,
@@ -165,6 +179,7 @@ pub fn execute(
                         }
                         if let Some((_, std::cmp::Reverse(id))) = st.ready.pop() {
                             st.running += 1;
+                            started[id].store(true, Ordering::Release);
                             break id;
                         }
                         if st.running == 0 {
@@ -193,12 +208,15 @@ pub fn execute(
                             }
                         }
                     }
-                    Err(message) => {
+                    Err(Some(message)) => {
+                        failed[id].store(true, Ordering::Release);
                         st.failed += 1;
                         st.failures.push((ActionId(id), message));
                         // Its dependents never become ready.
                         st.stop |= !opts.keep_going;
                     }
+                    // Its gate failed: that failure is the one reported.
+                    Err(None) => {}
                 }
                 wake.notify_all();
             });
@@ -252,13 +270,35 @@ fn action_output(entry: Entry, cached: bool) -> ActionOutput {
 }
 
 impl Run<'_> {
-    /// Runs one action; `Ok((outputs, cached))`, or `Err(message)` after
-    /// reporting the failure.
+    /// Did the gate of `id` fail? Waits for the gate to finish: it runs
+    /// beside `id` (it became ready with `id` and outranks it, so it was
+    /// taken first; one that never started is not waited for).
+    fn gate_failed(&self, id: ActionId, results: &[OnceLock<ActionOutput>]) -> bool {
+        let Some(gate) = self.plan.gates.get(&id) else {
+            return false;
+        };
+        if !self.started[gate.0].load(Ordering::Acquire) {
+            return false;
+        }
+        loop {
+            if self.failed[gate.0].load(Ordering::Acquire) {
+                return true;
+            }
+            if results[gate.0].get().is_some() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// Runs one action; `Ok((outputs, cached))`, `Err(Some(message))` after
+    /// reporting the failure, or `Err(None)` when it failed after its gate
+    /// did (discarded, not reported).
     fn action(
         &self,
         id: ActionId,
         results: &[OnceLock<ActionOutput>],
-    ) -> std::result::Result<(ActionOutput, bool), String> {
+    ) -> std::result::Result<(ActionOutput, bool), Option<String>> {
         let em = self.em;
         let label = self.stages.label(id);
         let pkg = &label.package;
@@ -286,9 +326,13 @@ impl Run<'_> {
             })
         };
         let fail = |message: String, dirty, command, key: Option<&ActionKey>| {
+            if self.gate_failed(id, results) {
+                finish(Outcome::Discarded, dirty, command, None, false, key);
+                return Err(None);
+            }
             em.diag(Level::Error, Some(pkg), message.clone());
             finish(Outcome::Failed, dirty, command, None, false, key);
-            Err(message)
+            Err(Some(message))
         };
 
         let prep = match self.stages.prepare(id, results) {

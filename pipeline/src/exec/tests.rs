@@ -78,6 +78,8 @@ impl InProcessStep for WriteOut {
 struct FakeRunner {
     ran: Mutex<Vec<String>>,
     fail: Vec<&'static str>,
+    /// Names that take 50 ms.
+    slow: Vec<&'static str>,
     cancel_after_first: Option<&'static AtomicBool>,
 }
 
@@ -87,6 +89,9 @@ impl ToolRunner for FakeRunner {
         self.ran.lock().unwrap().push(name.clone());
         if let Some(c) = self.cancel_after_first {
             c.store(true, Ordering::Relaxed);
+        }
+        if self.slow.contains(&name.as_str()) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
         if self.fail.contains(&name.as_str()) {
             return Ok(ToolOutput {
@@ -272,6 +277,89 @@ fn a_failure_stops_new_work_and_is_reported_with_its_output() {
         s.failures,
         [(ActionId(1), "# a\na.go:1: syntax error".to_string())]
     );
+}
+
+/// `a`, then the check `n` and the link `l` beside it, gated by `n`.
+fn gated() -> (ActionGraph, Vec<&'static str>) {
+    let mut plan = ActionGraph {
+        actions: vec![action(&[]), action(&[0]), action(&[0])],
+        ..Default::default()
+    };
+    plan.gates.insert(ActionId(2), ActionId(1));
+    (plan, vec!["a", "n", "l"])
+}
+
+fn error_messages(events: &[crate::events::Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Diagnostic {
+                level: Level::Error,
+                message,
+                ..
+            } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_gated_action_that_fails_after_its_gate_is_discarded() {
+    let fx = fixture();
+    let (plan, names) = gated();
+    let stages = FakeStages {
+        plan: &plan,
+        names,
+        in_process: None,
+    };
+    let runner = FakeRunner {
+        fail: vec!["n", "l"],
+        // The check takes longer than the link beside it.
+        slow: vec!["n"],
+        ..Default::default()
+    };
+    for jobs in [1, 2] {
+        runner.ran.lock().unwrap().clear();
+        let (s, events) = run(&fx, &plan, &stages, &runner, jobs, None);
+        assert!(!s.success());
+        // Only the gate's failure counts and is reported.
+        assert_eq!(s.failed, 1, "jobs {jobs}");
+        assert_eq!(error_messages(&events), ["# n\nn.go:1: syntax error"]);
+        let discarded = events.iter().any(|e| {
+            matches!(
+                e.kind,
+                EventKind::ActionFinished {
+                    id: 2,
+                    outcome: Outcome::Discarded,
+                    ..
+                }
+            )
+        });
+        // With one worker the gate fails first and nothing new starts;
+        // with two, the link fails beside the slow check, waits for its
+        // verdict, and is discarded.
+        let link_ran = runner.ran.lock().unwrap().contains(&"l".to_string());
+        assert_eq!((discarded, link_ran), (jobs == 2, jobs == 2));
+    }
+}
+
+#[test]
+fn a_gated_action_whose_gate_passed_reports_its_failure() {
+    let fx = fixture();
+    let (plan, names) = gated();
+    let stages = FakeStages {
+        plan: &plan,
+        names,
+        in_process: None,
+    };
+    let runner = FakeRunner {
+        fail: vec!["l"],
+        ..Default::default()
+    };
+    let (s, events) = run(&fx, &plan, &stages, &runner, 2, None);
+    assert_eq!(s.failed, 1);
+    assert_eq!(error_messages(&events), ["# l\nl.go:1: syntax error"]);
+    assert!(s.results[1].get().is_some());
 }
 
 #[test]

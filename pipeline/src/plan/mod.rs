@@ -27,8 +27,9 @@ pub struct ActionId(pub usize);
 /// What the user asked for; decides which actions are planned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
-    /// Programs: archives, the nosplit check before each link (a violation
-    /// fails the build), the link, the abi-report beside it.
+    /// Programs: archives, the nosplit check with each link beside it (a
+    /// violation fails the build and no program is installed), the
+    /// abi-report after the check.
     Build,
     /// The nosplit check without a link: each main package's check runs in
     /// report mode (its report is the output, violations included; the
@@ -54,7 +55,8 @@ impl Intent {
 /// How a nosplit action treats a violation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NosplitMode {
-    /// Fail (the link waits for it and does not run).
+    /// Fail the build: the link beside it is discarded, no program is
+    /// installed, no test binary runs.
     Gate,
     /// Succeed with the report (violations included) as the output.
     Report,
@@ -231,6 +233,13 @@ pub struct ActionGraph {
     pub untested_vets: Vec<ActionId>,
     /// Per requested main package: what it links (planned for every intent).
     pub link_units: HashMap<usize, LinkUnit>,
+    /// Actions that run speculatively beside a check they do not wait for
+    /// (each link beside its unit's nosplit check), with that check. What
+    /// they produce is used only when the check passes: a build whose
+    /// check failed installs no program and runs no test, and a failure of
+    /// the speculative action after its check failed is not reported (the
+    /// linker repeats the check's verdict).
+    pub gates: HashMap<ActionId, ActionId>,
 }
 
 /// What the planner needs to know besides the graph.
@@ -328,6 +337,7 @@ impl ActionGraph {
                 })
                 .collect();
             let mut after_check = archives.clone();
+            let mut gate = None;
             if let Some(mode) = check {
                 let id = g.push(Action {
                     kind: ActionKind::Nosplit { mode },
@@ -339,6 +349,7 @@ impl ActionGraph {
                     id,
                     input: Input::Nosplit,
                 });
+                gate = Some(id);
             }
             if opts.intent.links() {
                 // After the nosplit check (whose object summaries it reuses),
@@ -360,17 +371,27 @@ impl ActionGraph {
                     });
                     g.abi_reports.insert(r, report);
                 }
+                // The link starts with the check, not after it: the check
+                // gates what is done with the program (install, run).
                 let id = g.push(Action {
                     kind: ActionKind::Link,
                     pkg: r,
-                    deps: after_check,
+                    deps: archives,
                 });
                 g.links.push(id);
+                if let Some(check) = gate {
+                    g.gates.insert(id, check);
+                }
                 if testing && opts.run_tests {
                     let mut run_deps = vec![Dep {
                         id,
                         input: Input::Linked,
                     }];
+                    // A test binary runs only once its check passed.
+                    run_deps.extend(gate.map(|id| Dep {
+                        id,
+                        input: Input::Nosplit,
+                    }));
                     if opts.vet {
                         run_deps.extend(g.add_vets(graph, vetted_packages(graph, r)));
                     }

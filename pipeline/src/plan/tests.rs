@@ -93,9 +93,10 @@ fn build_plans_archives_then_check_report_and_link() {
             Input::Archive(demo),
             Input::Archive(rt),
             Input::Archive(sum),
-            Input::Nosplit
         ]
     );
+    // The link runs beside the check, which gates its program.
+    assert_eq!(a.gates[&link], a.nosplits[0]);
     assert_eq!(
         a.actions[a.nosplits[0].0].kind,
         ActionKind::Nosplit {
