@@ -566,7 +566,7 @@ impl std::ops::Deref for Bytes {
 }
 
 /// Is this an object format the linker treats as a host object (`ldobj`)?
-fn is_host_object(b: &[u8]) -> bool {
+pub(crate) fn is_host_object(b: &[u8]) -> bool {
     if b.len() < 4 {
         return false;
     }

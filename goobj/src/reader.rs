@@ -905,7 +905,9 @@ pub fn parse_archive_objects<'a>(
 ) -> Result<Vec<GoObject<'a>>, Error> {
     let mut v = Vec::new();
     for m in archive_members(data, location)? {
-        if !is_object_member(&m.name) {
+        // A host object (a cgo package's C objects, ELF or Mach-O or PE) is
+        // the external linker's, as cmd/link's `ldobj` treats it.
+        if !is_object_member(&m.name) || crate::linkset::is_host_object(m.data) {
             continue;
         }
         let o = GoObject::parse_member(m.data, m.offset).map_err(|e| Error::Object {
