@@ -187,3 +187,78 @@ fn cgo_off_says_cgo_enabled_0_and_no_c_compiler_says_cc() {
         "{e}"
     );
 }
+
+#[test]
+fn cxx_builds_like_go_build_with_cxx_as_the_linker() {
+    // C++ files (CXXFLAGS from #cgo, the C++ standard library): compiled
+    // with $CXX, the probe and the program linked with it.
+    let (_tmp, dir) = fixture("cxxdemo");
+    // First, while go's cache has none of this copy (`go build -x`).
+    common::drift::assert_cgo_no_drift(&dir, &shared_target(), "./cmd/cxxdemo");
+    let ours = dir.join("cxx-ours");
+    let theirs = dir.join("cxx-go");
+    ok(&build(
+        &dir,
+        &["-q", "-o", ours.to_str().unwrap(), "./cmd/cxxdemo"],
+    ));
+    ok(&go(
+        &dir,
+        &["build", "-o", theirs.to_str().unwrap(), "./cmd/cxxdemo"],
+        CGO,
+    ));
+    let a = run_program(&mut Command::new(&ours));
+    assert_eq!(a, run_program(&mut Command::new(&theirs)));
+    assert!(a.contains("sum of squares: 385"), "{a}");
+    assert!(a.contains("greeting: hello from cplusplus17"), "{a}");
+    assert_eq!(modinfo(&dir, &ours), modinfo(&dir, &theirs));
+
+    // A C++ edit (new code) reruns that compile, the pack and the link.
+    let cc = dir.join("cxx/adder.cc");
+    let src = std::fs::read_to_string(&cc).unwrap();
+    std::fs::write(&cc, src.replace("\"hello from \"", "\"greetings from \"")).unwrap();
+    let out = build(&dir, &["--message-format", "json", "./cmd/cxxdemo"]);
+    ok(&out);
+    let ran = ran(&events(&out));
+    let pkg = "example.com/cxxdemo/cxx";
+    let did = |action: &str| ran.iter().any(|(a, p, _)| a == action && p == pkg);
+    assert!(
+        ran.iter()
+            .any(|(a, p, f)| a == "cc" && p == pkg && f == "adder.cc"),
+        "{ran:?}"
+    );
+    assert!(did("pack"), "{ran:?}");
+    assert!(!did("compile") && !did("cgo"), "Go side reran: {ran:?}");
+    let exe = artifact(&events(&out));
+    let a = run_program(&mut Command::new(exe));
+    assert!(a.contains("greeting: greetings from cplusplus17"), "{a}");
+}
+
+#[test]
+fn a_cc_of_several_words_is_passed_as_go_passes_it() {
+    // CC="gcc -m64": the words start every C command, and the linker gets
+    // them as one -extld argument (quoted.Join), as cmd/go passes them.
+    let (_tmp, dir) = fixture("cgodemo");
+    let target = tempfile::tempdir().unwrap();
+    common::drift::assert_cgo_no_drift_env(
+        &dir,
+        target.path(),
+        "./cmd/cgodemo",
+        &[("CC", "gcc -m64")],
+    );
+    let out = gobuild_env(
+        &dir,
+        &[
+            "build",
+            "-q",
+            "--target-dir",
+            target.path().to_str().unwrap(),
+            "-o",
+            dir.join("cc-words").to_str().unwrap(),
+            "./cmd/cgodemo",
+        ],
+        &[("CGO_ENABLED", "1"), ("CC", "gcc -m64")],
+    );
+    ok(&out);
+    let a = run_program(&mut Command::new(dir.join("cc-words")));
+    assert!(a.contains("squares: 30"), "{a}");
+}

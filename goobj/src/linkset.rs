@@ -565,22 +565,6 @@ impl std::ops::Deref for Bytes {
     }
 }
 
-/// Is this an object format the linker treats as a host object (`ldobj`)?
-pub(crate) fn is_host_object(b: &[u8]) -> bool {
-    if b.len() < 4 {
-        return false;
-    }
-    let magic = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    magic == 0x7f45_4c46
-        || magic & !1 == 0xfeed_face
-        || magic & !0x0100_0000 == 0xcefa_edfe
-        || matches!(
-            u16::from_be_bytes([b[0], b[1]]),
-            0x4c01 | 0x6486 | 0xc401 | 0x64aa
-        )
-        || (b[0] == 0x01 && (b[1] == 0xd7 || b[1] == 0xf7))
-}
-
 /// Reads an importcfg (as written for `link -importcfg`): `packagefile PATH=FILE` lines.
 /// Other directives (`modinfo`, `packageshlib`, comments) are ignored.
 pub fn parse_importcfg(text: &str) -> Vec<(String, PathBuf)> {
@@ -681,7 +665,7 @@ pub(crate) fn load_link_set_with(
                     continue;
                 }
                 let loc = format!("{location}({})", m.name);
-                if is_host_object(m.data) {
+                if crate::reader::is_host_object(m.data) {
                     ls.libs[i].host_objects.push(m.name.clone());
                     continue;
                 }

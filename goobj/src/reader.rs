@@ -907,7 +907,7 @@ pub fn parse_archive_objects<'a>(
     for m in archive_members(data, location)? {
         // A host object (a cgo package's C objects, ELF or Mach-O or PE) is
         // the external linker's, as cmd/link's `ldobj` treats it.
-        if !is_object_member(&m.name) || crate::linkset::is_host_object(m.data) {
+        if !is_object_member(&m.name) || is_host_object(m.data) {
             continue;
         }
         let o = GoObject::parse_member(m.data, m.offset).map_err(|e| Error::Object {
@@ -918,6 +918,22 @@ pub fn parse_archive_objects<'a>(
         v.push(o);
     }
     Ok(v)
+}
+
+/// Is this an object format the linker treats as a host object (`ldobj`)?
+pub(crate) fn is_host_object(b: &[u8]) -> bool {
+    if b.len() < 4 {
+        return false;
+    }
+    let magic = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    magic == 0x7f45_4c46
+        || magic & !1 == 0xfeed_face
+        || magic & !0x0100_0000 == 0xcefa_edfe
+        || matches!(
+            u16::from_be_bytes([b[0], b[1]]),
+            0x4c01 | 0x6486 | 0xc401 | 0x64aa
+        )
+        || (b[0] == 0x01 && (b[1] == 0xd7 || b[1] == 0xf7))
 }
 
 /// Attaches a location to a raw error.

@@ -346,15 +346,21 @@ impl Toolchain {
             }
     }
 
-    /// The C compiler name cmd/go passes as `-extld` (CC, else the platform default).
-    pub fn extld(&self) -> String {
-        let cc = self.var("CC");
-        if !cc.is_empty() {
-            return cc.split_whitespace().next().unwrap_or(cc).to_string();
-        }
-        match self.goos() {
-            "darwin" | "ios" | "freebsd" | "openbsd" => "clang".into(),
-            _ => "gcc".into(),
+    /// What cmd/go passes as `-extld` (`setextld`): the words of `$CXX`
+    /// when a package of the program has C++ files, else of `$CC`, joined
+    /// as `quoted.Join` joins them (`gcc -m64` stays one argument).
+    pub fn extld(&self, cxx: bool) -> String {
+        quoted_join(&if cxx { self.cxx() } else { self.cc() })
+    }
+
+    /// The platform's default C (or C++) compiler (`cfg.DefaultCC`).
+    fn default_cc(&self, cxx: bool) -> &'static str {
+        let clang = matches!(self.goos(), "darwin" | "ios" | "freebsd" | "openbsd");
+        match (clang, cxx) {
+            (true, false) => "clang",
+            (true, true) => "clang++",
+            (false, false) => "gcc",
+            (false, true) => "g++",
         }
     }
 
@@ -366,19 +372,32 @@ impl Toolchain {
     /// The C compiler as words (`go env CC`, else the platform default), as
     /// cmd/go's `ccExe` splits it.
     pub fn cc(&self) -> Vec<String> {
-        let cc = self.var("CC");
-        if cc.trim().is_empty() {
-            return vec![self.extld()];
+        let words = quoted_split(self.var("CC"));
+        if words.is_empty() {
+            return vec![self.default_cc(false).to_string()];
         }
-        cc.split_whitespace().map(str::to_string).collect()
+        words
+    }
+
+    /// The C++ compiler as words (`go env CXX`, else the platform default).
+    pub fn cxx(&self) -> Vec<String> {
+        let words = quoted_split(self.var("CXX"));
+        if words.is_empty() {
+            return vec![self.default_cc(true).to_string()];
+        }
+        words
     }
 
     /// The flags cmd/go puts after `$CC -I DIR` (`go env GOGCCFLAGS`: the
     /// ones the C compiler supports), with the work directory of its
-    /// `-ffile-prefix-map` given as `workdir`.
+    /// `-ffile-prefix-map` given as `workdir`. `go env` prints the words of
+    /// `$CC -I . FLAGS` from the fourth on, which for a CC of N words
+    /// begins with N-1 words that are not flags (`gcc -m64` gives `. -fPIC
+    /// …`): those are dropped.
     pub fn gcc_flags(&self, workdir: &str) -> Vec<String> {
         self.var("GOGCCFLAGS")
             .split_whitespace()
+            .skip(self.cc().len().saturating_sub(1))
             .map(|f| {
                 for flag in ["-ffile-prefix-map=", "-fdebug-prefix-map="] {
                     if let Some(rest) = f.strip_prefix(flag) {
@@ -401,10 +420,7 @@ impl Toolchain {
     /// A `CGO_*FLAGS` variable as words, as the C compiles use it: the
     /// environment's, else cmd/go's default (`go env` reports either).
     pub fn cgo_flags(&self, name: &str) -> Vec<String> {
-        self.var(name)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
+        quoted_split(self.var(name))
     }
 
     /// The environment for running `go` itself (list, env), with the overrides.
@@ -520,5 +536,82 @@ mod tests {
         assert_eq!(lse2.asm_defines()[2], "GOARM64_LSE");
         let ppc = tc(&[("GOARCH", "ppc64le"), ("GOPPC64", "power9")]).unwrap();
         assert_eq!(ppc.asm_defines()[2..], ["GOPPC64_power9", "GOPPC64_power8"]);
+    }
+}
+
+/// Splits a variable into words as cmd/go's `quoted.Split` does: spaces
+/// separate words, a word may be enclosed in `'…'` or `"…"` (no escapes
+/// inside); an unterminated quote takes the rest of the value.
+pub fn quoted_split(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut rest = s.trim_start_matches(is_space);
+    while !rest.is_empty() {
+        let word;
+        match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => {
+                let body = &rest[1..];
+                let end = body.find(q).unwrap_or(body.len());
+                word = &body[..end];
+                rest = body.get(end + 1..).unwrap_or("");
+            }
+            _ => {
+                let end = rest.find(is_space).unwrap_or(rest.len());
+                word = &rest[..end];
+                rest = &rest[end..];
+            }
+        }
+        words.push(word.to_string());
+        rest = rest.trim_start_matches(is_space);
+    }
+    words
+}
+
+/// Joins words as `quoted.Join` does: a word with a space or a quote is
+/// enclosed in the quote it does not contain.
+pub fn quoted_join(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let space = w.contains(is_space);
+            match (
+                space || w.contains(['\'', '"']),
+                w.contains('\''),
+                w.contains('"'),
+            ) {
+                (false, _, _) => w.clone(),
+                (true, false, _) => format!("'{w}'"),
+                (true, true, false) => format!("\"{w}\""),
+                // Cannot be quoted: cmd/go refuses it; pass it as it is.
+                (true, true, true) => w.clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+#[cfg(test)]
+mod quoted_tests {
+    use super::*;
+
+    #[test]
+    fn words_split_and_join_as_cmd_go_quotes_them() {
+        assert_eq!(quoted_split("  gcc  -m64\t-O2 "), ["gcc", "-m64", "-O2"]);
+        assert_eq!(
+            quoted_split("'/opt/my cc/bin/gcc' \"-DX=a b\" -g"),
+            ["/opt/my cc/bin/gcc", "-DX=a b", "-g"]
+        );
+        assert_eq!(quoted_split("'unterminated here"), ["unterminated here"]);
+        assert!(quoted_split("   ").is_empty());
+        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(quoted_join(&w(&["gcc", "-m64"])), "gcc -m64");
+        assert_eq!(quoted_join(&w(&["/opt/my cc/gcc"])), "'/opt/my cc/gcc'");
+        assert_eq!(quoted_join(&w(&["it's here"])), "\"it's here\"");
+        for v in [w(&["gcc", "-m64"]), w(&["/a b/cc", "-x"])] {
+            assert_eq!(quoted_split(&quoted_join(&v)), v);
+        }
     }
 }

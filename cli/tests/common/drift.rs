@@ -83,8 +83,10 @@ fn plan_key(tool: &str, args: &[String]) -> (String, String, String) {
 }
 
 fn tool_of(program: &str) -> Option<&'static str> {
-    if program == "gcc" || program.ends_with("/gcc") {
-        return Some("gcc");
+    for cc in ["gcc", "g++"] {
+        if program == cc || program.ends_with(&format!("/{cc}")) {
+            return Some(cc);
+        }
     }
     ["compile", "asm", "link", "cgo"]
         .into_iter()
@@ -93,7 +95,7 @@ fn tool_of(program: &str) -> Option<&'static str> {
 
 /// Is this one of the Go toolchain's tools (not the C compiler)?
 fn go_tool(tool: &str) -> bool {
-    tool != "gcc"
+    tool != "gcc" && tool != "g++"
 }
 
 fn tool_dir(program: &str) -> PathBuf {
@@ -257,7 +259,13 @@ pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &
 /// packages are rebuilt); and the dynimport probe's link and `cgo
 /// -dynimport`, which cargo gobuild runs inside one step, are left out.
 pub fn assert_cgo_no_drift(dir: &Path, target: &Path, pkg: &str) {
-    let env = [("CGO_ENABLED", "1")];
+    assert_cgo_no_drift_env(dir, target, pkg, &[]);
+}
+
+/// The same with more environment (`CC`, `CGO_CFLAGS`…) for both tools.
+pub fn assert_cgo_no_drift_env(dir: &Path, target: &Path, pkg: &str, extra: &[(&str, &str)]) {
+    let mut env = vec![("CGO_ENABLED", "1")];
+    env.extend_from_slice(extra);
     let (ours, _) = run_ours(dir, target, pkg, &env);
     let go_out = go(dir, &["build", "-x", "-o", "prog-go", pkg], &env);
     assert!(go_out.status.success(), "{}", text(&go_out));

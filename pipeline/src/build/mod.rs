@@ -194,6 +194,8 @@ fn explain_probe_error(req: &BuildRequest, e: Error) -> Error {
 fn load_fingerprint(lreq: &LoadRequest, tcreq: &ToolchainRequest) -> String {
     let mut h = blake3::Hasher::new();
     h.update(crate::cache::CACHE_VERSION.as_bytes());
+    // The snapshot's own format (2: `CXXFiles` read under its real name).
+    h.update(b"\0snapshot 2\0");
     h.update(serde_json::to_string(lreq).unwrap_or_default().as_bytes());
     h.update(format!("{:?}", tcreq.go).as_bytes());
     for (k, v) in tcreq.env_overrides() {
@@ -201,7 +203,9 @@ fn load_fingerprint(lreq: &LoadRequest, tcreq: &ToolchainRequest) -> String {
     }
     let mut vars: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
-            k.starts_with("GO") || k.starts_with("CGO_") || k == "PATH" || k == "CC" || k == "HOME"
+            k.starts_with("GO")
+                || k.starts_with("CGO_")
+                || matches!(k.as_str(), "PATH" | "CC" | "CXX" | "HOME")
         })
         .collect();
     vars.sort();
@@ -370,6 +374,7 @@ fn build_loaded(
             t
         }),
         cc_identity: crate::stages::cflags::cc_identity(tc, graph)?,
+        cxx_identity: crate::stages::cflags::cxx_identity(tc, graph)?,
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),

@@ -91,6 +91,8 @@ pub struct GoPackage {
     pub s_files: Vec<String>,
     pub h_files: Vec<String>,
     pub c_files: Vec<String>,
+    /// `CXXFiles` (serde's PascalCase would say `CxxFiles`).
+    #[serde(rename = "CXXFiles")]
     pub cxx_files: Vec<String>,
     pub m_files: Vec<String>,
     pub f_files: Vec<String>,

@@ -1,7 +1,8 @@
-//! The cc stage: one C compile per file of a cgo package, as cmd/go's
-//! `ccompile` runs it: `$CC -I DIR GOGCCFLAGS CPPFLAGS -I $WORK/ CFLAGS
-//! [-ffile-prefix-map=…] -frandom-seed=SEED -o $WORK/_xNNN.o -c FILE`, in
-//! the work directory for a file cgo generated (laid out there with
+//! The cc stage: one C (or C++) compile per file of a cgo package, as
+//! cmd/go's `ccompile` runs it: `$CC -I DIR GOGCCFLAGS CPPFLAGS -I $WORK/
+//! CFLAGS [-ffile-prefix-map=…] -frandom-seed=SEED -o $WORK/_xNNN.o -c FILE`
+//! (C++ files: `$CXX … CPPFLAGS -I $WORK/ CXXFLAGS …`), in the work
+//! directory for a file cgo generated (laid out there with
 //! `_cgo_export.h`), in the package directory for the package's own.
 //!
 //! Keyed on the C compiler's identity and words, every flag, the file's
@@ -29,10 +30,14 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let p = f.pkg(action);
     let ext = file.rsplit('.').next().unwrap_or("");
-    if !matches!(ext, "c" | "s" | "S" | "sx") {
+    // go list's CXXFiles: .cc, .cpp, .cxx (and upper-case .C on
+    // case-sensitive systems).
+    // Objective-C (.m) goes to $CC with the C flags, as cmd/go sends it.
+    let cxx = p.cxx_files.iter().any(|f| f == file);
+    if !cxx && !matches!(ext, "c" | "m" | "s" | "S" | "sx") {
         return Err(Error::Packages {
             errors: vec![format!(
-                "package {}: {file}: cargo gobuild compiles C and gcc assembly in cgo packages, not C++, Objective-C or Fortran yet (hint: build this package with `go build`)",
+                "package {}: {file}: cargo gobuild compiles C, C++, Objective-C and gcc assembly in cgo packages, not Fortran yet (hint: build this package with `go build`)",
                 p.import_path
             )],
         });
@@ -59,8 +64,12 @@ pub fn prepare(
     let gen = inputs.get(&Input::CgoGenerated)?;
     let mut k = f.common_key(None, p);
     f.add_cc_key(&mut k);
-    let (program, mut args) = f.gcc_cmd(p);
-    args.extend(flags.c_compile());
+    let (program, mut args) = if cxx { f.gxx_cmd(p) } else { f.gcc_cmd(p) };
+    args.extend(if cxx {
+        flags.cxx_compile()
+    } else {
+        flags.c_compile()
+    });
     if let Some(m) = f.c_prefix_map(p) {
         args.push(m);
     }

@@ -22,6 +22,8 @@ pub struct CgoFlags {
     pub cppflags: Vec<String>,
     /// `CGO_CFLAGS` (default `-O2 -g`), `#cgo CFLAGS`.
     pub cflags: Vec<String>,
+    /// `CGO_CXXFLAGS` (default `-O2 -g`), `#cgo CXXFLAGS`.
+    pub cxxflags: Vec<String>,
     /// `CGO_LDFLAGS` (default `-O2 -g`), `#cgo LDFLAGS`, `pkg-config --libs`.
     pub ldflags: Vec<String>,
 }
@@ -35,6 +37,14 @@ impl CgoFlags {
         v.extend(self.cflags.iter().cloned());
         v
     }
+
+    /// The flags of every C++ compile: CPPFLAGS, `-I $WORK/`, CXXFLAGS.
+    pub fn cxx_compile(&self) -> Vec<String> {
+        let mut v = self.cppflags.clone();
+        v.extend(["-I".to_string(), format!("{WORK}/")]);
+        v.extend(self.cxxflags.iter().cloned());
+        v
+    }
 }
 
 impl BuildFacts<'_> {
@@ -44,10 +54,12 @@ impl BuildFacts<'_> {
         let mut f = CgoFlags {
             cppflags: tc.cgo_flags("CGO_CPPFLAGS"),
             cflags: tc.cgo_flags("CGO_CFLAGS"),
+            cxxflags: tc.cgo_flags("CGO_CXXFLAGS"),
             ldflags: tc.cgo_flags("CGO_LDFLAGS"),
         };
         f.cppflags.extend(p.cgo_cppflags.iter().cloned());
         f.cflags.extend(p.cgo_cflags.iter().cloned());
+        f.cxxflags.extend(p.cgo_cxxflags.iter().cloned());
         f.ldflags.extend(p.cgo_ldflags.iter().cloned());
         if !p.cgo_pkg_config.is_empty() {
             f.cppflags.extend(pkg_config(p, "--cflags")?);
@@ -59,7 +71,27 @@ impl BuildFacts<'_> {
     /// `$CC` and its first arguments, as cmd/go's `GccCmd(p.Dir, objdir)`:
     /// `(program, [CC words…, -I DIR, GOGCCFLAGS with $WORK as the work dir])`.
     pub fn gcc_cmd(&self, p: &GoPackage) -> (String, Vec<String>) {
-        let cc = self.tc.cc();
+        self.compiler_cmd(p, self.tc.cc())
+    }
+
+    /// `$CXX` and its first arguments (`GxxCmd`): as [`Self::gcc_cmd`],
+    /// with the C compiler's GOGCCFLAGS (cmd/go probes the same flags for
+    /// both; with one GCC or Clang installation they agree).
+    pub fn gxx_cmd(&self, p: &GoPackage) -> (String, Vec<String>) {
+        self.compiler_cmd(p, self.tc.cxx())
+    }
+
+    /// The compiler that links a cgo package's objects (`gccld`): `$CXX`
+    /// when the package has C++ files, else `$CC`.
+    pub fn ld_cmd(&self, p: &GoPackage) -> (String, Vec<String>) {
+        if has_cxx(p) {
+            self.gxx_cmd(p)
+        } else {
+            self.gcc_cmd(p)
+        }
+    }
+
+    fn compiler_cmd(&self, p: &GoPackage, cc: Vec<String>) -> (String, Vec<String>) {
         let mut args: Vec<String> = cc[1..].to_vec();
         args.extend(["-I".to_string(), p.dir.clone()]);
         args.extend(self.tc.gcc_flags(WORK));
@@ -70,10 +102,15 @@ impl BuildFacts<'_> {
         (program, args)
     }
 
-    /// The key inputs of every C step: the compiler's identity and its words.
+    /// The key inputs of every C step: the compiler's identity and its
+    /// words (and the C++ compiler's, when a package has C++ files).
     pub fn add_cc_key(&self, k: &mut KeyInputs) {
         k.add("cc identity", self.cc_identity.clone().unwrap_or_default());
         k.add("cc", self.tc.cc().join(" "));
+        if let Some(id) = &self.cxx_identity {
+            k.add("cxx identity", id.clone());
+            k.add("cxx", self.tc.cxx().join(" "));
+        }
     }
 
     /// The `-ffile-prefix-map` a C compile gets under `-trimpath` or for a
@@ -129,10 +166,89 @@ fn pkg_config(p: &GoPackage, flag: &str) -> Result<Vec<String>> {
             )],
         });
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect())
+    split_pkg_config_output(&String::from_utf8_lossy(&out.stdout)).map_err(|e| Error::Packages {
+        errors: vec![format!(
+            "package {}: {pc} {flag} -- {}: {e}",
+            p.import_path,
+            p.cgo_pkg_config.join(" ")
+        )],
+    })
+}
+
+/// Does the package have C++ files (its own or SWIG's)?
+pub fn has_cxx(p: &GoPackage) -> bool {
+    !p.cxx_files.is_empty() || !p.swig_cxx_files.is_empty()
+}
+
+/// Splits pkg-config's output into flags as a POSIX shell would, as
+/// cmd/go's `splitPkgConfigOutput` does: `'…'` keeps everything, `"…"`
+/// keeps all but `\` before `$ ` `` ` `` `" \` and newline, a backslash
+/// outside quotes escapes the next character; an unquoted shell
+/// metacharacter, an open quote or a trailing backslash is an error.
+pub fn split_pkg_config_output(out: &str) -> std::result::Result<Vec<String>, String> {
+    let mut flags = Vec::new();
+    let mut flag = String::new();
+    let (mut did_quote, mut escaped, mut quote) = (false, false, None::<char>);
+    for c in out.chars() {
+        if escaped {
+            if quote == Some('"') && !matches!(c, '$' | '`' | '"' | '\\' | '\n') {
+                // Not an escape after all.
+                flag.push('\\');
+                flag.push(c);
+                escaped = false;
+                continue;
+            }
+            if c != '\n' {
+                flag.push(c);
+            }
+            escaped = false;
+            continue;
+        }
+        if quote == Some(c) {
+            quote = None;
+            continue;
+        }
+        match quote {
+            Some('\'') => {
+                flag.push(c);
+                continue;
+            }
+            Some(_) if !matches!(c, '`' | '$' | '\\') => {
+                flag.push(c);
+                continue;
+            }
+            _ => {}
+        }
+        match c {
+            '|' | '&' | ';' | '<' | '>' | '(' | ')' | '$' | '`' => {
+                return Err(format!(
+                    "unexpected shell character {c:?} in pkgconf output"
+                ));
+            }
+            '\\' => escaped = true,
+            '"' | '\'' => {
+                quote = Some(c);
+                did_quote = true;
+            }
+            ' ' | '\t' | '\n' => {
+                if !flag.is_empty() || did_quote {
+                    flags.push(std::mem::take(&mut flag));
+                }
+                did_quote = false;
+            }
+            _ => flag.push(c),
+        }
+    }
+    if quote.is_some() {
+        return Err("unterminated quoted string in pkgconf output".into());
+    }
+    if escaped {
+        return Err("broken character escaping in pkgconf output".into());
+    }
+    if !flag.is_empty() || did_quote {
+        flags.push(flag);
+    }
+    Ok(flags)
 }
 
 /// The C compiler's identity for the keys of the C steps: the `… version …`
@@ -142,7 +258,18 @@ pub fn cc_identity(tc: &Toolchain, graph: &PackageGraph) -> Result<Option<String
     if !tc.cgo_enabled() || !graph.packages.iter().any(GoPackage::uses_cgo) {
         return Ok(None);
     }
-    let cc = tc.cc();
+    compiler_identity(tc.cc(), graph).map(Some)
+}
+
+/// The C++ compiler's identity, when a cgo package has C++ files.
+pub fn cxx_identity(tc: &Toolchain, graph: &PackageGraph) -> Result<Option<String>> {
+    if !tc.cgo_enabled() || !graph.packages.iter().any(|p| p.uses_cgo() && has_cxx(p)) {
+        return Ok(None);
+    }
+    compiler_identity(tc.cxx(), graph).map(Some)
+}
+
+fn compiler_identity(cc: Vec<String>, graph: &PackageGraph) -> Result<String> {
     let out = std::process::Command::new(&cc[0])
         .args(&cc[1..])
         .args(["-###", "-x", "c", "-c", "-"])
@@ -169,7 +296,7 @@ pub fn cc_identity(tc: &Toolchain, graph: &PackageGraph) -> Result<Option<String
                 blake3::hash(text.as_bytes()).to_hex().as_str()
             )
         });
-    Ok(Some(line))
+    Ok(line)
 }
 
 /// The Go files a cgo package compiles besides its own, in cmd/go's order,
@@ -199,4 +326,29 @@ pub fn cgo_go_files(
         }
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_pkg_config_output as split;
+
+    #[test]
+    fn pkg_config_output_splits_as_a_shell_would() {
+        assert_eq!(
+            split("-I/usr/include/glib-2.0 -lglib-2.0 \n").unwrap(),
+            ["-I/usr/include/glib-2.0", "-lglib-2.0"]
+        );
+        assert_eq!(
+            split(r#"-I"/opt/my lib/include" -DNAME='a b' -DX=a\ b"#).unwrap(),
+            ["-I/opt/my lib/include", "-DNAME=a b", "-DX=a b"]
+        );
+        // Inside double quotes a backslash escapes only $ ` " \ and newline.
+        assert_eq!(split(r#""a\b\"c""#).unwrap(), [r#"a\b"c"#]);
+        // An empty quoted word is a word.
+        assert_eq!(split("-x '' -y").unwrap(), ["-x", "", "-y"]);
+        for bad in ["-lfoo; rm -rf /", "$(evil)", "'open", "trailing\\"] {
+            assert!(split(bad).is_err(), "{bad}");
+        }
+        assert!(split("").unwrap().is_empty());
+    }
 }

@@ -1,6 +1,7 @@
 //! The dynimport stage: cmd/go's `dynimport` probe of a cgo package. It
 //! links `_cgo_main.o` and the package's C objects into `_cgo_.o`
-//! (`$CC -I DIR GOGCCFLAGS -o _cgo_.o _cgo_main.o _x001.o … LDFLAGS`) and
+//! (`$CC -I DIR GOGCCFLAGS -o _cgo_.o _cgo_main.o _x001.o … LDFLAGS`; `$CXX`
+//! for a package with C++ files) and
 //! runs `cgo -dynpackage NAME -dynimport _cgo_.o -dynout _cgo_import.go`
 //! (runtime/cgo: `-dynlinker`), whose `//go:cgo_import_dynamic` lines the
 //! compile reads. When that link fails (cmd/go: "test for internal linking
@@ -52,7 +53,7 @@ pub fn prepare(
             objects.push((name.clone(), d));
         }
     }
-    let (cc, mut link) = f.gcc_cmd(p);
+    let (cc, mut link) = f.ld_cmd(p);
     link.extend(["-o".into(), format!("{WORK}/_cgo_.o")]);
     link.extend(objects.iter().map(|(n, _)| format!("{WORK}/{n}")));
     let mut ldflags = flags.ldflags.clone();

@@ -83,7 +83,12 @@ pub fn prepare(
         .iter()
         .any(|a| a == "-extld" || a.starts_with("-extld="))
     {
-        args.push(format!("-extld={}", tc.extld()));
+        // C++ in the program: the external linker is $CXX (cmd/go's `ld`).
+        let cxx = unit.packages.iter().any(|p| {
+            let p = &f.graph.packages[*p];
+            !p.cxx_files.is_empty() || !p.swig_cxx_files.is_empty()
+        });
+        args.push(format!("-extld={}", tc.extld(cxx)));
     }
     args.push(format!("{WORK}/_pkg_.a"));
     let mut env = tc.tool_env();

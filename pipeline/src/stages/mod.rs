@@ -124,6 +124,9 @@ pub struct BuildFacts<'a> {
     /// The C compiler's identity ([`cflags::cc_identity`]), when cgo is on
     /// and a package uses it: in the key of every C step.
     pub cc_identity: Option<String>,
+    /// The C++ compiler's identity ([`cflags::cxx_identity`]), when a cgo
+    /// package has C++ files.
+    pub cxx_identity: Option<String>,
 }
 
 impl<'a> BuildFacts<'a> {
