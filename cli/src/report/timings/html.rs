@@ -88,7 +88,7 @@ table{border-collapse:collapse;font-size:13px}td,th{padding:2px 10px 2px 6px;tex
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 table.summary{width:100%;max-width:1320px}table.summary tbody{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));column-gap:28px}
 table.summary tr{display:flex;justify-content:space-between;border-bottom:1px solid #eee}table.summary th,table.summary td{border:0}
-table.summary th{font-weight:normal;color:#555}table.summary td{font-weight:600;text-align:right}
+table.summary th{font-weight:normal;color:#555}table.summary td{font-weight:600;text-align:right;white-space:nowrap}
 table.sortable th{cursor:pointer;user-select:none;background:#f6f6f6}
 table.sortable th.asc::after{content:" \25B2"}table.sortable th.desc::after{content:" \25BC"}
 .scroll{max-height:420px;overflow:auto;display:inline-block;border:1px solid #eee}
@@ -295,7 +295,7 @@ fn section(h: &mut String, i: usize, n: usize, b: &BuildTimings) {
     );
     row(
         "phases",
-        "Load + plan / actions / install + checks",
+        "Load + plan / actions / after",
         format!("{:.6}", b.started),
         format!(
             "{} / {} / {}",
@@ -337,7 +337,7 @@ fn section(h: &mut String, i: usize, n: usize, b: &BuildTimings) {
     );
     row(
         "cpu",
-        "CPU time (sum of actions) vs their wall time",
+        "CPU time (sum) vs actions' wall",
         format!("{cpu:.6}"),
         format!("{} vs {}", secs(cpu), secs(exec)),
     );
@@ -354,13 +354,13 @@ fn section(h: &mut String, i: usize, n: usize, b: &BuildTimings) {
     );
     row(
         "slot-wait",
-        "Waiting for a slot (sum over actions)",
+        "Waiting for a slot (sum)",
         format!("{slot_wait:.6}"),
         secs(slot_wait),
     );
     row(
         "critical",
-        "Critical path: actions / time / share of wall",
+        "Critical path (actions / time / %)",
         critical.len().to_string(),
         format!(
             "{} / {} / {:.0}%",
