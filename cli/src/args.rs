@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use pipeline::events::EventSink;
 
+use crate::report::timings::{TimedSink, TimingsFormat};
 use crate::report::{self, ColorChoice, MessageFormat, Verbosity};
 
 /// Flags shared by every command.
@@ -98,7 +99,34 @@ pub(crate) struct BuildArgs {
     /// What the link writes: `exe` (default), `pie`, `c-archive` or `c-shared`.
     #[arg(long, value_name = "MODE")]
     pub(crate) buildmode: Option<String>,
+    /// Report where the build spent its time, like cargo's --timings:
+    /// `html` (the default) writes a self-contained page — summary, a
+    /// timeline of every action on its worker slot with the critical path
+    /// marked, concurrency over time, tables per stage and per package —
+    /// to <target-dir>/gobuild/timings/gobuild-timing-<timestamp>.html (and
+    /// a copy, gobuild-timing.html); `json` writes a Chrome trace
+    /// (gobuild-timing-<timestamp>.json) for Perfetto or chrome://tracing.
+    /// Both: --timings=html,json. The page is written after the build.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FMTS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "html",
+        value_delimiter = ','
+    )]
+    pub(crate) timings: Option<Vec<TimingsFormat>>,
     /// Package patterns (default ./...).
     #[arg(value_name = "PKGS")]
     pub(crate) packages: Vec<String>,
+}
+
+impl BuildArgs {
+    /// The `--message-format` reporter, collecting a copy of the events
+    /// when `--timings` asks; [`crate::settings::finish_timings`] writes
+    /// the reports after the builds.
+    pub(crate) fn reporter(&self) -> TimedSink {
+        TimedSink::new(self.common.reporter(), self.timings.as_deref())
+    }
 }

@@ -13,6 +13,7 @@ use pipeline::toolchain::ToolchainRequest;
 
 use crate::args::{BuildArgs, CommonArgs};
 use crate::exit::{Failure, Kind};
+use crate::report::timings::TimedSink;
 use crate::workspace::{self, RootKind, Workspace};
 
 fn config_failure(message: String) -> Failure {
@@ -308,4 +309,17 @@ fn module_dirs(l: &Loaded) -> Result<Vec<PathBuf>, Failure> {
         )));
     }
     Ok(mods)
+}
+
+/// After the builds of a command: the `--timings` reports of `sink` go to
+/// `<target-dir>/gobuild/timings` (the target directory found as the
+/// builds found it), and their paths to stderr. Nothing without `--timings`.
+pub(crate) fn finish_timings(b: &BuildArgs, sink: &TimedSink) {
+    if b.timings.is_none() {
+        return;
+    }
+    let dir = load(&b.common)
+        .ok()
+        .map(|l| l.ws.target_dir.join("gobuild").join("timings"));
+    sink.finish(dir.as_deref(), b.common.verbose);
 }

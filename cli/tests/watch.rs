@@ -653,3 +653,57 @@ fn watch_test_reruns_the_tests_a_change_affects() {
     edit(&dir.join("calc/calc.go"), "return a - b", "return a + b");
     w.wait_line("ok  \texample.com/gotests/calc", fail + 1, CYCLE);
 }
+
+/// The `Timing trace saved to PATH` lines on stderr so far.
+fn traces_saved(w: &Watcher) -> Vec<PathBuf> {
+    w.stderr
+        .lock()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once("Timing trace saved to "))
+        .map(|(_, p)| PathBuf::from(p.trim()))
+        .collect()
+}
+
+#[test]
+fn timings_are_written_for_every_cycle() {
+    let (_tmp, dir) = fixture("watchme");
+    let (mut w, _exe) = start(&dir, &["--timings=json"]);
+    let wait_traces = |n: usize| {
+        let deadline = Instant::now() + CYCLE;
+        loop {
+            let t = traces_saved(&w);
+            if t.len() >= n {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no timing trace for cycle {n}\n{}",
+                w.dump()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_traces(1);
+    let before = w.events().len();
+    let skip = w.lines().len();
+    set_version(&dir, "v7");
+    w.wait_line("version: v7", skip, CYCLE);
+    w.wait_cycle(skip);
+    let traces = wait_traces(2);
+    assert_eq!(traces.len(), 2, "{}", w.dump());
+    assert_ne!(traces[0], traces[1], "one report per cycle");
+    // The second cycle's trace has exactly that cycle's actions.
+    let ev: Vec<Value> = w.events().split_off(before);
+    let finished = by_reason(&ev, "action-finished").len();
+    let trace: Value = serde_json::from_slice(&std::fs::read(&traces[1]).unwrap()).unwrap();
+    let x = trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .count();
+    assert!(finished > 0);
+    assert_eq!(x, finished, "{}", w.dump());
+    assert!(w.interrupt().success(), "{}", w.dump());
+}

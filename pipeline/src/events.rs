@@ -88,6 +88,8 @@ pub enum EventKind {
         target: String,
         /// The profile name.
         profile: String,
+        /// Parallel actions at most (`-j`): the executor's worker slots.
+        jobs: usize,
     },
     /// An action starts (a cache lookup, then maybe a tool run).
     ActionStarted {
@@ -100,6 +102,14 @@ pub enum EventKind {
         /// For asm: the file.
         #[serde(skip_serializing_if = "Option::is_none")]
         file: Option<String>,
+        /// The actions it waited for (their ids, sorted, each once).
+        deps: Vec<usize>,
+        /// Seconds since the build started at which it became ready (its
+        /// last dependency finished; the executor's start for one without
+        /// dependencies). `elapsed - ready` is the time it waited for a slot.
+        ready: f64,
+        /// The worker slot that runs it, `0..jobs` (a lane of a timeline).
+        worker: usize,
     },
     /// An action ended.
     ActionFinished {

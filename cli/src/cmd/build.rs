@@ -1,5 +1,6 @@
 //! `cargo gobuild build`: one engine build per request (per `[[target]]`,
-//! else per Go module), rendered by the `--message-format` reporter.
+//! else per Go module), rendered by the `--message-format` reporter (and
+//! `--timings`' after them).
 
 use pipeline::build;
 
@@ -9,10 +10,14 @@ use crate::settings;
 
 /// Runs the command.
 pub(crate) fn run(args: &BuildArgs) -> Result<(), Failure> {
-    let sink = args.common.reporter();
-    let requests = settings::build_requests(args)?;
-    for req in &requests {
-        build::build(req, sink.as_ref(), None)?;
-    }
-    Ok(())
+    let sink = args.reporter();
+    let built = (|| {
+        for req in &settings::build_requests(args)? {
+            build::build(req, &sink, None)?;
+        }
+        Ok(())
+    })();
+    // --timings: also after a failed build.
+    settings::finish_timings(args, &sink);
+    built
 }

@@ -118,12 +118,16 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run(args) => run::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Nosplit(args) => {
-            let sink = args.build.common.reporter();
-            nosplit::run(&args, sink.as_ref())
+            let sink = args.build.reporter();
+            let r = nosplit::run(&args, &sink);
+            crate::settings::finish_timings(&args.build, &sink);
+            r
         }
         Command::Abi(args) => {
-            let sink = args.build.common.reporter();
-            abi::run(&args, sink.as_ref())
+            let sink = args.build.reporter();
+            let r = abi::run(&args, &sink);
+            crate::settings::finish_timings(&args.build, &sink);
+            r
         }
         Command::Watch(args) => watch::run(args),
         Command::Symabis(args) => match symabis::run(&args)? {

@@ -25,7 +25,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     if b.packages.is_empty() {
         b.packages = vec![".".into()];
     }
-    let sink = b.common.reporter();
+    let sink = b.reporter();
     let reqs = settings::build_requests(&b)?;
     let [req] = reqs.as_slice() else {
         return Err(Failure::new(
@@ -33,7 +33,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
             "cargo gobuild run builds one program: these settings build several (hint: name one package, or one target)",
         ));
     };
-    let outcome = build::build(req, sink.as_ref(), None)?;
+    let built = build::build(req, &sink, None);
+    // --timings: written before the program runs (it may never return).
+    settings::finish_timings(&b, &sink);
+    let outcome = built?;
     let program = match outcome.artifacts.as_slice() {
         [one] => one.path.clone(),
         [] => {

@@ -291,13 +291,27 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
     let json = args.build.common.message_format == MessageFormat::Json;
     // JSON: stdout is go test's event stream; build status goes to stderr.
     let sink = if json {
-        Box::new(crate::report::HumanReporter::new(
-            args.build.common.verbosity(),
-            args.build.common.color,
-        )) as Box<dyn pipeline::events::EventSink>
+        crate::report::timings::TimedSink::new(
+            Box::new(crate::report::HumanReporter::new(
+                args.build.common.verbosity(),
+                args.build.common.color,
+            )),
+            args.build.timings.as_deref(),
+        )
     } else {
-        args.build.common.reporter()
+        args.build.reporter()
     };
+    let r = run_with(args, json, &sink);
+    // --timings: every build of the run (a retry too), also a failed one.
+    settings::finish_timings(&args.build, &sink);
+    r
+}
+
+fn run_with(
+    args: &TestArgs,
+    json: bool,
+    sink: &crate::report::timings::TimedSink,
+) -> Result<(), Failure> {
     if args.race {
         return Err(Failure::new(
             Kind::Config,
@@ -327,7 +341,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             vet: args.vet == VetMode::Default,
         });
         first_req.get_or_insert_with(|| req.clone());
-        let outcome = build::build(&req, sink.as_ref(), None)?;
+        let outcome = build::build(&req, sink, None)?;
         let graph = &outcome.session.graph;
         let test2json = test2json_for(&outcome, &req.gobuild_dir())?;
         // Packages named by the patterns that have no tests.
@@ -398,7 +412,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
         }
     }
     if let (Some(req), true) = (first_req, args.retries > 0) {
-        retry(args, req, sink.as_ref(), &mut tally, &mut failed_packages)?;
+        retry(args, req, sink, &mut tally, &mut failed_packages)?;
     }
     let _ = std::io::stdout().flush();
     if let Some(path) = &args.junit {

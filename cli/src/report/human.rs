@@ -94,6 +94,7 @@ impl EventSink for HumanReporter {
                 actions,
                 profile,
                 target,
+                ..
             } => {
                 *self.current.lock().unwrap() = (profile, target);
                 if let Some(b) = &self.bar {

@@ -5,7 +5,9 @@
 //! - [`human`]: cargo-style status lines on stderr (an indicatif progress
 //!   bar on a TTY), styled from the one table in [`style`];
 //! - [`json`]: one JSON object per event, one per line, on stdout;
-//! - [`watch`]: the watch mode's event type, which both render.
+//! - [`watch`]: the watch mode's event type, which both render;
+//! - [`timings`]: `--timings`, a copy of the events kept during a build and
+//!   written after it as an HTML page and a Chrome trace.
 //!
 //! This module imports nothing from the rest of the CLI, and from the
 //! engine only `pipeline::events`.
@@ -13,6 +15,7 @@
 pub mod human;
 pub mod json;
 pub mod style;
+pub mod timings;
 pub mod watch;
 
 use pipeline::events::EventSink;

@@ -380,6 +380,7 @@ fn build_loaded(
         actions: actions.actions.len(),
         target: format!("{}/{}", tc.goos(), tc.goarch()),
         profile: req.profile.name.clone(),
+        jobs: req.jobs.max(1),
     });
     let summary = exec::execute(
         &actions,

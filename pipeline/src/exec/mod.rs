@@ -90,6 +90,8 @@ impl ExecSummary {
 struct State {
     ready: BinaryHeap<(usize, std::cmp::Reverse<usize>)>,
     waiting_on: Vec<usize>,
+    /// When each action became ready (seconds on the emitter's clock).
+    ready_at: Vec<f64>,
     running: usize,
     failed: usize,
     ran: usize,
@@ -125,19 +127,26 @@ pub fn execute(
     let priority = plan.priorities();
     let mut dependents = vec![Vec::new(); n];
     let mut waiting_on = vec![0usize; n];
+    // Each action's dependencies as events report them: ids, each once.
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, a) in actions.iter().enumerate() {
         waiting_on[i] = a.deps.len();
         for d in &a.deps {
             dependents[d.id.0].push(i);
+            deps[i].push(d.id.0);
         }
+        deps[i].sort_unstable();
+        deps[i].dedup();
     }
     let ready = (0..n)
         .filter(|i| waiting_on[*i] == 0)
         .map(|i| (priority[i], std::cmp::Reverse(i)))
         .collect();
+    let start = em.elapsed().as_secs_f64();
     let state = Mutex::new(State {
         ready,
         waiting_on,
+        ready_at: vec![start; n],
         running: 0,
         failed: 0,
         ran: 0,
@@ -162,9 +171,13 @@ pub fn execute(
     };
 
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| loop {
-                let id = {
+        // Each worker moves in its slot number and borrows the rest.
+        let (state, wake, results, cancelled, run) = (&state, &wake, &results, &cancelled, &run);
+        let (deps, dependents, priority) = (&deps, &dependents, &priority);
+        let (started, failed) = (&started, &failed);
+        for worker in 0..opts.jobs.max(1) {
+            s.spawn(move || loop {
+                let (id, ready_at) = {
                     let mut st = state.lock().unwrap();
                     loop {
                         if let Some(c) = opts.cancel {
@@ -180,7 +193,7 @@ pub fn execute(
                         if let Some((_, std::cmp::Reverse(id))) = st.ready.pop() {
                             st.running += 1;
                             started[id].store(true, Ordering::Release);
-                            break id;
+                            break (id, st.ready_at[id]);
                         }
                         if st.running == 0 {
                             // Nothing ready, nothing running: all done.
@@ -190,7 +203,12 @@ pub fn execute(
                         st = wake.wait(st).unwrap();
                     }
                 };
-                let outcome = run.action(ActionId(id), &results);
+                let slot = Slot {
+                    deps: &deps[id],
+                    ready: ready_at,
+                    worker,
+                };
+                let outcome = run.action(ActionId(id), slot, results);
                 let mut st = state.lock().unwrap();
                 st.running -= 1;
                 match outcome {
@@ -201,9 +219,11 @@ pub fn execute(
                             st.ran += 1;
                         }
                         let _ = results[id].set(out);
+                        let now = run.em.elapsed().as_secs_f64();
                         for &d in &dependents[id] {
                             st.waiting_on[d] -= 1;
                             if st.waiting_on[d] == 0 {
+                                st.ready_at[d] = now;
                                 st.ready.push((priority[d], std::cmp::Reverse(d)));
                             }
                         }
@@ -231,6 +251,14 @@ pub fn execute(
         failures: st.failures,
         cancelled: cancelled.load(Ordering::Relaxed),
     }
+}
+
+/// Where an action runs: what it waited for, when it became ready, which
+/// worker slot took it (reported with its start, for timelines).
+struct Slot<'a> {
+    deps: &'a [usize],
+    ready: f64,
+    worker: usize,
 }
 
 /// A step that ran: its entry, its command line, and the key inputs to
@@ -297,6 +325,7 @@ impl Run<'_> {
     fn action(
         &self,
         id: ActionId,
+        slot: Slot<'_>,
         results: &[OnceLock<ActionOutput>],
     ) -> std::result::Result<(ActionOutput, bool), Option<String>> {
         let em = self.em;
@@ -307,6 +336,9 @@ impl Run<'_> {
             action: label.action,
             package: pkg.clone(),
             file: label.file.clone(),
+            deps: slot.deps.to_vec(),
+            ready: slot.ready,
+            worker: slot.worker,
         });
         let start = Instant::now();
         let finish = |outcome, dirty, command, cache, remote_miss, key: Option<&ActionKey>| {

@@ -426,3 +426,47 @@ fn in_process_steps_run_without_the_runner() {
     let d = s.results[0].get().unwrap().get(&Output::Exe).unwrap();
     assert_eq!(fx.cache.read(&d).unwrap(), b"in-process c");
 }
+
+#[test]
+fn started_events_name_deps_ready_time_and_worker() {
+    let fx = fixture();
+    let (plan, names) = diamond();
+    let stages = FakeStages {
+        plan: &plan,
+        names,
+        in_process: None,
+    };
+    let (s, events) = run(&fx, &plan, &stages, &FakeRunner::default(), 2, None);
+    assert!(s.success());
+    let mut started = std::collections::BTreeMap::new();
+    let mut finished = std::collections::BTreeMap::new();
+    for e in &events {
+        match &e.kind {
+            EventKind::ActionStarted {
+                id,
+                deps,
+                ready,
+                worker,
+                ..
+            } => {
+                assert!(*worker < 2, "worker {worker} of 2 slots");
+                assert!(*ready <= e.elapsed, "ready after it started");
+                started.insert(*id, (deps.clone(), *ready, e.elapsed));
+            }
+            EventKind::ActionFinished { id, .. } => {
+                finished.insert(*id, e.elapsed);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(started.len(), 4);
+    assert_eq!(started[&0].0, Vec::<usize>::new());
+    assert_eq!(started[&2].0, vec![1]);
+    assert_eq!(started[&3].0, vec![2]);
+    // An action becomes ready when its last dependency finishes.
+    for (id, (deps, ready, _)) in &started {
+        for d in deps {
+            assert!(finished[d] <= *ready, "{id} ready before {d} finished");
+        }
+    }
+}

@@ -41,6 +41,7 @@ use super::supervisor::{Order, Supervisor};
 use super::watch_set::{config_files, Excluded, FsWatcher, WatchSet};
 use super::WatchArgs;
 use crate::exit::{Failure, Kind};
+use crate::report::timings::Timings;
 use crate::report::{HumanReporter, StopReason, Verbosity, WatchEvent, WatchReporter};
 use crate::settings;
 
@@ -402,6 +403,7 @@ impl Controller {
             inner,
             ran: Mutex::default(),
             artifacts: self.args.run.then(|| Mutex::new(self.tx.clone())),
+            timings: self.args.build.timings.as_deref().map(Timings::new),
         });
         let (reqs, c, s, tx) = (
             self.inputs.reqs.clone(),
@@ -488,6 +490,18 @@ impl Controller {
             note,
             program: self.supervisor.pid(),
         });
+        // --timings: one report per cycle, after its status line.
+        if let (Some(t), Some(req)) = (&sink.timings, self.inputs.reqs.first()) {
+            let dir = req.gobuild_dir().join("timings");
+            match t.write(&dir) {
+                Ok(Some(w)) => w.print(self.args.build.common.verbose),
+                Ok(None) => {}
+                Err(e) => self.error(format!(
+                    "could not write the timing report under {}: {e}",
+                    dir.display()
+                )),
+            }
+        }
     }
 
     /// The program is linked and installed: restart now, while the build's

@@ -1,7 +1,8 @@
 //! One watch cycle: every request built once through the engine, on the
 //! cycle's thread, with the engine's cancel flag. Its sink forwards the
-//! engine's events to the reporter, counts the actions that ran, and tells
-//! the controller the moment a program is installed.
+//! engine's events to the reporter, counts the actions that ran, keeps a
+//! copy for `--timings`, and tells the controller the moment a program is
+//! installed.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use pipeline::load::PackageGraph;
 
 use super::controller::Msg;
 use crate::exit::Failure;
+use crate::report::timings::Timings;
 
 /// Forwards engine events to the reporter, counts what ran, and (for
 /// `--run`) tells the loop the moment a program is installed.
@@ -21,10 +23,15 @@ pub(super) struct CycleSink {
     pub(super) inner: Box<dyn EventSink>,
     pub(super) ran: Mutex<BTreeMap<String, usize>>,
     pub(super) artifacts: Option<Mutex<Sender<Msg>>>,
+    /// `--timings`: this cycle's events, written when it ends.
+    pub(super) timings: Option<Timings>,
 }
 
 impl EventSink for CycleSink {
     fn emit(&self, event: Event) {
+        if let Some(t) = &self.timings {
+            t.record(&event);
+        }
         if let EventKind::ActionFinished {
             action,
             outcome: Outcome::Ran,
