@@ -546,3 +546,82 @@ fn third_party_modules_with_assembly_behave_like_go_build() {
         assert_eq!(deps(&m).len(), 4, "{m}");
     }
 }
+
+#[test]
+fn a_new_module_is_loaded_without_listing_the_standard_library() {
+    // The first module's full load saves the standard library's packages
+    // (a standard package no earlier load listed would mean a full load);
+    // a second, new module is then put together from them and `go list
+    // -find` (local packages, an embed, a name import), and the result is
+    // checked against `go list -deps` field by field and in order
+    // (GOBUILD_CHECK_FAST_LOAD fails the build on any difference).
+    let target = tempfile::tempdir().unwrap();
+    let t = target.path().to_str().unwrap();
+    for cgo in ["0", "1"] {
+        let first = temp_module(
+            "example.com/first",
+            &[(
+                "main.go",
+                "package main\n\nimport (\n\t_ \"crypto/sha256\"\n\t_ \"embed\"\n\t\"fmt\"\n\t\"net/http\"\n)\n\nfunc main() { fmt.Println(http.StatusOK) }\n",
+            )],
+        );
+        let env = [("CGO_ENABLED", cgo), ("GOBUILD_CHECK_FAST_LOAD", "1")];
+        ok(&gobuild_env(
+            first.path(),
+            &["build", "-q", "--target-dir", t, "."],
+            &env,
+        ));
+        let second = temp_module(
+            "example.com/second",
+            &[
+                (
+                    "main.go",
+                    "// Command second.\npackage main\n\nimport (\n\t\"crypto/sha256\"\n\t\"fmt\"\n\tnet \"net/http\"\n\n\t\"example.com/second/lib\"\n)\n\nfunc main() {\n\tfmt.Printf(\"%x %d %s\\n\", sha256.Sum256([]byte(lib.Name())), net.StatusOK, lib.Word)\n}\n",
+                ),
+                (
+                    "lib/lib.go",
+                    "package lib\n\nimport (\n\t_ \"embed\"\n\t\"strings\"\n\n\t\"example.com/second/lib/inner\"\n)\n\n//go:embed word.txt\nvar Word string\n\n// Name is upper case.\nfunc Name() string { return strings.ToUpper(inner.Name) }\n",
+                ),
+                ("lib/word.txt", "embedded"),
+                ("lib/inner/inner.go", "package inner\n\n// Name names.\nconst Name = \"second\"\n"),
+            ],
+        );
+        let exe = second.path().join("second-ours");
+        let out = gobuild_env(
+            second.path(),
+            &[
+                "build",
+                "--message-format",
+                "json",
+                "--target-dir",
+                t,
+                "-o",
+                exe.to_str().unwrap(),
+                ".",
+            ],
+            &env,
+        );
+        ok(&out);
+        let note = events(&out).into_iter().find(|e| {
+            e["reason"] == "diagnostic"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("without listing the standard library"))
+        });
+        assert!(
+            note.is_some(),
+            "CGO_ENABLED={cgo}: the full load ran: {}",
+            text(&out)
+        );
+        let theirs = second.path().join("second-go");
+        ok(&go(
+            second.path(),
+            &["build", "-o", theirs.to_str().unwrap(), "."],
+            &[("CGO_ENABLED", cgo)],
+        ));
+        assert_eq!(
+            run_program(&mut Command::new(&exe)),
+            run_program(&mut Command::new(&theirs))
+        );
+    }
+}

@@ -107,6 +107,9 @@ pub struct Session {
     pub graph: PackageGraph,
     /// Was the load snapshot reused (no `go list` ran)?
     pub from_snapshot: bool,
+    /// Was the standard library's part of the graph reused (only `go list
+    /// -find` ran; see [`load::known_std`])?
+    pub std_reused: bool,
 }
 
 /// A program the build wrote.
@@ -142,13 +145,35 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
             toolchain,
             graph: snap.graph,
             from_snapshot: true,
+            std_reused: false,
         });
     }
     let toolchain = match Toolchain::probe(&req.toolchain) {
         Ok(t) => t,
         Err(e) => return Err(explain_probe_error(req, e)),
     };
-    let mut graph = load::go_list(&toolchain, &lreq)?;
+    // A new module (or new patterns): the standard library's part of the
+    // graph from an earlier load, the rest from `go list -find`.
+    let std_path =
+        load::known_std::snapshot_path(&gobuild_dir.join("load"), &toolchain, &lreq.tags);
+    let fast = load::known_std::load(&toolchain, &lreq, &std_path)?;
+    let std_reused = fast.is_some();
+    let mut graph = match fast {
+        Some(packages) => {
+            if std::env::var_os("GOBUILD_CHECK_FAST_LOAD").is_some() {
+                let full = load::go_list(&toolchain, &lreq)?;
+                load::known_std::check_same(&packages, &full)?;
+            }
+            let graph = load::PackageGraph::new(packages, &lreq.patterns)?;
+            load::check_c_compiler(&toolchain, &graph)?;
+            graph
+        }
+        None => {
+            let graph = load::go_list(&toolchain, &lreq)?;
+            load::known_std::save(&std_path, &graph);
+            graph
+        }
+    };
     if test {
         load::keep_testmains(&mut graph, &gobuild_dir.join("load").join("testmain"))?;
     }
@@ -159,6 +184,7 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
         toolchain,
         graph,
         from_snapshot: false,
+        std_reused,
     })
 }
 
@@ -235,6 +261,16 @@ pub fn build(
         )
     })?;
     let session = load(req, &gobuild_dir)?;
+    if session.std_reused && std::env::var_os("GOBUILD_CHECK_FAST_LOAD").is_some() {
+        em.diag(
+            Level::Note,
+            None,
+            format!(
+                "loaded {} packages without listing the standard library; equal to go list -deps's",
+                session.graph.packages.len()
+            ),
+        );
+    }
     let cache = LocalCache::open(gobuild_dir.join("cache"))?;
     // Work directories left by a killed build; we hold the lock, so none is in use.
     cache.clear_temp();
@@ -373,8 +409,16 @@ fn build_loaded(
             t.memo_dir = cache.aux_dir("testlogs");
             t
         }),
-        cc_identity: crate::stages::cflags::cc_identity(tc, graph)?,
-        cxx_identity: crate::stages::cflags::cxx_identity(tc, graph)?,
+        cc_identity: crate::stages::cflags::cc_identity(
+            tc,
+            graph,
+            &cache.aux_dir("cc-identity.json"),
+        )?,
+        cxx_identity: crate::stages::cflags::cxx_identity(
+            tc,
+            graph,
+            &cache.aux_dir("cc-identity.json"),
+        )?,
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),

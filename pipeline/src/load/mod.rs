@@ -16,6 +16,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::toolchain::Toolchain;
 
 mod errors;
+pub mod known_std;
 pub mod snapshot;
 
 pub use errors::check_c_compiler;

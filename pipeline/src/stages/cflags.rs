@@ -6,6 +6,8 @@
 //! compiler's identity (`gccToolID` in buildid.go) and the key inputs every
 //! C step has.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 
 use crate::cache::KeyInputs;
@@ -254,19 +256,52 @@ pub fn split_pkg_config_output(out: &str) -> std::result::Result<Vec<String>, St
 /// The C compiler's identity for the keys of the C steps: the `… version …`
 /// line `$CC -### -x c -c -` prints with `LC_ALL=C` (cmd/go's `gccToolID`),
 /// once per build, when cgo is on and a package of the graph uses it.
-pub fn cc_identity(tc: &Toolchain, graph: &PackageGraph) -> Result<Option<String>> {
+///
+/// The answer is remembered in `memo` under the compiler's words and the
+/// `stat` of its program (a new compiler is a new binary), so that a build
+/// does not pay for running it.
+pub fn cc_identity(tc: &Toolchain, graph: &PackageGraph, memo: &Path) -> Result<Option<String>> {
     if !tc.cgo_enabled() || !graph.packages.iter().any(GoPackage::uses_cgo) {
         return Ok(None);
     }
-    compiler_identity(tc.cc(), graph).map(Some)
+    remembered_identity(tc.cc(), graph, memo).map(Some)
 }
 
 /// The C++ compiler's identity, when a cgo package has C++ files.
-pub fn cxx_identity(tc: &Toolchain, graph: &PackageGraph) -> Result<Option<String>> {
+pub fn cxx_identity(tc: &Toolchain, graph: &PackageGraph, memo: &Path) -> Result<Option<String>> {
     if !tc.cgo_enabled() || !graph.packages.iter().any(|p| p.uses_cgo() && has_cxx(p)) {
         return Ok(None);
     }
-    compiler_identity(tc.cxx(), graph).map(Some)
+    remembered_identity(tc.cxx(), graph, memo).map(Some)
+}
+
+fn remembered_identity(cc: Vec<String>, graph: &PackageGraph, memo: &Path) -> Result<String> {
+    let program = which::which(&cc[0]).ok();
+    let stat = program
+        .as_deref()
+        .and_then(|p| crate::fshash::Stat::of(p).ok());
+    let Some(stat) = stat else {
+        return compiler_identity(cc, graph);
+    };
+    let key = format!(
+        "{}\0{}\0{}",
+        cc.join(" "),
+        program.unwrap_or_default().display(),
+        serde_json::to_string(&stat).unwrap_or_default()
+    );
+    let mut known: BTreeMap<String, String> = std::fs::read(memo)
+        .ok()
+        .and_then(|d| serde_json::from_slice(&d).ok())
+        .unwrap_or_default();
+    if let Some(id) = known.get(&key) {
+        return Ok(id.clone());
+    }
+    let id = compiler_identity(cc, graph)?;
+    known.insert(key, id.clone());
+    if let Ok(data) = serde_json::to_vec(&known) {
+        let _ = crate::cache::atomic_write(memo, &data);
+    }
+    Ok(id)
 }
 
 fn compiler_identity(cc: Vec<String>, graph: &PackageGraph) -> Result<String> {
