@@ -174,6 +174,7 @@ fn retry(
                 memo_dir: Default::default(),
                 run: true,
                 vet: args.vet == VetMode::Default,
+                cover: None,
             });
             let outcome = build::build(&req, sink, None)?;
             let test2json = test2json_for(&outcome, &req.gobuild_dir())?;
@@ -325,6 +326,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<(), Failure> {
             memo_dir: Default::default(),
             run: !args.no_run,
             vet: args.vet == VetMode::Default,
+            cover: None,
         });
         first_req.get_or_insert_with(|| req.clone());
         let outcome = build::build(&req, sink.as_ref(), None)?;

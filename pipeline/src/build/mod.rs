@@ -123,11 +123,18 @@ pub struct Artifact {
 /// Loads the packages, through the snapshot when nothing it depends on changed.
 pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
     let test = matches!(req.intent, Intent::Test);
+    let cover = req
+        .test
+        .as_ref()
+        .and_then(|t| t.cover.as_ref())
+        .filter(|_| test)
+        .map(|c| c.mode.clone());
     let lreq = LoadRequest {
         patterns: req.patterns(),
         tags: req.profile.tags.clone(),
         dir: req.dir.clone(),
         test,
+        cover: cover.clone(),
     };
     load::check_dir(&req.dir)?;
     let fingerprint = load_fingerprint(&lreq, &req.toolchain);
@@ -150,7 +157,11 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
     };
     let mut graph = load::go_list(&toolchain, &lreq)?;
     if test {
-        load::keep_testmains(&mut graph, &gobuild_dir.join("load").join("testmain"))?;
+        let testmains = gobuild_dir.join("load").join("testmain");
+        load::keep_testmains(&mut graph, &testmains)?;
+        if let Some(mode) = &cover {
+            load::cover::mark_covered(&mut graph, mode, toolchain.goroot(), &testmains)?;
+        }
     }
     let snap = Snapshot::new(fingerprint, &toolchain, graph.clone(), &[]);
     // A snapshot that cannot be saved only costs the next build a `go list`.

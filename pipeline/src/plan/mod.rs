@@ -116,6 +116,10 @@ pub enum ActionKind {
         /// Facts only (a dependency of a vetted package)?
         facts_only: bool,
     },
+    /// Instrument a package's Go files for coverage (`cover -pkgcfg …`,
+    /// go test `-cover`): the rewritten files and the compiler's
+    /// `coveragecfg`, which its compile reads instead of the sources.
+    Cover,
 }
 
 impl ActionKind {
@@ -135,6 +139,7 @@ impl ActionKind {
             ActionKind::CCompile { .. } => "cc",
             ActionKind::Dynimport => "dynimport",
             ActionKind::Vet { .. } => "vet",
+            ActionKind::Cover => "cover",
         }
     }
 }
@@ -172,6 +177,8 @@ pub enum Input {
     Vetx(usize),
     /// The vet of a tested package variant (a test run reads its result).
     Vet(usize),
+    /// The package's own cover run (compile reads the instrumented files).
+    Cover,
 }
 
 /// A declared input: which action, in which role.
@@ -231,6 +238,8 @@ pub struct ActionGraph {
     pub untested_vets: Vec<ActionId>,
     /// Per requested main package: what it links (planned for every intent).
     pub link_units: HashMap<usize, LinkUnit>,
+    /// Per package instrumented for coverage: its cover action.
+    pub covers: HashMap<usize, ActionId>,
 }
 
 /// What the planner needs to know besides the graph.
@@ -445,6 +454,19 @@ impl ActionGraph {
         } else {
             Vec::new()
         };
+        // -cover: the compile reads the instrumented files.
+        if p.cover.is_some() && !crate::load::cover::covered_files(p).is_empty() {
+            let id = self.push(Action {
+                kind: ActionKind::Cover,
+                pkg,
+                deps: vec![],
+            });
+            self.covers.insert(pkg, id);
+            compile_deps.push(Dep {
+                id,
+                input: Input::Cover,
+            });
+        }
         let c = self.push(Action {
             kind: ActionKind::Compile,
             pkg,
@@ -731,6 +753,23 @@ pub fn compile_imports(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
                 .import_path
                 .cmp(&graph.packages[*b].import_path)
         });
+    }
+    // -cover: the cover tool adds `import _ "runtime/coverage"` to a main
+    // package and, in atomic mode, `sync/atomic` (cmd/go's `EnsureImport`).
+    if let Some(c) = &p.cover {
+        let mut add = |path: &str| {
+            if let Some(d) = graph.get(path) {
+                if d != pkg && !v.contains(&d) {
+                    v.push(d);
+                }
+            }
+        };
+        if c.mode == "atomic" {
+            add("sync/atomic");
+        }
+        if p.is_main() {
+            add("runtime/coverage");
+        }
     }
     if p.is_main() && p.import_path != "runtime" {
         // The copy of runtime built for this main (PGO), if `go list` made one.
