@@ -8,6 +8,7 @@
 
 mod args;
 mod cmd;
+mod coverage;
 mod exit;
 mod report;
 mod settings;

@@ -79,8 +79,14 @@ pub(crate) fn print_event(v: &Value) {
 }
 
 /// The package's go test JSON events: the binary's output and go test's
-/// final `ok`/`FAIL` line, through the toolchain's test2json.
-pub(crate) fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<Value>, Failure> {
+/// final `ok`/`FAIL` line, through the toolchain's test2json; under
+/// `-cover` (`cover`), the `ok` line ends with the coverage the binary
+/// printed, as go test's.
+pub(crate) fn events_of(
+    test2json: &std::path::Path,
+    t: &TestRun,
+    cover: bool,
+) -> Result<Vec<Value>, Failure> {
     let Some(r) = &t.result else {
         return Ok(Vec::new());
     };
@@ -135,7 +141,12 @@ pub(crate) fn events_of(test2json: &std::path::Path, t: &TestRun) -> Result<Vec<
         } else {
             format!("{:.3}s", r.elapsed)
         };
-        (format!("ok  \t{pkg}\t{took}\n"), "pass")
+        let coverage = if cover {
+            crate::coverage::percentage(&t.output).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        (format!("ok  \t{pkg}\t{took}{coverage}\n"), "pass")
     } else {
         (format!("FAIL\t{pkg}\t{:.3}s\n", r.elapsed), "fail")
     };
@@ -339,7 +350,9 @@ pub(crate) fn report_package(
         }
         for l in &package_output {
             let framing = l.starts_with("=== ") || l.starts_with("PASS");
-            if !(framing || passed && l.starts_with("--- ")) {
+            // The binary's coverage line is on go test's `ok` line.
+            let quiet = l.starts_with("--- ") || l.starts_with("coverage: ");
+            if !(framing || passed && quiet) {
                 out.push_str(l);
             }
         }

@@ -106,6 +106,10 @@ fn check(minor: &str) {
         run("build (programs behave like go build's)", &|| {
             fixture_behaves_like_go_build(&go, target.path())
         }),
+        run(
+            "cover (coverage and profile equal go test -cover's)",
+            &|| coverage_equals_go_test(&go, target.path()),
+        ),
     ]
     .into_iter()
     .flatten()
@@ -140,6 +144,44 @@ fn fixture_behaves_like_go_build(go: &ExtraGo, target: &Path) {
         &go.env(),
     ));
     assert!(m.contains(&format!(": {}.", go.label)), "{}: {m}", go.label);
+}
+
+/// `test --covermode count --coverprofile` against this Go's `go test`
+/// (Go 1.22 generates its covered test mains with linknames, later ones
+/// through internal/coverage/cfile).
+fn coverage_equals_go_test(go: &ExtraGo, target: &Path) {
+    let (tmp, dir) = fixture("cover");
+    let (ours, theirs) = (tmp.path().join("ours.out"), tmp.path().join("go.out"));
+    let t = target.display().to_string();
+    let (o, g) = (ours.display().to_string(), theirs.display().to_string());
+    let args = ["--covermode", "count", "--coverprofile", &o, "./..."];
+    let mut all = vec!["test", "-q", "--target-dir", &t];
+    all.extend(args);
+    let out = gobuild_env(&dir, &all, &go.env());
+    let go_out = common::go(
+        &dir,
+        &["test", "-covermode", "count", "-coverprofile", &g, "./..."],
+        &go.env(),
+    );
+    // (package, coverage) of each coverage line.
+    let lines = |s: &str| -> BTreeSet<(String, String)> {
+        s.lines()
+            .filter_map(|l| {
+                let (head, cov) = l.split_once("\tcoverage: ")?;
+                let pkg = head.trim_start_matches("ok  ").trim_matches('\t');
+                Some((pkg.split('\t').next()?.to_string(), cov.to_string()))
+            })
+            .collect()
+    };
+    assert_eq!(lines(&ok(&out)), lines(&ok(&go_out)), "{}", go.label);
+    let read = |p: &Path| -> BTreeSet<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(read(&ours), read(&theirs), "{}: profiles", go.label);
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub struct BuildSettings {
     pub tags: Vec<String>,
     /// `-trimpath`.
     pub trimpath: bool,
+    /// `-cover` (recorded by Go 1.23+, golang/go#67366).
+    pub cover: bool,
     /// GOARCH.
     pub goarch: String,
     /// GOOS.
@@ -340,6 +342,9 @@ pub fn build_info(graph: &PackageGraph, main: usize, s: &BuildSettings) -> Strin
     }
     if !s.ldflags.is_empty() && !s.trimpath {
         set("-ldflags", &s.ldflags);
+    }
+    if s.cover {
+        set("-cover", "true");
     }
     if !s.tags.is_empty() {
         set("-tags", &s.tags.join(","));

@@ -117,6 +117,8 @@ pub enum Tool {
     Preprofile,
     /// `cgo` (packages with `import "C"`, when cgo is on)
     Cgo,
+    /// `cover` (go test `-cover`)
+    Cover,
 }
 
 impl Tool {
@@ -128,6 +130,7 @@ impl Tool {
             Tool::Link => "link",
             Tool::Preprofile => "preprofile",
             Tool::Cgo => "cgo",
+            Tool::Cover => "cover",
         }
     }
 }

@@ -44,6 +44,7 @@ const STAGE_BODIES: &[&str] = &[
     "cc",
     "dynimport",
     "vet",
+    "cover",
 ];
 
 /// What the executor may read of `stages`: the prepared step and the outputs.

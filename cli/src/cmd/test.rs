@@ -16,7 +16,7 @@ use clap::Args;
 use pipeline::build;
 use pipeline::plan::Intent;
 use pipeline::stages::outputs::BuildFailure;
-use pipeline::stages::test_run::TestSettings;
+use pipeline::stages::test_run::{CoverSettings, TestSettings};
 use serde_json::Value;
 
 use crate::args::BuildArgs;
@@ -83,6 +83,24 @@ pub(crate) struct TestArgs {
     /// runs go test's default checks, `off` none.
     #[arg(long, value_name = "off|default", default_value = "default")]
     vet: VetMode,
+    /// Measure test coverage, as `go test -cover`: each tested package is
+    /// compiled instrumented (the cover tool rewrites its non-test files),
+    /// and its `ok` line ends with the percentage of its statements the
+    /// tests ran (`coverage: 75.0% of statements`); a package without tests
+    /// reports 0.0%.
+    #[arg(long)]
+    cover: bool,
+    /// What coverage counts (`-covermode`; implies --cover): `set` whether
+    /// each statement ran, `count` how many times, `atomic` counts safe
+    /// with parallel goroutines (slower).
+    #[arg(long, value_name = "set|count|atomic", value_parser = ["set", "count", "atomic"])]
+    covermode: Option<String>,
+    /// Write the coverage profile of every tested package to FILE, as `go
+    /// test -coverprofile` does (implies --cover): a `mode:` line, then a
+    /// `file:line.col,line.col statements count` line per block; for `go
+    /// tool cover -html=FILE`. Restored with cached results.
+    #[arg(long, value_name = "FILE")]
+    coverprofile: Option<std::path::PathBuf>,
     /// The race detector (`-race`): not built by cargo gobuild yet (refused).
     #[arg(long)]
     race: bool,
@@ -105,6 +123,16 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 }
 
 impl TestArgs {
+    /// `--cover`, `--covermode`, `--coverprofile`: how test binaries are
+    /// instrumented (go test's default mode is `set`).
+    fn cover(&self) -> Option<CoverSettings> {
+        let on = self.cover || self.covermode.is_some() || self.coverprofile.is_some();
+        on.then(|| CoverSettings {
+            mode: self.covermode.clone().unwrap_or_else(|| "set".into()),
+            profile: self.coverprofile.is_some(),
+        })
+    }
+
     /// The flags every test binary gets, as go test translates them.
     fn binary_args(&self) -> Vec<String> {
         let mut a = Vec::new();
@@ -174,11 +202,12 @@ fn retry(
                 memo_dir: Default::default(),
                 run: true,
                 vet: args.vet == VetMode::Default,
+                cover: args.cover(),
             });
             let outcome = build::build(&req, sink, None)?;
             let test2json = test2json_for(&outcome, &req.gobuild_dir())?;
             for t in outcome.test_runs() {
-                let events = events_of(&test2json, &t)?;
+                let events = events_of(&test2json, &t, args.cover().is_some())?;
                 let mut still = BTreeSet::new();
                 for e in &events {
                     if let (Some("fail"), Some(test)) = (e["Action"].as_str(), e["Test"].as_str()) {
@@ -318,6 +347,11 @@ fn run_with(
             "--race is not supported by cargo gobuild yet: every package would be compiled with -race against runtime/race's C runtime, which the pipeline does not do (hint: run `go test -race` for now)",
         ));
     }
+    let cover = args.cover();
+    let mut profile = match (&args.coverprofile, &cover) {
+        (Some(path), Some(c)) => Some(crate::coverage::Profile::new(path, &c.mode)),
+        _ => None,
+    };
     let mut tally = Tally::default();
     let mut failed_packages = Vec::new();
     let mut build_failed = BTreeMap::new();
@@ -339,6 +373,7 @@ fn run_with(
             memo_dir: Default::default(),
             run: !args.no_run,
             vet: args.vet == VetMode::Default,
+            cover: cover.clone(),
         });
         first_req.get_or_insert_with(|| req.clone());
         let outcome = build::build(&req, sink, None)?;
@@ -385,6 +420,37 @@ fn run_with(
                 build_failed.insert(p.to_string(), build_failure_kind(&failed));
                 continue;
             }
+            // -cover: the package's coverage (0.0%, nothing ran) from its
+            // meta-data file, instead of `[no test files]`.
+            let meta = graph.get(p).and_then(|i| outcome.cover_meta(i));
+            let untested = match meta.filter(|_| cover.is_some() && !args.no_run) {
+                Some(meta) => crate::coverage::untested(
+                    &outcome.session.toolchain.go,
+                    p,
+                    &meta,
+                    &req.gobuild_dir().join("cover"),
+                    profile.is_some(),
+                )?,
+                None => None,
+            };
+            if let Some(u) = untested {
+                if let (Some(prof), Some(data)) = (profile.as_mut(), &u.profile) {
+                    prof.merge_body(data);
+                }
+                if json {
+                    let elapsed = (u.elapsed * 1000.0).round() / 1000.0;
+                    print_event(&serde_json::json!({"Action": "start", "Package": p}));
+                    print_event(
+                        &serde_json::json!({"Action": "output", "Package": p, "Output": u.line}),
+                    );
+                    print_event(
+                        &serde_json::json!({"Action": "pass", "Package": p, "Elapsed": elapsed}),
+                    );
+                } else {
+                    print!("{}", u.line);
+                }
+                continue;
+            }
             let line = format!("?   \t{p}\t[no test files]\n");
             if json {
                 print_event(&serde_json::json!({"Action": "start", "Package": p}));
@@ -397,7 +463,10 @@ fn run_with(
         for t in outcome.test_runs() {
             packages += 1;
             cached += t.cached as usize;
-            let events = once_per_build(events_of(&test2json, &t)?, &mut shown);
+            let events = once_per_build(events_of(&test2json, &t, cover.is_some())?, &mut shown);
+            if let (Some(prof), Some(data)) = (profile.as_mut(), &t.cover_profile) {
+                prof.merge(&t.package, data)?;
+            }
             if !report_package(&t, &events, json, args.test_verbose, &mut tally) {
                 failed_packages.push(t.package.clone());
             }
@@ -415,6 +484,9 @@ fn run_with(
         retry(args, req, sink, &mut tally, &mut failed_packages)?;
     }
     let _ = std::io::stdout().flush();
+    if let Some(p) = &profile {
+        p.write()?;
+    }
     if let Some(path) = &args.junit {
         std::fs::write(path, junit(&suites))
             .map_err(|e| Failure::new(Kind::Unexpected, format!("{}: {e}", path.display())))?;

@@ -126,11 +126,18 @@ pub struct Artifact {
 /// Loads the packages, through the snapshot when nothing it depends on changed.
 pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
     let test = matches!(req.intent, Intent::Test);
+    let cover = req
+        .test
+        .as_ref()
+        .and_then(|t| t.cover.as_ref())
+        .filter(|_| test)
+        .map(|c| c.mode.clone());
     let lreq = LoadRequest {
         patterns: req.patterns(),
         tags: req.profile.tags.clone(),
         dir: req.dir.clone(),
         test,
+        cover: cover.clone(),
     };
     load::check_dir(&req.dir)?;
     let fingerprint = load_fingerprint(&lreq, &req.toolchain);
@@ -175,7 +182,11 @@ pub fn load(req: &BuildRequest, gobuild_dir: &Path) -> Result<Session> {
         }
     };
     if test {
-        load::keep_testmains(&mut graph, &gobuild_dir.join("load").join("testmain"))?;
+        let testmains = gobuild_dir.join("load").join("testmain");
+        load::keep_testmains(&mut graph, &testmains)?;
+        if let Some(mode) = &cover {
+            load::cover::mark_covered(&mut graph, mode, toolchain.goroot(), &testmains)?;
+        }
     }
     let snap = Snapshot::new(fingerprint, &toolchain, graph.clone(), &[]);
     // A snapshot that cannot be saved only costs the next build a `go list`.
@@ -220,8 +231,11 @@ fn explain_probe_error(req: &BuildRequest, e: Error) -> Error {
 fn load_fingerprint(lreq: &LoadRequest, tcreq: &ToolchainRequest) -> String {
     let mut h = blake3::Hasher::new();
     h.update(crate::cache::CACHE_VERSION.as_bytes());
-    // The snapshot's own format (2: `CXXFiles` read under its real name).
+    // The snapshot's own format (2: `CXXFiles` read under its real name),
+    // and the binary that wrote it (another build of cargo gobuild may
+    // read other fields).
     h.update(b"\0snapshot 2\0");
+    h.update(crate::load::known_std::this_binary().as_bytes());
     h.update(serde_json::to_string(lreq).unwrap_or_default().as_bytes());
     h.update(format!("{:?}", tcreq.go).as_bytes());
     for (k, v) in tcreq.env_overrides() {

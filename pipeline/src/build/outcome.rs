@@ -95,6 +95,7 @@ impl BuildOutcome {
                 package: p.tested_package().unwrap_or(&p.import_path).to_string(),
                 dir: PathBuf::from(&p.dir),
                 output: read(&Output::TestOutput).unwrap_or_default(),
+                cover_profile: read(&Output::CoverProfile),
                 result,
                 cached: out.is_some_and(|o| o.cached),
             });
@@ -145,6 +146,13 @@ impl BuildOutcome {
         }
     }
 
+    /// The meta-data file of a package instrumented for coverage with one
+    /// (a package without tests under `-cover`), once its cover run completed.
+    pub fn cover_meta(&self, pkg: usize) -> Option<PathBuf> {
+        let id = self.actions.covers.get(&pkg)?;
+        self.built().output_path(*id, &Output::CoverMeta)
+    }
+
     /// The packages without tests whose vet failed (go test fails them:
     /// `FAIL pkg [build failed]`), in plan order.
     pub fn untested_vet_failures(&self) -> Vec<BuildFailure> {
@@ -177,6 +185,8 @@ pub struct TestRun {
     pub dir: PathBuf,
     /// What the test binary printed (test2json-framed).
     pub output: Vec<u8>,
+    /// The coverage profile it wrote (`-coverprofile`; cached with the result).
+    pub cover_profile: Option<Vec<u8>>,
     /// How it ended; `None` if it did not run (the build failed first).
     pub result: Option<RunResult>,
     /// Reused from an earlier run?

@@ -31,6 +31,7 @@ pub fn snapshot_path(dir: &Path, tc: &Toolchain, tags: &[String]) -> PathBuf {
     let mut h = blake3::Hasher::new();
     h.update(crate::cache::CACHE_VERSION.as_bytes());
     h.update(b"\0std snapshot 1\0");
+    h.update(this_binary().as_bytes());
     h.update(tc.go.as_os_str().as_encoded_bytes());
     for (k, v) in &tc.env {
         // Where the module is does not change the standard library.
@@ -46,6 +47,22 @@ pub fn snapshot_path(dir: &Path, tc: &Toolchain, tags: &[String]) -> PathBuf {
     }
     h.update(format!("\0tags={}", tags.join(",")).as_bytes());
     dir.join(format!("std-{}.json", &h.finalize().to_hex()[..32]))
+}
+
+/// This cargo-gobuild binary, by path and `stat` (snapshots are read only
+/// by the binary that wrote them: another may read other fields).
+pub fn this_binary() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| {
+            let stat = crate::fshash::Stat::of(&p).ok()?;
+            Some(format!(
+                "{}\0{}",
+                p.display(),
+                serde_json::to_string(&stat).ok()?
+            ))
+        })
+        .unwrap_or_default()
 }
 
 /// Saves the standard packages of a full load (merged with those saved

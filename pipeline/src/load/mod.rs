@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, IoContext, Result};
 use crate::toolchain::Toolchain;
 
+pub mod cover;
 mod errors;
 pub mod known_std;
 pub mod snapshot;
@@ -120,6 +121,10 @@ pub struct GoPackage {
     pub error: Option<PackageError>,
     pub deps_errors: Vec<PackageError>,
     pub incomplete: bool,
+    /// How a `-cover` test build instruments the package (ours, not `go
+    /// list`'s: [`cover::mark_covered`]).
+    #[serde(rename = "GobuildCover", skip_serializing_if = "Option::is_none")]
+    pub cover: Option<cover::CoverSetup>,
 }
 
 impl GoPackage {
@@ -258,6 +263,10 @@ pub struct LoadRequest {
     /// `P [P.test]`, `P_test [P.test]` and the test main `P.test`.
     #[serde(default)]
     pub test: bool,
+    /// With `test`: the `-covermode` of a `-cover` test build (`go list
+    /// -cover` lists what a covered test binary links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
 }
 
 /// The loaded package graph, dependencies before dependents.
@@ -446,6 +455,10 @@ pub fn go_list(tc: &Toolchain, req: &LoadRequest) -> Result<PackageGraph> {
     let mut flags = vec!["-e", "-deps"];
     if req.test {
         flags.push("-test");
+    }
+    let covermode = req.cover.as_ref().map(|m| format!("-covermode={m}"));
+    if let Some(m) = &covermode {
+        flags.extend(["-cover", m.as_str()]);
     }
     flags.push(&fields);
     let out = run_go_list(tc, req, &flags, tc.go_env())?;

@@ -118,6 +118,10 @@ pub enum ActionKind {
         /// Facts only (a dependency of a vetted package)?
         facts_only: bool,
     },
+    /// Instrument a package's Go files for coverage (`cover -pkgcfg …`,
+    /// go test `-cover`): the rewritten files and the compiler's
+    /// `coveragecfg`, which its compile reads instead of the sources.
+    Cover,
 }
 
 impl ActionKind {
@@ -137,6 +141,7 @@ impl ActionKind {
             ActionKind::CCompile { .. } => "cc",
             ActionKind::Dynimport => "dynimport",
             ActionKind::Vet { .. } => "vet",
+            ActionKind::Cover => "cover",
         }
     }
 }
@@ -174,6 +179,8 @@ pub enum Input {
     Vetx(usize),
     /// The vet of a tested package variant (a test run reads its result).
     Vet(usize),
+    /// The package's own cover run (compile reads the instrumented files).
+    Cover,
 }
 
 /// A declared input: which action, in which role.
@@ -240,6 +247,8 @@ pub struct ActionGraph {
     /// the speculative action after its check failed is not reported (the
     /// linker repeats the check's verdict).
     pub gates: HashMap<ActionId, ActionId>,
+    /// Per package instrumented for coverage: its cover action.
+    pub covers: HashMap<usize, ActionId>,
 }
 
 /// What the planner needs to know besides the graph.
@@ -466,6 +475,19 @@ impl ActionGraph {
         } else {
             Vec::new()
         };
+        // -cover: the compile reads the instrumented files.
+        if p.cover.is_some() && !crate::load::cover::covered_files(p).is_empty() {
+            let id = self.push(Action {
+                kind: ActionKind::Cover,
+                pkg,
+                deps: vec![],
+            });
+            self.covers.insert(pkg, id);
+            compile_deps.push(Dep {
+                id,
+                input: Input::Cover,
+            });
+        }
         let c = self.push(Action {
             kind: ActionKind::Compile,
             pkg,
@@ -752,6 +774,23 @@ pub fn compile_imports(graph: &PackageGraph, pkg: usize) -> Vec<usize> {
                 .import_path
                 .cmp(&graph.packages[*b].import_path)
         });
+    }
+    // -cover: the cover tool adds `import _ "runtime/coverage"` to a main
+    // package and, in atomic mode, `sync/atomic` (cmd/go's `EnsureImport`).
+    if let Some(c) = &p.cover {
+        let mut add = |path: &str| {
+            if let Some(d) = graph.get(path) {
+                if d != pkg && !v.contains(&d) {
+                    v.push(d);
+                }
+            }
+        };
+        if c.mode == "atomic" {
+            add("sync/atomic");
+        }
+        if p.is_main() {
+            add("runtime/coverage");
+        }
     }
     if p.is_main() && p.import_path != "runtime" {
         // The copy of runtime built for this main (PGO), if `go list` made one.

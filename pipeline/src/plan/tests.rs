@@ -384,3 +384,56 @@ fn a_package_without_tests_is_vetted_too() {
     assert_eq!(a.untested_vets, vec![id]);
     assert_eq!(a.actions[id.0].kind, ActionKind::Vet { facts_only: false });
 }
+
+#[test]
+fn covered_packages_are_compiled_from_their_cover_run() {
+    let mut g = synthetic_graph(&[
+        ("runtime", &[], &[]),
+        ("sync/atomic", &["runtime"], &[]),
+        ("runtime/coverage", &["runtime"], &[]),
+        ("lib", &["runtime"], &[]),
+        ("example.com/cmd/demo", &["lib", "runtime"], &[]),
+    ]);
+    let cover = |mode: &str| {
+        Some(crate::load::cover::CoverSetup {
+            mode: mode.into(),
+            gen_meta: false,
+        })
+    };
+    let (lib, demo) = (
+        g.get("lib").unwrap(),
+        g.get("example.com/cmd/demo").unwrap(),
+    );
+    g.packages[lib].cover = cover("atomic");
+    g.packages[demo].cover = cover("set");
+    let a = plan(&g, Intent::Archives);
+    let covered: Vec<usize> = a
+        .actions
+        .iter()
+        .filter(|x| x.kind == ActionKind::Cover)
+        .map(|x| x.pkg)
+        .collect();
+    assert_eq!(covered, [lib, demo], "{:?}", kinds(&a));
+    for p in [lib, demo] {
+        let compile = a.compile[&p];
+        let cover = a.covers[&p];
+        assert!(cover < compile, "cover runs first");
+        assert!(inputs(&a, compile).contains(&Input::Cover));
+    }
+    // The imports the cover tool adds: sync/atomic (atomic counters),
+    // runtime/coverage (a main package).
+    let name = |v: Vec<usize>| -> Vec<String> {
+        v.into_iter()
+            .map(|i| g.packages[i].import_path.clone())
+            .collect()
+    };
+    assert_eq!(name(compile_imports(&g, lib)), ["runtime", "sync/atomic"]);
+    assert_eq!(
+        name(compile_imports(&g, demo)),
+        ["lib", "runtime", "runtime/coverage"]
+    );
+    // Not covered: no cover action, the sources compiled.
+    let rt = g.get("runtime").unwrap();
+    assert!(!a.covers.contains_key(&rt));
+    assert!(!inputs(&a, a.compile[&rt]).contains(&Input::Cover));
+}

@@ -92,6 +92,23 @@ pub fn prepare(
         args.extend(["-goversion".into(), tc.goversion().to_string()]);
     }
     let mut work_files = Vec::new();
+    // -cover: the instrumented files and the cover tool's configuration
+    // (cmd/go passes it right after -goversion).
+    let covered = match inputs.find(&Input::Cover) {
+        Some(c) => Some(crate::stages::outputs::CoveredFiles::read(p, c?)?),
+        None => None,
+    };
+    if let Some(c) = &covered {
+        args.push(format!(
+            "-coveragecfg={WORK}/{}",
+            Output::CoverCfg.file_name()
+        ));
+        k.add("coveragecfg", c.cfg.to_hex());
+        work_files.push((
+            Output::CoverCfg.file_name().to_string(),
+            WorkFile::Object(c.cfg),
+        ));
+    }
     if let Some(profile) = pgo {
         match inputs.find(&Input::Preprofile) {
             Some(pp) => {
@@ -165,7 +182,23 @@ pub fn prepare(
         args.extend(["-asmhdr".into(), format!("{WORK}/go_asm.h")]);
         outputs.push(Output::AsmHdr);
     }
-    if p.is_test_main() {
+    if let Some(c) = &covered {
+        // covervars.go first, then each file as the cover tool rewrote it
+        // (the tests as they are), in the package's order (`runCover`).
+        for (name, d) in &c.files {
+            k.add(format!("covered {name}"), d.to_hex());
+            work_files.push((name.clone(), WorkFile::Object(*d)));
+        }
+        args.push(format!("{WORK}/{}", crate::load::cover::COVERVARS));
+        for g in &p.go_files {
+            if g.ends_with("_test.go") {
+                args.push(p.file(g).display().to_string());
+                f.add_files(&mut k, p, [g])?;
+            } else {
+                args.push(format!("{WORK}/{}", crate::load::cover::cover_name(g)));
+            }
+        }
+    } else if p.is_test_main() {
         // The generated _testmain.go (a copy the load kept), compiled from
         // the work directory as go test does: recorded as `_testmain.go`,
         // keyed by content.

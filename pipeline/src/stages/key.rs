@@ -27,6 +27,10 @@ pub fn digest_toolchain(tc: &Toolchain, hasher: &FileHasher) -> Result<Toolchain
     if tc.cgo_enabled() {
         wanted.push(Tool::Cgo);
     }
+    // go test -cover's; the cover stage says so when it is missing.
+    if tc.tool(Tool::Cover).is_file() {
+        wanted.push(Tool::Cover);
+    }
     for t in wanted {
         let path = tc.tool(t);
         let d = hasher.digest(&path).map_err(|_| Error::Toolchain {

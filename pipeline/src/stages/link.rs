@@ -156,6 +156,8 @@ pub fn build_settings(
         ldflags: f.profile.ldflags.join(" "),
         tags: f.profile.tags.clone(),
         trimpath: f.profile.trimpath,
+        // go test -cover's binaries (Go 1.22 does not record it).
+        cover: f.graph.packages[main].cover.is_some() && tc.version.minor >= 23,
         goarch: tc.goarch().to_string(),
         goos: tc.goos().to_string(),
         arch_level: tc.arch_level().map(|(k, v)| (k.to_string(), v.to_string())),

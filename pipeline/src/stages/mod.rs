@@ -7,7 +7,7 @@
 //! Who owns what:
 //! - one module per stage: [`symabis`], [`compile`], [`asm`], [`pack`],
 //!   [`preprofile`], [`nosplit`], [`abi_report`], [`link`], [`test_run`],
-//!   [`vet`], and
+//!   [`vet`], [`cover`], and
 //!   for cgo packages [`cgo`], [`cc`], [`dynimport`] ([`cflags`] is what they
 //!   share). Each has a
 //!   `prepare` that reads only its action's declared inputs
@@ -49,6 +49,9 @@
 //! - dynimport: both commands, the cgo tool, the C compiler, every object.
 //! - vet: the vet tool, its flags, the files, per import its export data
 //!   and its facts (`vet.out`); a failed vet is not cached.
+//! - cover: the cover tool, its arguments and package configuration, the
+//!   files, the package directory; compile then keys on the instrumented
+//!   files and the `coveragecfg` instead of the sources.
 //!
 //! Absolute paths enter a key only where the tool writes them into its
 //! output: the package directory of a non-GOROOT package without trimpath
@@ -75,6 +78,7 @@ pub mod cc;
 pub mod cflags;
 pub mod cgo;
 pub mod compile;
+pub mod cover;
 pub mod dynimport;
 pub mod flags;
 pub mod key;
@@ -235,6 +239,7 @@ impl PrepareAction for Stages<'_> {
             } => cc::prepare(f, action, &inputs, (file, object, *generated), identity),
             ActionKind::Dynimport => dynimport::prepare(f, action, &inputs, identity),
             ActionKind::Vet { .. } => vet::prepare(f, action, &inputs, identity),
+            ActionKind::Cover => cover::prepare(f, action, identity),
         }
     }
 }

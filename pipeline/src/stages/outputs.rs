@@ -35,14 +35,23 @@ pub enum Output {
     TestResult,
     /// A file the cgo tool generated (`_cgo_gotypes.go`, `x.cgo1.go`,
     /// `x.cgo2.c`, `_cgo_export.c`, `_cgo_export.h`, `_cgo_main.c`,
-    /// `_cgo_flags`) or the dynimport probe wrote (`_cgo_import.go`, empty
-    /// when the probe's link failed: `dynimportfail`).
+    /// `_cgo_flags`), the dynimport probe wrote (`_cgo_import.go`, empty
+    /// when the probe's link failed: `dynimportfail`) or the cover tool
+    /// wrote (`covervars.go`, `x.cover.go`).
     Generated(String),
     /// The facts a vet run wrote for its importers' vet (`vet.out`; empty
     /// when vet failed).
     Vetx,
     /// How a vet run ended (JSON: exit code, vet's message).
     VetResult,
+    /// The coverage configuration the cover tool writes for the compiler
+    /// (`-coveragecfg`).
+    CoverCfg,
+    /// A package's static coverage meta-data (`EmitMetaFile`; a package
+    /// without tests under `-cover`).
+    CoverMeta,
+    /// The coverage profile a test binary wrote (`-test.coverprofile`).
+    CoverProfile,
 }
 
 impl Output {
@@ -62,6 +71,9 @@ impl Output {
             Output::Generated(name) => name,
             Output::Vetx => "vet.out",
             Output::VetResult => "vet-result.json",
+            Output::CoverCfg => "coveragecfg",
+            Output::CoverMeta => "covmeta",
+            Output::CoverProfile => "_cover_.out",
         }
     }
 
@@ -79,6 +91,9 @@ impl Output {
             "test-result.json" => Output::TestResult,
             "vet.out" => Output::Vetx,
             "vet-result.json" => Output::VetResult,
+            "coveragecfg" => Output::CoverCfg,
+            "covmeta" => Output::CoverMeta,
+            "_cover_.out" => Output::CoverProfile,
             other if Output::is_generated_name(other) => Output::Generated(other.to_string()),
             other => Output::Object(other.to_string()),
         }
@@ -186,6 +201,32 @@ impl VetResult {
     }
 }
 
+/// What a compile reads of its package's cover run.
+pub struct CoveredFiles {
+    /// The `coveragecfg`.
+    pub cfg: ContentDigest,
+    /// `covervars.go`, then each instrumented file, by name.
+    pub files: Vec<(String, ContentDigest)>,
+}
+
+impl CoveredFiles {
+    /// The cover run's outputs for package `p`.
+    pub fn read(p: &crate::load::GoPackage, out: &ActionOutput) -> Result<CoveredFiles> {
+        let mut files = vec![(
+            crate::load::cover::COVERVARS.to_string(),
+            out.get(&Output::Generated(crate::load::cover::COVERVARS.into()))?,
+        )];
+        for g in crate::load::cover::covered_files(p) {
+            let name = crate::load::cover::cover_name(&g);
+            files.push((name.clone(), out.get(&Output::Generated(name))?));
+        }
+        Ok(CoveredFiles {
+            cfg: out.get(&Output::CoverCfg)?,
+            files,
+        })
+    }
+}
+
 /// An internal error: a broken invariant of the engine, reported, not a panic.
 pub fn internal(message: impl Into<String>) -> Error {
     Error::Tool {
@@ -272,6 +313,11 @@ mod tests {
             Output::Object("_x001.o".into()),
             Output::Vetx,
             Output::VetResult,
+            Output::Generated("covervars.go".into()),
+            Output::Generated("a.cover.go".into()),
+            Output::CoverCfg,
+            Output::CoverMeta,
+            Output::CoverProfile,
         ] {
             assert_eq!(Output::from_file_name(o.file_name()), o);
         }

@@ -19,7 +19,7 @@ use crate::cache::ContentDigest;
 use crate::error::Result;
 use crate::plan::{Action, Input};
 use crate::stages::outputs::{BuildFailure, DeclaredInputs, Output, VetResult};
-use crate::stages::step::{InProcessStep, Prepared, Step, StepContext};
+use crate::stages::step::{InProcessStep, Prepared, Step, StepContext, WORK};
 use crate::stages::BuildFacts;
 
 /// How tests run (from `cargo gobuild test`'s flags).
@@ -39,7 +39,23 @@ pub struct TestSettings {
     /// Vet each tested package first, as go test does (`-vet=off`: false);
     /// a vet failure fails the package's test, whose binary does not run.
     pub vet: bool,
+    /// `-cover`: the binaries are instrumented; each writes its counters to
+    /// `-test.gocoverdir` (and a profile, with `-coverprofile`).
+    pub cover: Option<CoverSettings>,
 }
+
+/// How a `-cover` test build runs its binaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverSettings {
+    /// `-covermode`: `set`, `count` or `atomic`.
+    pub mode: String,
+    /// `-coverprofile`: each binary writes its profile
+    /// (`-test.coverprofile`), kept with the result ([`Output::CoverProfile`]).
+    pub profile: bool,
+}
+
+/// The directory `-test.gocoverdir` names, in the run's work directory.
+const COVER_DIR: &str = "gocoverdir";
 
 /// Prepares the run of a test main's binary.
 pub fn prepare(
@@ -51,11 +67,21 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let p = f.pkg(action);
     let exe = inputs.get(&Input::Linked)?.get(&Output::Exe)?;
-    let mut args = vec![
-        "-test.paniconexit0".to_string(),
-        format!("-test.timeout={}", go_duration(settings.timeout)),
-    ];
+    let mut args = vec!["-test.paniconexit0".to_string()];
+    // -cover: where the binary writes its counters (go test's order:
+    // before the timeout), and the profile after the translated flags.
+    if settings.cover.is_some() {
+        args.push(format!("-test.gocoverdir={WORK}/{COVER_DIR}"));
+    }
+    args.push(format!("-test.timeout={}", go_duration(settings.timeout)));
     args.extend(settings.args.iter().cloned());
+    let profile = settings.cover.as_ref().is_some_and(|c| c.profile);
+    if profile {
+        args.push(format!(
+            "-test.coverprofile={WORK}/{}",
+            Output::CoverProfile.file_name()
+        ));
+    }
     args.push("-test.v=test2json".into());
     let mut k = f.in_process_key("test-run (go test runTestActor)");
     k.add("binary", exe.to_hex());
@@ -100,9 +126,15 @@ pub fn prepare(
             memo,
             base,
             vet_failures,
+            cover: settings.cover.is_some(),
+            profile,
         })),
         work_files: vec![],
-        outputs: vec![Output::TestOutput, Output::TestResult],
+        outputs: if profile {
+            vec![Output::TestOutput, Output::TestResult, Output::CoverProfile]
+        } else {
+            vec![Output::TestOutput, Output::TestResult]
+        },
         derive: None,
         cacheable: settings.cache,
     })
@@ -187,6 +219,10 @@ struct TestRun {
     base: crate::cache::KeyInputs,
     /// The tested packages whose vet failed.
     vet_failures: Vec<BuildFailure>,
+    /// Instrumented for coverage (`-test.gocoverdir` is in `args`)?
+    cover: bool,
+    /// Does it write a coverage profile (`-test.coverprofile`)?
+    profile: bool,
 }
 
 impl InProcessStep for TestRun {
@@ -196,12 +232,22 @@ impl InProcessStep for TestRun {
             let p = cx.work_dir.join(o.file_name());
             std::fs::write(&p, data).map_err(|e| format!("{}: {e}", p.display()))
         };
+        // A binary that wrote no profile (it did not run, or died) leaves
+        // an empty one, as go test merges nothing for it.
+        let profile = cx.work_dir.join(Output::CoverProfile.file_name());
+        let no_profile = || -> std::result::Result<(), String> {
+            if self.profile && !profile.exists() {
+                write(Output::CoverProfile, b"")?;
+            }
+            Ok(())
+        };
         if !self.vet_failures.is_empty() {
             let result = RunResult {
                 exit_code: 1,
                 elapsed: 0.0,
                 build_failed: self.vet_failures.clone(),
             };
+            no_profile()?;
             write(Output::TestOutput, b"")?;
             return write(
                 Output::TestResult,
@@ -220,16 +266,25 @@ impl InProcessStep for TestRun {
         }
         let log = cx.work_dir.join("testlog.txt");
         let mut args = vec![format!("-test.testlogfile={}", log.display())];
-        args.extend(self.args.iter().cloned());
+        let work = cx.work_dir.display().to_string();
+        args.extend(self.args.iter().map(|a| a.replace(WORK, &work)));
+        let coverdir = cx.work_dir.join(COVER_DIR);
+        if self.cover {
+            std::fs::create_dir_all(&coverdir).map_err(|e| io(&e))?;
+        }
         let start = Instant::now();
         // Another worker forking while the copy was open for writing holds
         // it open until that child execs: exec fails with ETXTBSY for a
         // moment (as cmd/go retries, so do we).
         let mut attempt = 0;
         let out = loop {
-            let r = crate::util::run_captured(
-                duct::cmd(&bin, &args).dir(&self.dir).env("PWD", &self.dir),
-            );
+            let mut cmd = duct::cmd(&bin, &args).dir(&self.dir).env("PWD", &self.dir);
+            if self.cover {
+                // As go test: for tests that build and run instrumented
+                // programs themselves.
+                cmd = cmd.env("GOCOVERDIR", &coverdir);
+            }
+            let r = crate::util::run_captured(cmd);
             match r {
                 Err(e) if e.raw_os_error() == Some(26) && attempt < 20 => {
                     attempt += 1;
@@ -248,6 +303,7 @@ impl InProcessStep for TestRun {
             Output::TestResult,
             &serde_json::to_vec(&result).expect("result serializes"),
         )?;
+        no_profile()?;
         // What the binary read, for the next run's key.
         if let Ok(text) = std::fs::read_to_string(&log) {
             let inputs: String = text

@@ -97,7 +97,7 @@ fn report_tests(o: &pipeline::build::BuildOutcome, gobuild_dir: &std::path::Path
             reported.insert(t.package.clone(), b);
         }
         ran += 1;
-        let events = events_of(&t2j, &t).unwrap_or_default();
+        let events = events_of(&t2j, &t, false).unwrap_or_default();
         if !report_package(&t, &events, false, false, &mut tally) {
             failed.push(t.package.clone());
         }

@@ -111,6 +111,7 @@ pub(super) fn requests(args: &WatchArgs) -> Result<Vec<pipeline::build::BuildReq
                 memo_dir: Default::default(),
                 run: true,
                 vet: true,
+                cover: None,
             });
         }
     }
