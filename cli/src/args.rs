@@ -96,7 +96,9 @@ pub(crate) struct BuildArgs {
     /// How symabis are produced: `toolchain` (asm -gensymabis) or `native`.
     #[arg(long, value_name = "MODE")]
     pub(crate) symabis: Option<String>,
-    /// What the link writes: `exe` (default), `pie`, `c-archive` or `c-shared`.
+    /// What the link writes: `exe`, `pie`, `c-archive` or `c-shared`
+    /// (unset or `default`: go build's default for the target, pie on
+    /// windows and darwin, else exe).
     #[arg(long, value_name = "MODE")]
     pub(crate) buildmode: Option<String>,
     /// Report where the build spent its time, like cargo's --timings:

@@ -6,7 +6,8 @@
 //! its wrappers. Lint findings are printed by the build (file:line).
 //!
 //! Everything comes from the build's own outputs: symabis, the package
-//! archives (goobj), the link set and the linked ELF program.
+//! archives (goobj), the link set and the linked program (ELF, PE or
+//! Mach-O).
 
 use clap::Args;
 use pipeline::abi::{self, ElfCheck, Finding, LintLevel, ProgramReport};
@@ -303,8 +304,9 @@ fn render(profile: &str, r: &ProgramReport, elf: Option<&ElfCheck>, all: bool) -
         )),
         Some(e) => {
             s.push_str(&format!(
-                "  program checks ({}): {} text symbols, {} ABI pairs named NAME/NAME.abi0, {} wrappers present: {}\n",
+                "  program checks ({}, {}): {} text symbols, {} ABI pairs named NAME/NAME.abi0, {} wrappers present: {}\n",
                 e.program.display(),
+                e.format,
                 e.text_symbols,
                 e.pairs_checked,
                 e.wrappers.len(),
@@ -324,8 +326,12 @@ fn render(profile: &str, r: &ProgramReport, elf: Option<&ElfCheck>, all: bool) -
                 })
                 .collect();
             if !own.is_empty() {
-                s.push_str("    wrapper sizes in the program:\n");
-                let mut rows = vec![vec![s_("ELF SYMBOL"), s_("DIRECTION"), s_("SIZE")]];
+                s.push_str(if e.sizes == "symbol table" {
+                    "    wrapper sizes in the program:\n"
+                } else {
+                    "    wrapper sizes in the program (to the next symbol, padding included: its symbols have no size):\n"
+                });
+                let mut rows = vec![vec![s_("SYMBOL"), s_("DIRECTION"), s_("SIZE")]];
                 for w in own {
                     rows.push(vec![
                         w.elf_name.clone(),

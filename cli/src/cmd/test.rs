@@ -363,9 +363,9 @@ fn run_with(
     let mut shown = BTreeSet::new();
     for mut req in settings::build_requests(&args.build)? {
         req.intent = Intent::Test;
-        // Test binaries are programs, whatever the profile builds (as go
-        // test ignores -buildmode=c-archive).
-        req.profile.buildmode = pipeline::config::profile::BuildMode::Exe;
+        // Test binaries are programs of the target's default mode, whatever
+        // the profile builds (as go test ignores -buildmode=c-archive).
+        req.profile.buildmode = pipeline::config::profile::BuildMode::Default;
         req.test = Some(TestSettings {
             args: args.binary_args(),
             timeout: args.timeout,

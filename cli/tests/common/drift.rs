@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use super::{events, go, gobuild_env, ok, text};
+use super::{events, go, gobuild_env, text};
 
 /// `(tool, package, output)` → normalised arguments.
 pub type Plan = BTreeMap<(String, String, String), Vec<String>>;
@@ -37,6 +37,9 @@ fn normalise(args: &[String], cwd: &Path, work: &Regex) -> Vec<String> {
             continue;
         }
         let mut a = work.replace_all(a, "$$WORK").into_owned();
+        // go links to `exe/a.out` (`a.out.exe` for windows), we to `exe`:
+        // the name of a file in the work directory, not in the program.
+        a = a.replace("$WORK/exe/a.out.exe", "$WORK/exe");
         a = a.replace("$WORK/exe/a.out", "$WORK/exe");
         if buildid.is_match(&a) {
             a = buildid.replace(&a, "${1}ID").into_owned();
@@ -169,29 +172,33 @@ pub fn our_plan(events: &[serde_json::Value]) -> (Plan, BTreeSet<PathBuf>) {
 }
 
 /// Builds `pkg` of `dir` with cargo gobuild (into `target`, toolchain
-/// symabis, JSON events, with `env`); the tool commands it ran.
+/// symabis, JSON events, with `env`; for `cross`, `--goos GOOS --goarch
+/// GOARCH`); the tool commands it ran, or what it printed when it failed.
 fn run_ours(
     dir: &Path,
     target: &Path,
     pkg: &str,
     env: &[(&str, &str)],
-) -> (Plan, BTreeSet<PathBuf>) {
-    let out = gobuild_env(
-        dir,
-        &[
-            "build",
-            "--message-format",
-            "json",
-            "--symabis",
-            "toolchain",
-            "--target-dir",
-            target.to_str().unwrap(),
-            pkg,
-        ],
-        env,
-    );
-    ok(&out);
-    our_plan(&events(&out))
+    cross: Option<(&str, &str)>,
+) -> Result<(Plan, BTreeSet<PathBuf>), String> {
+    let mut args = vec![
+        "build",
+        "--message-format",
+        "json",
+        "--symabis",
+        "toolchain",
+        "--target-dir",
+        target.to_str().unwrap(),
+    ];
+    if let Some((goos, goarch)) = cross {
+        args.extend(["--goos", goos, "--goarch", goarch]);
+    }
+    args.push(pkg);
+    let out = gobuild_env(dir, &args, env);
+    if !out.status.success() {
+        return Err(format!("cargo gobuild failed: {}", text(&out)));
+    }
+    Ok(our_plan(&events(&out)))
 }
 
 /// Each command of `theirs` that `ours` lacks or has with other arguments.
@@ -214,36 +221,61 @@ pub fn drift_problems(theirs: &Plan, ours: &Plan) -> Vec<String> {
 /// Builds `./cmd/demo` of the fixture copy `dir` with cargo gobuild (into
 /// `target`, toolchain symabis, JSON events) and asserts that its tool
 /// commands equal `go build -a -n`'s, both run with `env`. `label` names
-/// the Go in failure messages.
+/// the Go in failure messages. The host target; [`check_drift`] takes one.
 pub fn assert_no_drift(dir: &Path, target: &Path, env: &[(&str, &str)], label: &str) -> Drift {
-    let (ours, our_tool_dirs) = run_ours(dir, target, "./cmd/demo", env);
+    check_drift(dir, target, env, None, label).unwrap_or_else(|e| panic!("{e}"))
+}
 
-    let go_out = go(dir, &["build", "-a", "-n", "-o", "demo", "./cmd/demo"], env);
-    assert!(go_out.status.success(), "{label}: {}", text(&go_out));
+/// The drift check of [`assert_no_drift`] for a target: with `cross`
+/// `(GOOS, GOARCH)`, go runs with `GOOS`/`GOARCH` in its environment and
+/// cargo gobuild with `--goos`/`--goarch`. What drifted (every command, in
+/// one message), as an error, so a caller can check several targets and
+/// report them all.
+pub fn check_drift(
+    dir: &Path,
+    target: &Path,
+    env: &[(&str, &str)],
+    cross: Option<(&str, &str)>,
+    label: &str,
+) -> Result<Drift, String> {
+    let (ours, our_tool_dirs) =
+        run_ours(dir, target, "./cmd/demo", env, cross).map_err(|e| format!("{label}: {e}"))?;
+
+    let mut go_env = env.to_vec();
+    if let Some((goos, goarch)) = cross {
+        go_env.extend([("GOOS", goos), ("GOARCH", goarch)]);
+    }
+    let go_out = go(
+        dir,
+        &["build", "-a", "-n", "-o", "demo", "./cmd/demo"],
+        &go_env,
+    );
+    if !go_out.status.success() {
+        return Err(format!("{label}: go build -n failed: {}", text(&go_out)));
+    }
     let (theirs, go_tool_dirs) = go_plan(&String::from_utf8_lossy(&go_out.stderr));
 
-    assert!(
-        theirs.len() > 100,
-        "{label}: parsed only {} go commands",
-        theirs.len()
-    );
+    if theirs.len() <= 100 {
+        return Err(format!("{label}: parsed only {} go commands", theirs.len()));
+    }
     let mut problems = drift_problems(&theirs, &ours);
     for k in ours.keys() {
         if !theirs.contains_key(k) {
             problems.push(format!("extra: {k:?}"));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{label}: {} of {} commands drifted from go build -n:\n{}",
-        problems.len(),
-        theirs.len(),
-        problems.join("\n")
-    );
-    Drift {
+    if !problems.is_empty() {
+        return Err(format!(
+            "{label}: {} of {} commands drifted from go build -n:\n{}",
+            problems.len(),
+            theirs.len(),
+            problems.join("\n")
+        ));
+    }
+    Ok(Drift {
         our_tool_dirs,
         go_tool_dirs,
-    }
+    })
 }
 
 /// The drift check for a cgo fixture: builds `pkg` of `dir` with cargo
@@ -266,7 +298,7 @@ pub fn assert_cgo_no_drift(dir: &Path, target: &Path, pkg: &str) {
 pub fn assert_cgo_no_drift_env(dir: &Path, target: &Path, pkg: &str, extra: &[(&str, &str)]) {
     let mut env = vec![("CGO_ENABLED", "1")];
     env.extend_from_slice(extra);
-    let (ours, _) = run_ours(dir, target, pkg, &env);
+    let (ours, _) = run_ours(dir, target, pkg, &env, None).unwrap_or_else(|e| panic!("{e}"));
     let go_out = go(dir, &["build", "-x", "-o", "prog-go", pkg], &env);
     assert!(go_out.status.success(), "{}", text(&go_out));
     let (mut theirs, _) = go_plan(&String::from_utf8_lossy(&go_out.stderr));

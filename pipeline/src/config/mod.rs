@@ -563,7 +563,7 @@ impl ResolvedProfile {
             ("buildmode", ConfigValue::Str(v)) => {
                 self.profile.buildmode = BuildMode::parse(v).ok_or_else(|| {
                     err(format!(
-                        "bad value {v:?} for `buildmode` (hint: \"exe\", \"pie\", \"c-archive\" or \"c-shared\")"
+                        "bad value {v:?} for `buildmode` (hint: \"default\", \"exe\", \"pie\", \"c-archive\" or \"c-shared\")"
                     ))
                 })?
             }
@@ -753,6 +753,17 @@ mod tests {
         assert_eq!(
             cfg.resolve("dev").unwrap().profile.buildmode,
             BuildMode::CArchive
+        );
+        // Unset is the target's default; `exe` given stays exe.
+        let cfg = load("[profile.dev]\n").unwrap();
+        assert_eq!(
+            cfg.resolve("dev").unwrap().profile.buildmode,
+            BuildMode::Default
+        );
+        let cfg = load("[profile.dev]\nbuildmode = \"exe\"\n").unwrap();
+        assert_eq!(
+            cfg.resolve("dev").unwrap().profile.buildmode,
+            BuildMode::Exe
         );
     }
 

@@ -25,10 +25,17 @@ impl SymabisMode {
 }
 
 /// What the link writes (`-buildmode`, `cmd/go/internal/work.buildModeInit`).
+///
+/// [`BuildMode::Default`] is go build's `-buildmode=default` (the flag
+/// unset): what it means depends on the target, and only
+/// [`BuildMode::resolve`] decides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BuildMode {
-    /// A program (go's default on linux/amd64).
+    /// Unset: a program of the target's default kind (exe, or pie on
+    /// windows, darwin, ios and android; `platform.DefaultPIE`).
     #[default]
+    Default,
+    /// A program, whatever the target's default.
     Exe,
     /// A position-independent program.
     Pie,
@@ -38,10 +45,30 @@ pub enum BuildMode {
     CShared,
 }
 
+/// What a [`BuildMode`] comes to on one target: every flag cmd/go derives
+/// from `-buildmode` (`buildModeInit`, and `setBuildInfo` in load/pkg.go).
+/// The same in Go 1.22 to 1.27.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedMode {
+    /// The link's `-buildmode=` (never `default`).
+    pub link: &'static str,
+    /// The code generation flag compile and asm get, before the user's
+    /// flags (`codegenArg`: `-shared` or none).
+    pub codegen_arg: Option<&'static str>,
+    /// `-installsuffix` of compile and link: the codegen flag's name, but
+    /// not for the default mode ("Don't alter InstallSuffix when modifying
+    /// default codegen args").
+    pub install_suffix: Option<&'static str>,
+    /// `-buildmode` in the build info (`go version -m`): `exe` for the
+    /// default mode, PIE or not.
+    pub build_info: &'static str,
+}
+
 impl BuildMode {
     /// Parses a config value.
     pub fn parse(s: &str) -> Option<BuildMode> {
         match s {
+            "default" => Some(BuildMode::Default),
             "exe" => Some(BuildMode::Exe),
             "pie" => Some(BuildMode::Pie),
             "c-archive" => Some(BuildMode::CArchive),
@@ -53,6 +80,7 @@ impl BuildMode {
     /// The name go uses (`-buildmode=NAME`).
     pub fn as_str(self) -> &'static str {
         match self {
+            BuildMode::Default => "default",
             BuildMode::Exe => "exe",
             BuildMode::Pie => "pie",
             BuildMode::CArchive => "c-archive",
@@ -60,27 +88,53 @@ impl BuildMode {
         }
     }
 
-    /// The code generation flag compile and asm get for this mode on
-    /// `goos`/`goarch` (`codegenArg`); it also names the install suffix.
-    pub fn codegen_arg(self, goos: &str, goarch: &str) -> Option<&'static str> {
-        match (self, goos) {
-            (BuildMode::Exe, _) => None,
-            (BuildMode::CArchive, "darwin" | "ios") if goarch != "arm64" => None,
-            (BuildMode::CArchive | BuildMode::CShared, "windows") => None,
-            (BuildMode::Pie, "windows" | "darwin" | "ios" | "android") => None,
-            _ => Some("-shared"),
+    /// The one place that decides what a mode means on `goos`/`goarch`
+    /// (gc, no `-race`, no `-linkshared`): `buildModeInit` of cmd/go, which
+    /// is the same in Go 1.22 to 1.27. Compile, asm, symabis, link and the
+    /// build info all read it.
+    pub fn resolve(self, goos: &str, goarch: &str) -> ResolvedMode {
+        let (link, codegen_arg) = match self {
+            BuildMode::Default if default_pie(goos) => {
+                ("pie", (goos != "windows").then_some("-shared"))
+            }
+            BuildMode::Default | BuildMode::Exe => ("exe", None),
+            BuildMode::Pie => (
+                "pie",
+                (!matches!(goos, "aix" | "windows")).then_some("-shared"),
+            ),
+            BuildMode::CArchive => {
+                let shared = match goos {
+                    "darwin" | "ios" => goarch == "arm64",
+                    "dragonfly" | "freebsd" | "illumos" | "linux" | "netbsd" | "openbsd"
+                    | "solaris" => true,
+                    _ => false,
+                };
+                ("c-archive", shared.then_some("-shared"))
+            }
+            BuildMode::CShared => (
+                "c-shared",
+                matches!(goos, "linux" | "android" | "freebsd").then_some("-shared"),
+            ),
+        };
+        let default = self == BuildMode::Default;
+        ResolvedMode {
+            link,
+            codegen_arg,
+            install_suffix: codegen_arg.filter(|_| !default).map(|a| &a[1..]),
+            build_info: if default { "exe" } else { link },
         }
-    }
-
-    /// `-installsuffix` of compile and link (`shared` under `-shared`).
-    pub fn install_suffix(self, goos: &str, goarch: &str) -> Option<&'static str> {
-        self.codegen_arg(goos, goarch).map(|a| &a[1..])
     }
 
     /// Does the link write a C library with a header (c-archive, c-shared)?
     pub fn is_c_library(self) -> bool {
         matches!(self, BuildMode::CArchive | BuildMode::CShared)
     }
+}
+
+/// `platform.DefaultPIE` without `-race`: the targets whose default build
+/// mode is pie.
+fn default_pie(goos: &str) -> bool {
+    matches!(goos, "android" | "ios" | "windows" | "darwin")
 }
 
 /// Flags for the packages matching a pattern (like `-gcflags=pattern=flags`).
@@ -243,5 +297,45 @@ mod tests {
         };
         assert!(std.matches("runtime", true));
         assert!(!std.matches("example.com/x", false));
+    }
+
+    /// `go build -n`'s flags for the demo fixture (Go 1.26, CGO_ENABLED=0),
+    /// per target and `-buildmode`.
+    #[test]
+    fn modes_resolve_like_build_mode_init() {
+        let r = |m: BuildMode, goos, goarch| {
+            let r = m.resolve(goos, goarch);
+            (r.link, r.codegen_arg, r.install_suffix, r.build_info)
+        };
+        use BuildMode::*;
+        let shared = Some("-shared");
+        let suffix = Some("shared");
+        assert_eq!(r(Default, "linux", "amd64"), ("exe", None, None, "exe"));
+        assert_eq!(r(Default, "freebsd", "amd64"), ("exe", None, None, "exe"));
+        assert_eq!(r(Default, "windows", "amd64"), ("pie", None, None, "exe"));
+        assert_eq!(r(Default, "windows", "386"), ("pie", None, None, "exe"));
+        assert_eq!(r(Default, "darwin", "arm64"), ("pie", shared, None, "exe"));
+        assert_eq!(r(Default, "darwin", "amd64"), ("pie", shared, None, "exe"));
+        assert_eq!(r(Exe, "darwin", "arm64"), ("exe", None, None, "exe"));
+        assert_eq!(r(Exe, "windows", "amd64"), ("exe", None, None, "exe"));
+        assert_eq!(r(Pie, "linux", "amd64"), ("pie", shared, suffix, "pie"));
+        assert_eq!(r(Pie, "darwin", "arm64"), ("pie", shared, suffix, "pie"));
+        assert_eq!(r(Pie, "windows", "amd64"), ("pie", None, None, "pie"));
+        assert_eq!(
+            r(CArchive, "linux", "amd64"),
+            ("c-archive", shared, suffix, "c-archive")
+        );
+        assert_eq!(
+            r(CArchive, "darwin", "amd64"),
+            ("c-archive", None, None, "c-archive")
+        );
+        assert_eq!(
+            r(CShared, "darwin", "arm64"),
+            ("c-shared", None, None, "c-shared")
+        );
+        assert_eq!(
+            r(CShared, "windows", "amd64"),
+            ("c-shared", None, None, "c-shared")
+        );
     }
 }

@@ -78,8 +78,9 @@ pub fn prepare(
     if ext == 0 {
         args.push("-complete".into());
     }
-    let codegen = f.profile.buildmode.codegen_arg(tc.goos(), tc.goarch());
-    if let Some(suffix) = f.profile.buildmode.install_suffix(tc.goos(), tc.goarch()) {
+    let mode = f.mode();
+    let codegen = mode.codegen_arg;
+    if let Some(suffix) = mode.install_suffix {
         args.extend(["-installsuffix".into(), suffix.into()]);
     }
     // Placeholder: the build ID is derived from the key, below.

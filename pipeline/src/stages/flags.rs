@@ -84,8 +84,7 @@ impl BuildFacts<'_> {
             args.push(d.clone());
         }
         // The build mode's code generation flag (forcedAsmflags).
-        let codegen = (self.profile.buildmode).codegen_arg(self.tc.goos(), self.tc.goarch());
-        args.extend(codegen.map(String::from));
+        args.extend(self.mode().codegen_arg.map(String::from));
         args.extend(self.package_flags(pkg, FlagKind::Asm));
         // Go 1.27+ marks standard-library assembly (linkname checks read it).
         if p.standard

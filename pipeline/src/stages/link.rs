@@ -1,6 +1,7 @@
 //! The link stage: `link -importcfg … -buildmode=MODE` (the profile's
-//! `buildmode`; `-installsuffix shared` when the packages were compiled
-//! `-shared`) over a link unit's archives, as go build runs it (`ld` in
+//! `buildmode` as [`crate::config::profile::BuildMode::resolve`] decides it
+//! for the target: pie by default on windows and darwin; `-installsuffix
+//! shared` when an explicit mode compiled the packages `-shared`) over a link unit's archives, as go build runs it (`ld` in
 //! gc.go), with the build info (modinfo) in the importcfg and a build ID
 //! derived from the key and the main archive.
 
@@ -59,8 +60,8 @@ pub fn prepare(
         "-importcfg".into(),
         format!("{WORK}/importcfg.link"),
     ];
-    let mode = f.profile.buildmode;
-    if let Some(suffix) = mode.install_suffix(tc.goos(), tc.goarch()) {
+    let mode = f.mode();
+    if let Some(suffix) = mode.install_suffix {
         args.extend(["-installsuffix".into(), suffix.into()]);
     }
     if p.goroot && p.import_path.starts_with("cmd/") {
@@ -73,7 +74,7 @@ pub fn prepare(
     if !p.default_godebug.is_empty() {
         args.push(format!("-X=runtime.godebugDefault={}", p.default_godebug));
     }
-    args.push(format!("-buildmode={}", mode.as_str()));
+    args.push(format!("-buildmode={}", mode.link));
     args.push("-buildid=BUILDID".into());
     args.extend(f.profile.ldflags.iter().cloned());
     if p.is_test_main() {
@@ -150,7 +151,7 @@ pub fn build_settings(
         }
     });
     modinfo::BuildSettings {
-        buildmode: f.profile.buildmode.as_str().to_string(),
+        buildmode: f.mode().build_info.to_string(),
         asmflags: f.profile.asmflags.join(" "),
         gcflags: f.profile.gcflags.join(" "),
         ldflags: f.profile.ldflags.join(" "),

@@ -63,7 +63,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::cache::{ContentDigest, ObjectStore};
-use crate::config::profile::Profile;
+use crate::config::profile::{Profile, ResolvedMode};
 use crate::error::Result;
 use crate::fshash::FileHasher;
 use crate::load::{GoPackage, PackageGraph};
@@ -134,6 +134,14 @@ pub struct BuildFacts<'a> {
 }
 
 impl<'a> BuildFacts<'a> {
+    /// The profile's build mode on this target ([`crate::config::profile::BuildMode::resolve`]):
+    /// what compile, asm, symabis, link and the build info read.
+    pub fn mode(&self) -> ResolvedMode {
+        self.profile
+            .buildmode
+            .resolve(self.tc.goos(), self.tc.goarch())
+    }
+
     /// The package of an action.
     pub fn pkg(&self, action: &Action) -> &'a GoPackage {
         &self.graph.packages[action.pkg]

@@ -103,7 +103,7 @@ pub(super) fn requests(args: &WatchArgs) -> Result<Vec<pipeline::build::BuildReq
     if args.test {
         for r in &mut reqs {
             r.intent = pipeline::plan::Intent::Test;
-            r.profile.buildmode = pipeline::config::profile::BuildMode::Exe;
+            r.profile.buildmode = pipeline::config::profile::BuildMode::Default;
             r.test = Some(pipeline::stages::test_run::TestSettings {
                 args: args.args.clone(),
                 timeout: Duration::from_secs(600),
