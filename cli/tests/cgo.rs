@@ -262,3 +262,164 @@ fn a_cc_of_several_words_is_passed_as_go_passes_it() {
     let a = run_program(&mut Command::new(dir.join("cc-words")));
     assert!(a.contains("squares: 30"), "{a}");
 }
+
+/// `#cgo` lines and pkg-config arguments cmd/go refuses or lets through,
+/// each in a package of its own: cargo gobuild refuses exactly the packages
+/// go build refuses, with go's message, and builds the others.
+#[test]
+fn cgo_flags_are_refused_exactly_as_go_refuses_them() {
+    let lines = [
+        "CFLAGS: -fplugin=evil.so",
+        "CFLAGS: -O2 -Wall -DFOO=1 -std=c99",
+        "CFLAGS: -I",
+        "CFLAGS: -Wp,-DX=1",
+        "CFLAGS: -Wa,--defsym,x=1",
+        "CPPFLAGS: -DX=@y",
+        "CPPFLAGS: -D X",
+        "CPPFLAGS: -include @rsp",
+        "CXXFLAGS: -frtti -fno-exceptions",
+        "LDFLAGS: -Wl,--push-state,--as-needed -lm -Wl,--pop-state",
+        "LDFLAGS: -Wl,--push-state,-fplugin",
+        "LDFLAGS: -Wl,-rpath,/opt/lib -L/opt/lib",
+        "LDFLAGS: -Wl,-rpath,/opt,-foo",
+        "LDFLAGS: -lto_library",
+        "LDFLAGS: -Wl,-z,relro,-z,now",
+        "LDFLAGS: --plugin=x.so",
+        "pkg-config: --foo zlib",
+        "pkg-config: -bar",
+    ];
+    let mut files = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        files.push((
+            format!("p{i}/p.go"),
+            format!("package p{i}\n\n// #cgo {line}\nimport \"C\"\n\nvar X = 1\n"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let tmp = temp_module("example.com/flags", &refs);
+    let dir = tmp.path();
+    let mut refused = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let pkg = format!("./p{i}");
+        let theirs = go(dir, &["build", &pkg], CGO);
+        let ours = build(dir, &["-q", &pkg]);
+        let go_err = String::from_utf8_lossy(&theirs.stderr).trim().to_string();
+        if theirs.status.success() {
+            assert!(
+                ours.status.success(),
+                "go builds `#cgo {line}`, we do not: {}",
+                text(&ours)
+            );
+            continue;
+        }
+        refused += 1;
+        assert!(
+            go_err.contains("invalid"),
+            "go failed otherwise on `#cgo {line}`: {go_err}"
+        );
+        assert_eq!(
+            ours.status.code(),
+            Some(101),
+            "`#cgo {line}`: {}",
+            text(&ours)
+        );
+        assert!(
+            text(&ours).contains(&go_err),
+            "`#cgo {line}`: go says\n{go_err}\nwe say\n{}",
+            text(&ours)
+        );
+    }
+    // The list holds both kinds.
+    assert!(refused >= 8 && refused < lines.len(), "{refused} refused");
+
+    // CGO_CFLAGS_ALLOW and _DISALLOW override the lists for both tools.
+    for env in [
+        [("CGO_ENABLED", "1"), ("CGO_CFLAGS_ALLOW", "-fplugin=.*")],
+        [("CGO_ENABLED", "1"), ("CGO_CFLAGS_DISALLOW", "-Wall")],
+    ] {
+        for pkg in ["./p0", "./p1"] {
+            let theirs = go(dir, &["build", pkg], &env);
+            let target = shared_target();
+            let ours = gobuild_env(
+                dir,
+                &["build", "-q", "--target-dir", target.to_str().unwrap(), pkg],
+                &env,
+            );
+            assert_eq!(
+                theirs.status.success(),
+                ours.status.success(),
+                "{env:?} {pkg}: go: {}\nours: {}",
+                String::from_utf8_lossy(&theirs.stderr),
+                text(&ours)
+            );
+        }
+    }
+}
+
+/// The section names of an ELF program, in order: internal and external
+/// links of the same program lay them out differently.
+fn section_names(exe: &std::path::Path) -> Vec<String> {
+    use object::{Object, ObjectSection};
+    let data = std::fs::read(exe).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    file.sections()
+        .map(|s| s.name().unwrap_or("").to_string())
+        .collect()
+}
+
+/// C flags the internal linker cannot take (`-flto` in `CGO_CFLAGS`) put
+/// a `preferlinkext` member in the cgo archives, and a program that go
+/// would link internally (only the standard library's cgo) is linked
+/// externally, as go links it — internally its LTO objects do not link.
+#[test]
+fn lto_c_flags_make_the_link_external_as_go_does() {
+    let tmp = temp_module(
+        "example.com/lto",
+        &[(
+            "main.go",
+            "package main\n\nimport (\n\t\"fmt\"\n\t\"net\"\n)\n\nfunc main() {\n\taddrs, err := net.LookupHost(\"localhost\")\n\tfmt.Println(\"localhost:\", len(addrs) > 0, err)\n}\n",
+        )],
+    );
+    let dir = tmp.path();
+    let target = shared_target();
+    let mut layouts = Vec::new();
+    for cflags in ["-O2 -g", "-O2 -g -flto"] {
+        let env = [("CGO_ENABLED", "1"), ("CGO_CFLAGS", cflags)];
+        let ours = dir.join("ours");
+        let theirs = dir.join("theirs");
+        let out = gobuild_env(
+            dir,
+            &[
+                "build",
+                "-q",
+                "--target-dir",
+                target.to_str().unwrap(),
+                "-o",
+                ours.to_str().unwrap(),
+                ".",
+            ],
+            &env,
+        );
+        ok(&out);
+        ok(&go(
+            dir,
+            &["build", "-o", theirs.to_str().unwrap(), "."],
+            &env,
+        ));
+        let a = run_program(&mut Command::new(&ours));
+        assert_eq!(
+            a,
+            run_program(&mut Command::new(&theirs)),
+            "CGO_CFLAGS={cflags}"
+        );
+        assert!(a.contains("localhost: true <nil>"), "{a}");
+        let layout = section_names(&ours);
+        assert_eq!(layout, section_names(&theirs), "CGO_CFLAGS={cflags}");
+        layouts.push(layout);
+    }
+    // The two links differ, so the comparison above tells them apart.
+    assert_ne!(layouts[0], layouts[1]);
+}

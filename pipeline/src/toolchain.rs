@@ -426,6 +426,23 @@ impl Toolchain {
         quoted_split(self.var(name))
     }
 
+    /// A setting as cmd/go's `cfg.Getenv` reads one that `go env -json` does
+    /// not list (`CGO_CFLAGS_ALLOW`, …): the overrides, the environment, then
+    /// the `go env -w` file (`GOENV`).
+    pub fn getenv(&self, key: &str) -> Option<String> {
+        if let Some((_, v)) = self.overrides.iter().rev().find(|(k, _)| k == key) {
+            return Some(v.clone());
+        }
+        if let Ok(v) = std::env::var(key) {
+            return Some(v);
+        }
+        let file = std::fs::read_to_string(self.var("GOENV")).ok()?;
+        file.lines().find_map(|line| {
+            let (k, v) = line.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    }
+
     /// The environment for running `go` itself (list, env), with the overrides.
     pub fn go_env(&self) -> std::collections::HashMap<String, String> {
         merged_env(&self.overrides)

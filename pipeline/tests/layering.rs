@@ -27,7 +27,9 @@ const LAYERS: &[(&str, u8)] = &[
 ];
 
 /// The parts of `stages` every stage may read.
-const STAGE_SHARED: &[&str] = &["step", "outputs", "key", "flags", "archive", "cflags"];
+const STAGE_SHARED: &[&str] = &[
+    "step", "outputs", "key", "flags", "archive", "cflags", "security",
+];
 
 /// The stage bodies: one module per stage; none imports another.
 const STAGE_BODIES: &[&str] = &[

@@ -433,6 +433,7 @@ fn build_loaded(
             graph,
             &cache.aux_dir("cc-identity.json"),
         )?,
+        cgo_flags_memo: Default::default(),
     };
     em.emit(EventKind::BuildStarted {
         actions: actions.actions.len(),

@@ -13,6 +13,7 @@ use std::process::Stdio;
 use crate::cache::KeyInputs;
 use crate::error::{Error, Result};
 use crate::load::{GoPackage, PackageGraph};
+use crate::stages::security::{check_flags, internal_link_compatible, safe_arg, FlagKind};
 use crate::stages::step::WORK;
 use crate::stages::BuildFacts;
 use crate::toolchain::Toolchain;
@@ -28,6 +29,10 @@ pub struct CgoFlags {
     pub cxxflags: Vec<String>,
     /// `CGO_LDFLAGS` (default `-O2 -g`), `#cgo LDFLAGS`, `pkg-config --libs`.
     pub ldflags: Vec<String>,
+    /// Whether CFLAGS, CXXFLAGS or FFLAGS keep the objects from the internal
+    /// linker ([`internal_link_compatible`]): the archive then holds a
+    /// `preferlinkext` member.
+    pub prefer_link_ext: bool,
 }
 
 impl CgoFlags {
@@ -50,23 +55,57 @@ impl CgoFlags {
 }
 
 impl BuildFacts<'_> {
-    /// The package's C flags.
+    /// The package's C flags, checked as cmd/go checks them (once per
+    /// package and build: every C step of the package asks).
     pub fn cgo_flags(&self, p: &GoPackage) -> Result<CgoFlags> {
+        let mut memo = self
+            .cgo_flags_memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let got = memo
+            .entry(p.import_path.clone())
+            .or_insert_with(|| self.read_cgo_flags(p).map_err(|e| vec![e]))
+            .clone();
+        got.map_err(|errors| Error::Packages { errors })
+    }
+
+    fn read_cgo_flags(&self, p: &GoPackage) -> std::result::Result<CgoFlags, String> {
         let tc = self.tc;
+        let getenv = |k: &str| tc.getenv(k);
+        let refused = |e: String| format!("{}: {e}", p.import_path);
+        // As `runCgo`: pkg-config first, then the directives (CFlags).
+        let (pc_cflags, pc_ldflags) = if p.cgo_pkg_config.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            pkg_config(p, &getenv)?
+        };
+        for (name, flags, kind) in [
+            ("CPPFLAGS", &p.cgo_cppflags, FlagKind::Compiler),
+            ("CFLAGS", &p.cgo_cflags, FlagKind::Compiler),
+            ("CXXFLAGS", &p.cgo_cxxflags, FlagKind::Compiler),
+            ("FFLAGS", &p.cgo_fflags, FlagKind::Compiler),
+            ("LDFLAGS", &p.cgo_ldflags, FlagKind::Linker),
+        ] {
+            check_flags(kind, name, &format!("#cgo {name}"), flags, &getenv).map_err(refused)?;
+        }
         let mut f = CgoFlags {
             cppflags: tc.cgo_flags("CGO_CPPFLAGS"),
             cflags: tc.cgo_flags("CGO_CFLAGS"),
             cxxflags: tc.cgo_flags("CGO_CXXFLAGS"),
             ldflags: tc.cgo_flags("CGO_LDFLAGS"),
+            prefer_link_ext: false,
         };
         f.cppflags.extend(p.cgo_cppflags.iter().cloned());
         f.cflags.extend(p.cgo_cflags.iter().cloned());
         f.cxxflags.extend(p.cgo_cxxflags.iter().cloned());
         f.ldflags.extend(p.cgo_ldflags.iter().cloned());
-        if !p.cgo_pkg_config.is_empty() {
-            f.cppflags.extend(pkg_config(p, "--cflags")?);
-            f.ldflags.extend(pkg_config(p, "--libs")?);
-        }
+        f.cppflags.extend(pc_cflags);
+        f.ldflags.extend(pc_ldflags);
+        let mut fflags = tc.cgo_flags("CGO_FFLAGS");
+        fflags.extend(p.cgo_fflags.iter().cloned());
+        f.prefer_link_ext = [&f.cflags, &f.cxxflags, &fflags]
+            .iter()
+            .any(|flags| !internal_link_compatible(flags));
         Ok(f)
     }
 
@@ -143,38 +182,69 @@ impl BuildFacts<'_> {
     }
 }
 
-/// `pkg-config FLAG -- PKGS…` for a package's `#cgo pkg-config` line.
-fn pkg_config(p: &GoPackage, flag: &str) -> Result<Vec<String>> {
-    let pc = std::env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
-    let out = std::process::Command::new(&pc)
-        .arg(flag)
-        .arg("--")
-        .args(&p.cgo_pkg_config)
-        .current_dir(&p.dir)
-        .output()
-        .map_err(|e| Error::Packages {
-            errors: vec![format!(
-                "package {}: could not run {pc} for #cgo pkg-config: {e} (hint: install pkg-config)",
-                p.import_path
-            )],
-        })?;
-    if !out.status.success() {
-        return Err(Error::Packages {
-            errors: vec![format!(
-                "package {}: {pc} {flag} -- {}: {}",
-                p.import_path,
-                p.cgo_pkg_config.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )],
-        });
+/// `pkg-config --cflags` and `--libs` for a package's `#cgo pkg-config`
+/// line, as `getPkgConfigFlags` runs them: the line's `--` arguments
+/// (checked) before `--`, the package names (safe words) after it, and the
+/// output split like a shell and checked as compiler and linker flags.
+fn pkg_config(
+    p: &GoPackage,
+    getenv: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<(Vec<String>, Vec<String>), String> {
+    let at = |e: String| format!("{}: {e}", p.import_path);
+    let (flags, pkgs): (Vec<String>, Vec<String>) = p
+        .cgo_pkg_config
+        .iter()
+        .filter(|a| *a != "--")
+        .cloned()
+        .partition(|a| a.starts_with("--"));
+    if let Some(bad) = pkgs.iter().find(|p| !safe_arg(p)) {
+        return Err(at(format!("invalid pkg-config package name: {bad}")));
     }
-    split_pkg_config_output(&String::from_utf8_lossy(&out.stdout)).map_err(|e| Error::Packages {
-        errors: vec![format!(
-            "package {}: {pc} {flag} -- {}: {e}",
-            p.import_path,
-            p.cgo_pkg_config.join(" ")
-        )],
-    })
+    check_flags(FlagKind::PkgConfig, "", "pkg-config", &flags, getenv).map_err(at)?;
+    let pc = getenv("PKG_CONFIG").unwrap_or_else(|| "pkg-config".into());
+    let run = |what: &str| -> std::result::Result<Vec<String>, String> {
+        let desc = format!("{pc} {what} {} -- {}", flags.join(" "), pkgs.join(" "));
+        let out = std::process::Command::new(&pc)
+            .arg(what)
+            .args(&flags)
+            .arg("--")
+            .args(&pkgs)
+            .current_dir(&p.dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| {
+                at(format!(
+                    "could not run {pc} for #cgo pkg-config: {e} (hint: install pkg-config)"
+                ))
+            })?;
+        if !out.status.success() {
+            return Err(at(format!(
+                "{desc}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        split_pkg_config_output(String::from_utf8_lossy(&out.stdout).trim())
+            .map_err(|e| at(format!("{desc}: {e}")))
+    };
+    let cflags = run("--cflags")?;
+    check_flags(
+        FlagKind::Compiler,
+        "CFLAGS",
+        "pkg-config --cflags",
+        &cflags,
+        getenv,
+    )
+    .map_err(at)?;
+    let ldflags = run("--libs")?;
+    check_flags(
+        FlagKind::Linker,
+        "LDFLAGS",
+        "pkg-config --libs",
+        &ldflags,
+        getenv,
+    )
+    .map_err(at)?;
+    Ok((cflags, ldflags))
 }
 
 /// Does the package have C++ files (its own or SWIG's)?

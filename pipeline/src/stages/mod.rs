@@ -87,6 +87,7 @@ pub mod nosplit;
 pub mod outputs;
 pub mod pack;
 pub mod preprofile;
+pub mod security;
 pub mod step;
 pub mod symabis;
 pub mod test_run;
@@ -131,6 +132,10 @@ pub struct BuildFacts<'a> {
     /// The C++ compiler's identity ([`cflags::cxx_identity`]), when a cgo
     /// package has C++ files.
     pub cxx_identity: Option<String>,
+    /// Each cgo package's checked C flags, by import path, once read
+    /// ([`BuildFacts::cgo_flags`]; the errors are go's refusals).
+    pub cgo_flags_memo:
+        std::sync::Mutex<HashMap<String, std::result::Result<cflags::CgoFlags, Vec<String>>>>,
 }
 
 impl<'a> BuildFacts<'a> {

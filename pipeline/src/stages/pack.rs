@@ -26,23 +26,28 @@ pub fn prepare(
         let object = Output::object_of(file);
         let d = inputs.get(&Input::AsmObject(file.clone()))?.get(&object)?;
         k.add(format!("object {}", object.file_name()), d.to_hex());
-        objects.push((object.file_name().to_string(), d));
+        objects.push((object.file_name().to_string(), Member::Object(d)));
     }
-    // A cgo package: its C objects, then `dynimportfail` when the probe's
-    // link failed (cmd/go's `cgoObjects`, in order).
+    // A cgo package: `preferlinkext` when its C flags want the external
+    // linker, its C objects, then `dynimportfail` when the probe's link
+    // failed (cmd/go's `cgoObjects`, in order).
+    if p.uses_cgo() && f.cgo_flags(p)?.prefer_link_ext {
+        k.add("preferlinkext", "");
+        objects.push(("preferlinkext".into(), Member::Empty));
+    }
     for dep in inputs.all() {
         let (input, out) = dep?;
         match input {
             Input::CObject(name) => {
                 let d = out.get(&Output::Object(name.clone()))?;
                 k.add(format!("object {name}"), d.to_hex());
-                objects.push((name.clone(), d));
+                objects.push((name.clone(), Member::Object(d)));
             }
             Input::Dynimport => {
                 let d = out.get(&Output::Generated("_cgo_import.go".into()))?;
                 if d.size() == 0 {
                     k.add("dynimportfail", "");
-                    objects.push(("dynimportfail".into(), d));
+                    objects.push(("dynimportfail".into(), Member::Empty));
                 }
             }
             _ => {}
@@ -64,15 +69,28 @@ pub fn prepare(
 struct Pack {
     /// The compiled archive.
     archive: ContentDigest,
-    /// `(member name, object)` in order.
-    objects: Vec<(String, ContentDigest)>,
+    /// `(member name, content)` in order.
+    objects: Vec<(String, Member)>,
+}
+
+/// What an archive member holds.
+#[derive(Debug)]
+enum Member {
+    /// An object of the store.
+    Object(ContentDigest),
+    /// An empty token file the linker looks for by name (`dynimportfail`,
+    /// `preferlinkext`).
+    Empty,
 }
 
 impl InProcessStep for Pack {
     fn run(&self, cx: &StepContext<'_>) -> std::result::Result<(), String> {
         let mut data = cx.objects.read(&self.archive).map_err(|e| e.to_string())?;
-        for (name, d) in &self.objects {
-            let obj = cx.objects.read(d).map_err(|e| e.to_string())?;
+        for (name, member) in &self.objects {
+            let obj = match member {
+                Member::Object(d) => cx.objects.read(d).map_err(|e| e.to_string())?,
+                Member::Empty => Vec::new(),
+            };
             pack_append(&mut data, name, &obj);
         }
         let dest = cx.work_dir.join(Output::Archive.file_name());
